@@ -1,0 +1,1 @@
+"""Accounts and sign-in: workers by phone, officers by password, JWT sessions and roles."""

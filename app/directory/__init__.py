@@ -1,0 +1,1 @@
+"""The union directory: regions, unions, employers and stations."""

@@ -1,0 +1,66 @@
+"""GB/T 2260 administrative divisions, read from the TSV files shipped in ``data/``.
+
+Containment follows the code: ``320102`` (玄武区) is inside ``320100`` (南京市),
+which is inside ``320000`` (江苏省). Another province is added by dropping its
+``regions-<name>.tsv`` (same columns) beside Jiangsu's.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+DATA_DIR = Path(__file__).parent / "data"
+LEVELS = ("province", "city", "county")
+
+
+@dataclass(frozen=True)
+class Region:
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+
+
+@functools.cache
+def all_regions() -> dict[str, Region]:
+    regions: dict[str, Region] = {}
+    for path in sorted(DATA_DIR.glob("regions-*.tsv")):
+        # Strip every field: a stray CR or space must not end up inside a region's name.
+        text = path.read_text(encoding="utf-8-sig").replace("\r", "")
+        for row in csv.DictReader(text.splitlines(), delimiter="\t"):
+            code, name, level, parent = (row[k].strip() for k in ("code", "name", "level", "parent"))
+            if len(code) != 6 or not code.isdigit() or level not in LEVELS or not name:
+                raise ValueError(f"{path.name}: malformed region row {row!r}")
+            regions[code] = Region(code, name, level, parent or None)
+    return regions
+
+
+def get_region(code: str) -> Region | None:
+    return all_regions().get(code)
+
+
+def is_valid_region_code(code: str) -> bool:
+    return code in all_regions()
+
+
+def ancestors(code: str) -> list[str]:
+    """The region and every region containing it, most specific first."""
+    chain: list[str] = []
+    region = get_region(code)
+    while region is not None:
+        chain.append(region.code)
+        region = get_region(region.parent_code) if region.parent_code else None
+    return chain
+
+
+def contains(outer: str, inner: str) -> bool:
+    """True when region ``outer`` is ``inner`` or contains it."""
+    return outer in ancestors(inner)
+
+
+def full_name(code: str) -> str:
+    """``江苏省南京市玄武区`` for ``320102``."""
+    return "".join(get_region(c).name for c in reversed(ancestors(code)))  # type: ignore[union-attr]  # ancestors() only yields known codes

@@ -1,0 +1,121 @@
+"""Request ids and logs: one JSON line per request on stderr, with personal data kept out.
+
+The redaction filter is the last line of defence: code should never log a phone
+number, a name or an ID number, but if one slips into a message it is masked here.
+Only the development ``console`` SMS gateway is exempt (it must show the code and
+the full number to the developer), and it cannot run in production.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+# 11-digit mainland mobile numbers and 18-character resident ID numbers, standing alone.
+_PHONE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})\d{8}(\d{3}[0-9Xx])(?![0-9A-Za-z])")
+
+# Log records carrying this attribute keep their text as written (the console SMS gateway).
+UNREDACTED = "ruhui_unredacted"
+
+_STANDARD_ATTRS = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+
+def redact(text: str) -> str:
+    text = _ID_NUMBER.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
+    return _PHONE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any ``extra`` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD_ATTRS and key != UNREDACTED and not key.startswith("_"):
+                payload[key] = value
+        if record.exc_info:
+            payload["exc_info"] = self.formatException(record.exc_info)
+        line = json.dumps(payload, ensure_ascii=False, default=str)
+        if getattr(record, UNREDACTED, False):
+            return line
+        return redact(line)
+
+
+class StderrHandler(logging.StreamHandler[Any]):
+    """Writes to whatever ``sys.stderr`` is at the time (test runners swap it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # a live property in place of the attribute StreamHandler sets at init
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+def configure_logging(level: str) -> None:
+    root = logging.getLogger("ruhui")
+    if not any(isinstance(h, StderrHandler) for h in root.handlers):
+        handler = StderrHandler()
+        handler.setFormatter(JsonFormatter())
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+access_log = logging.getLogger("ruhui.access")
+
+
+def current_request_id() -> str:
+    """The request's id: the client's own when it is sane, else one we make up."""
+    if "request_id" not in g:
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+    request_id: str = g.request_id
+    return request_id
+
+
+def _start_request() -> None:
+    g.request_started = time.perf_counter()
+    current_request_id()
+
+
+def _finish_request(response: Response) -> Response:
+    request_id = current_request_id()
+    response.headers[REQUEST_ID_HEADER] = request_id
+    started = g.get("request_started")
+    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    access_log.info(
+        "request",
+        extra={
+            "method": request.method,
+            "path": request.path,
+            "status": response.status_code,
+            "duration_ms": duration_ms,
+            "request_id": request_id,
+        },
+    )
+    return response
+
+
+def init_request_tracing(app: Flask) -> None:
+    app.before_request(_start_request)
+    app.after_request(_finish_request)

@@ -1,0 +1,105 @@
+"""Cursor pagination as the contract has it: ``?limit=N&cursor=C`` → ``{"items", "next_cursor"}``.
+
+Pages are keyset pages (``WHERE (k1, k2) < (:v1, :v2) ORDER BY k1 DESC, k2 DESC``):
+they stay correct while rows are added and cost the same on page 1 and page 10,000.
+The cursor is opaque to clients: base64url of the last row's key values.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import marshmallow as ma
+import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.errors import ValidationFailed
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class PageArgsSchema(ma.Schema):
+    limit = ma.fields.Integer(
+        load_default=DEFAULT_LIMIT,
+        validate=ma.validate.Range(min=1, max=MAX_LIMIT),
+        metadata={"description": f"Page size, 1–{MAX_LIMIT}"},
+    )
+    cursor = ma.fields.String(load_default=None, metadata={"description": "next_cursor of the previous page"})
+
+
+def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """A response schema ``{"items": [item…], "next_cursor": str | null}`` named for the docs."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+            "next_cursor": ma.fields.String(allow_none=True, required=True),
+        },
+        name=name,
+    )
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+def _encode(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
+    raw = json.dumps(plain, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError("wrong arity")
+        decoded: list[Any] = []
+        for key, value in zip(keys, values, strict=True):
+            python_type = key.type.python_type
+            if python_type is dt.datetime:
+                value = dt.datetime.fromisoformat(value)
+                if value.tzinfo is None:
+                    raise ValueError("naive timestamp")
+            elif not isinstance(value, python_type) or isinstance(value, bool):
+                raise ValueError("wrong type")
+            decoded.append(value)
+        return decoded
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, NotImplementedError) as exc:
+        raise ValidationFailed(errors={"cursor": ["分页游标无效"]}) from exc
+
+
+def paginate(
+    session: Session,
+    statement: sa.Select[Any],
+    *,
+    keys: Sequence[InstrumentedAttribute[Any]],
+    limit: int,
+    cursor: str | None,
+    descending: bool = True,
+) -> Page:
+    """Run ``statement`` one keyset page at a time; ``keys`` must end with a unique column."""
+    if cursor:
+        values = _decode(cursor, keys)
+        left, right = (
+            sa.tuple_(*keys),
+            sa.tuple_(*[sa.literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]),
+        )
+        statement = statement.where(left < right if descending else left > right)
+    order = [k.desc() if descending else k.asc() for k in keys]
+    rows = list(session.scalars(statement.order_by(*order).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = _encode([getattr(last, k.key) for k in keys])
+    return Page(items=rows, next_cursor=next_cursor)

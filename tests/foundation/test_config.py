@@ -1,0 +1,79 @@
+"""Settings come from the environment; production refuses unsafe ones."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.config import ConfigError, Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+GOOD_PRODUCTION = {
+    "RUHUI_ENV": "production",
+    "SECRET_KEY": "k" * 40,
+    "DATABASE_URL": "postgresql://ruhui@db/ruhui",
+    "SMS_PROVIDER": "aliyun",
+}
+
+
+def test_development_needs_no_variables(tmp_path):
+    settings = Settings.from_env({}, tmp_path)
+    assert settings.env == "development"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'ruhui.sqlite3'}"
+    assert settings.sms_provider == "console"
+    assert settings.ratelimit_storage_uri == "memory://"
+
+
+def test_development_secret_key_is_generated_once_and_kept(tmp_path):
+    first = Settings.from_env({}, tmp_path).secret_key
+    second = Settings.from_env({}, tmp_path).secret_key
+    assert first == second and len(first) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_postgres_urls_use_psycopg(tmp_path):
+    settings = Settings.from_env({**GOOD_PRODUCTION, "DATABASE_URL": "postgres://u@h/d"}, tmp_path)
+    assert settings.database_url == "postgresql+psycopg://u@h/d"
+
+
+def test_good_production_settings_start(tmp_path):
+    settings = Settings.from_env(GOOD_PRODUCTION, tmp_path)
+    assert settings.is_production
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"SECRET_KEY": ""}, "SECRET_KEY must be set"),
+        ({"SECRET_KEY": "short"}, "at least 32"),
+        ({"DATABASE_URL": ""}, "DATABASE_URL must be set"),
+        ({"DATABASE_URL": "sqlite:///x.db"}, "must not be SQLite"),
+        ({"SMS_PROVIDER": "console"}, "not console"),
+        ({"SMS_PROVIDER": ""}, "not console"),
+        ({"RUHUI_ENV": "staging"}, "RUHUI_ENV must be one of"),
+    ],
+)
+def test_production_refuses_unsafe_settings(tmp_path, change, complaint):
+    with pytest.raises(ConfigError, match=complaint):
+        Settings.from_env({**GOOD_PRODUCTION, **change}, tmp_path)
+
+
+def test_production_without_secrets_exits_non_zero_with_a_clear_message():
+    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DATABASE_URL", "SMS_PROVIDER")}
+    env["RUHUI_ENV"] = "production"
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "SECRET_KEY must be set" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,54 @@
+"""Probes, the OpenAPI document and the offline docs page."""
+
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+
+from app import create_app
+
+
+def test_healthz(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_readyz_when_database_answers(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ready"}
+
+
+def test_readyz_is_503_envelope_when_database_is_down(app_config):
+    # Port 1 on loopback refuses at once: a database that is not there.
+    app = create_app({**app_config, "database_url": "postgresql+psycopg://postgres@127.0.0.1:1/none?connect_timeout=2"})
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert body["code"] == "database_unavailable"
+    assert response.headers["Retry-After"] == "5"
+    assert "127.0.0.1" not in response.get_data(as_text=True)
+
+
+def test_openapi_document_is_valid(client):
+    response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    spec = response.get_json()
+    validate(spec)
+    assert spec["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+    assert "Error" in spec["components"]["schemas"]
+
+
+def test_docs_page_loads_every_asset_from_the_app(client):
+    response = client.get("/api/docs")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert assets, "the page must reference its JS and CSS"
+    for asset in assets:
+        assert asset.startswith("/"), f"{asset} would need the internet"
+        with client.get(asset) as asset_response:
+            assert asset_response.status_code == 200, asset
+            assert asset_response.content_length and asset_response.content_length > 1000

@@ -67,9 +67,14 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app import docs, health
+    from app.joincodes import api as joincodes_api
+    from app.joincodes import pages as joincodes_pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
+    api.register_blueprint(joincodes_api.blp, url_prefix=API_PREFIX)
+    api.register_blueprint(joincodes_api.join_blp, url_prefix=API_PREFIX)
+    app.register_blueprint(joincodes_pages.bp)
 
 
 def register_commands(app: Flask) -> None:

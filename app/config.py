@@ -31,6 +31,9 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     log_level: str = "INFO"
     trusted_proxy_hops: int = 0
+    # Join codes: the consent text version the mini-program shows, and the mini-program page a scan opens.
+    consent_version: str = "2026-01"
+    join_miniprogram_page: str = "pages/join/index"
 
     @property
     def is_production(self) -> bool:
@@ -80,6 +83,8 @@ class Settings:
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri),
             log_level=get("LOG_LEVEL", cls.log_level).upper(),
             trusted_proxy_hops=_int(get("TRUSTED_PROXY_HOPS", "0"), "TRUSTED_PROXY_HOPS"),
+            consent_version=get("CONSENT_VERSION", cls.consent_version),
+            join_miniprogram_page=get("JOIN_MINIPROGRAM_PAGE", cls.join_miniprogram_page).lstrip("/"),
         )
 
     def replace(self, **changes: Any) -> Settings:

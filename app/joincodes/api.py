@@ -1,4 +1,7 @@
-"""Join-code endpoints: officers manage and print codes (``join-codes``); the mini-program resolves a scan (``join``)."""
+"""Join-code endpoints: officers manage and print codes (``join-codes``); the mini-program resolves a scan."""
+
+# mypy: disable-error-code="untyped-decorator"
+# (flask-smorest ships no type hints, so each of its decorators would be reported on every view.)
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from app.joincodes.schemas import (
     JoinScreenSchema,
     QrArgsSchema,
 )
-from app.pagination import PageArgsSchema, page_schema
+from app.pagination import Page, PageArgsSchema, page_schema
 
 blp = Blueprint("join-codes", __name__, description="Join codes of stations: issue, revoke, rotate, print (admins)")
 join_blp = Blueprint("join", __name__, description="What the mini-program shows after a scan (no sign-in)")
@@ -76,7 +79,7 @@ class StationJoinCodes(MethodView):
     @blp.arguments(PageArgsSchema, location="query")
     @blp.response(200, page_schema(JoinCodeSchema, "JoinCodePage"))
     @blp.alt_response(404, description="Unknown station, or outside the officer's scope")
-    def get(self, args: dict[str, Any], station_id: str) -> service.Page:
+    def get(self, args: dict[str, Any], station_id: str) -> Page:
         """List a station's join codes with their scan totals, newest first."""
         return service.station_join_codes(
             db.session,
@@ -173,7 +176,9 @@ class JoinCodePoster(MethodView):
     @blp.alt_response(410, description="join_code_revoked / join_code_expired: a dead code is not printed")
     def get(self, code_id: str) -> Response:
         """Render an A4 poster (HTML, print from the browser) with the station, the union and the QR code."""
-        screen = service.printable_join_code(db.session, current_principal(), code_id, base_url=_settings().public_base_url)
+        screen = service.printable_join_code(
+            db.session, current_principal(), code_id, base_url=_settings().public_base_url
+        )
         html = render_template(
             "joincodes/poster.html",
             screen=screen,

@@ -20,7 +20,8 @@ class JoinCodeCreateSchema(ma.Schema):
 class ScanStatsSchema(ma.Schema):
     total = ma.fields.Integer(attribute="scans", required=True)
     unique_devices = ma.fields.Integer(
-        required=True, metadata={"description": "Distinct devices among scans that sent X-Device-Id (or the web cookie)"}
+        required=True,
+        metadata={"description": "Distinct devices among scans that sent X-Device-Id (or the web cookie)"},
     )
     first_at = ma.fields.DateTime(attribute="first_scan_at", allow_none=True)
     last_at = ma.fields.DateTime(attribute="last_scan_at", allow_none=True)

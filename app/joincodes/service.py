@@ -269,7 +269,9 @@ class JoinCodeReport:
 def _reports(session: Session, codes: Sequence[JoinCode], base_url: str) -> list[JoinCodeReport]:
     now = utcnow()
     stats = scan_stats(session, [code.id for code in codes])
-    return [JoinCodeReport(code, code_status(code, now), join_url(base_url, code.token), stats[code.id]) for code in codes]
+    return [
+        JoinCodeReport(code, code_status(code, now), join_url(base_url, code.token), stats[code.id]) for code in codes
+    ]
 
 
 def issue_join_code(

@@ -175,9 +175,7 @@ def test_code_outside_scope_is_404(client, session, directory, admin_headers):
     assert session.get(JoinCode, foreign.id).revoked_at is None
 
 
-def test_list_pages_newest_first_with_scan_totals_in_constant_queries(
-    client, directory, admin_headers, count_queries
-):
+def test_list_pages_newest_first_with_scan_totals_in_constant_queries(client, directory, admin_headers, count_queries):
     ids = [_issue(client, admin_headers, directory.depot.id).json["id"] for _ in range(5)]
     tokens = [client.get(f"/api/v1/join-codes/{i}", headers=admin_headers).json["token"] for i in ids]
     for n, token in enumerate(tokens):
@@ -201,5 +199,7 @@ def test_list_pages_newest_first_with_scan_totals_in_constant_queries(
 
 @pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 201}, {"limit": "x"}, {"cursor": "garbage!"}])
 def test_list_refuses_bad_paging(client, directory, admin_headers, query):
-    response = client.get(f"/api/v1/stations/{directory.depot.id}/join-codes", query_string=query, headers=admin_headers)
+    response = client.get(
+        f"/api/v1/stations/{directory.depot.id}/join-codes", query_string=query, headers=admin_headers
+    )
     assert response.status_code == 422

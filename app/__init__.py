@@ -14,6 +14,7 @@ from app.docs import SWAGGER_UI_STATIC
 from app.errors import register_error_handlers
 from app.extensions import api, limiter
 from app.observability import configure_logging, init_request_tracing
+from app.privacy import init_keyring
 
 API_PREFIX = "/api/v1"
 
@@ -61,6 +62,7 @@ def configure_app(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     init_request_tracing(app)
     database.init_app(app, settings.database_url)
+    init_keyring(app, settings)
     limiter.init_app(app)
     api.init_app(app)
 

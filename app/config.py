@@ -31,6 +31,9 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     log_level: str = "INFO"
     trusted_proxy_hops: int = 0
+    # Personal data at rest (app/privacy.py); derived from SECRET_KEY outside production.
+    data_encryption_keys: str = ""
+    blind_index_key: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -60,6 +63,8 @@ class Settings:
                 problems.append("DATABASE_URL must be set")
             elif database_url.startswith("sqlite"):
                 problems.append("DATABASE_URL must not be SQLite")
+            if not get("DATA_ENCRYPTION_KEYS") or not get("BLIND_INDEX_KEY"):
+                problems.append("DATA_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set")
             if sms_provider in ("", "console"):
                 problems.append("SMS_PROVIDER must be aliyun or tencent, not console")
         if sms_provider and sms_provider not in SMS_PROVIDERS:
@@ -80,6 +85,8 @@ class Settings:
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri),
             log_level=get("LOG_LEVEL", cls.log_level).upper(),
             trusted_proxy_hops=_int(get("TRUSTED_PROXY_HOPS", "0"), "TRUSTED_PROXY_HOPS"),
+            data_encryption_keys=get("DATA_ENCRYPTION_KEYS"),
+            blind_index_key=get("BLIND_INDEX_KEY"),
         )
 
     def replace(self, **changes: Any) -> Settings:

@@ -63,7 +63,7 @@ def test_blind_index_is_stable_keyed_and_context_bound():
 
 @pytest.mark.parametrize("keys", ["", "k1", "k1:" + "A" * 10, "bad kid:" + "A" * 43, ","])
 def test_malformed_keys_are_refused(keys):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="key"):
         Keyring.parse(keys, generate_key())
 
 

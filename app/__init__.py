@@ -69,9 +69,11 @@ def register_extensions(app: Flask, settings: Settings) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from app import docs, health
+    from app.audit.api import blp as audit_blp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
+    api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/audit")
 
 
 def register_commands(app: Flask) -> None:

@@ -1,6 +1,7 @@
 """Imports every feature's models, so ``Base.metadata`` (Alembic, tests) sees all tables."""
 
+from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.directory import models as directory_models
 
-__all__ = ["auth_models", "directory_models"]
+__all__ = ["audit_models", "auth_models", "directory_models"]

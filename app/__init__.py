@@ -14,6 +14,7 @@ from app.docs import SWAGGER_UI_STATIC
 from app.errors import register_error_handlers
 from app.extensions import api, limiter
 from app.observability import configure_logging, init_request_tracing
+from app.privacy import init_keyring
 
 API_PREFIX = "/api/v1"
 
@@ -33,11 +34,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def configure_app(app: Flask, settings: Settings) -> None:
     app.extensions["ruhui.settings"] = settings
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider option; Chinese as UTF-8 is half the bytes of \u escapes
     app.config.update(
         SECRET_KEY=settings.secret_key,
         TESTING=settings.env == "test",
         MAX_CONTENT_LENGTH=10 * 1024 * 1024,
-        JSON_AS_ASCII=False,
         API_TITLE="Ruhui 入会 API",
         API_VERSION="v1",
         OPENAPI_VERSION="3.0.3",
@@ -61,17 +62,20 @@ def configure_app(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     init_request_tracing(app)
     database.init_app(app, settings.database_url)
+    init_keyring(app, settings)
     limiter.init_app(app)
     api.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from app import docs, health
+    from app.audit.api import blp as audit_blp
     from app.joincodes import api as joincodes_api
     from app.joincodes import pages as joincodes_pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
+    api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/audit")
     api.register_blueprint(joincodes_api.blp, url_prefix=API_PREFIX)
     api.register_blueprint(joincodes_api.join_blp, url_prefix=API_PREFIX)
     app.register_blueprint(joincodes_pages.bp)

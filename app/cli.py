@@ -8,7 +8,7 @@ import click
 import sqlalchemy as sa
 from alembic import command
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from app import migrate
 from app.auth import service as auth_service
@@ -62,6 +62,7 @@ def db_revision(message: str, autogenerate: bool) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the directory already has unions.")
 def seed_demo(if_empty: bool) -> None:
     """Load the demo directory (a fictional slice of Jiangsu)."""
@@ -75,6 +76,7 @@ def seed_demo(if_empty: bool) -> None:
 
 
 @click.command("bootstrap")
+@with_appcontext
 @click.option("--union-name", required=True)
 @click.option("--region-code", required=True)
 @click.option("--username", required=True)

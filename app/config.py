@@ -31,6 +31,9 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     log_level: str = "INFO"
     trusted_proxy_hops: int = 0
+    # Personal data at rest (app/privacy.py); derived from SECRET_KEY outside production.
+    data_encryption_keys: str = ""
+    blind_index_key: str = ""
     # Join codes: the consent text version the mini-program shows, and the mini-program page a scan opens.
     consent_version: str = "2026-01"
     join_miniprogram_page: str = "pages/join/index"
@@ -63,6 +66,8 @@ class Settings:
                 problems.append("DATABASE_URL must be set")
             elif database_url.startswith("sqlite"):
                 problems.append("DATABASE_URL must not be SQLite")
+            if not get("DATA_ENCRYPTION_KEYS") or not get("BLIND_INDEX_KEY"):
+                problems.append("DATA_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set")
             if sms_provider in ("", "console"):
                 problems.append("SMS_PROVIDER must be aliyun or tencent, not console")
         if sms_provider and sms_provider not in SMS_PROVIDERS:
@@ -83,6 +88,8 @@ class Settings:
             ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri),
             log_level=get("LOG_LEVEL", cls.log_level).upper(),
             trusted_proxy_hops=_int(get("TRUSTED_PROXY_HOPS", "0"), "TRUSTED_PROXY_HOPS"),
+            data_encryption_keys=get("DATA_ENCRYPTION_KEYS"),
+            blind_index_key=get("BLIND_INDEX_KEY"),
             consent_version=get("CONSENT_VERSION", cls.consent_version),
             join_miniprogram_page=get("JOIN_MINIPROGRAM_PAGE", cls.join_miniprogram_page).lstrip("/"),
         )

@@ -1,7 +1,8 @@
 """Imports every feature's models, so ``Base.metadata`` (Alembic, tests) sees all tables."""
 
+from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.directory import models as directory_models
 from app.joincodes import models as joincodes_models
 
-__all__ = ["auth_models", "directory_models", "joincodes_models"]
+__all__ = ["audit_models", "auth_models", "directory_models", "joincodes_models"]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy import Text  # noqa: F401  # autogenerate renders JSONB(astext_type=Text())
 ${imports if imports else ""}
 import app.db
 

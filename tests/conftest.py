@@ -24,7 +24,6 @@ from app.auth.models import Officer
 from app.auth.tokens import issue_access_token
 from app.config import normalise_database_url
 from app.db import Base, create_db_engine
-from app.db import db as database
 from app.directory import service as directory_service
 from app.directory.models import Union
 
@@ -90,9 +89,13 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    """A session of the test's own, for arranging data and checking what changed."""
-    with app.app_context():
-        yield database.session
+    """A session of the test's own, for arranging data and checking what changed.
+
+    It is not the app's request session, and no app context stays pushed: each
+    request made by ``client`` gets its own context, session and ``g``, as in production.
+    """
+    with app.extensions["ruhui.sessionmaker"]() as own_session:
+        yield own_session
 
 
 @pytest.fixture

@@ -1,8 +1,5 @@
 """Join-code endpoints: officers manage and print codes (``join-codes``); the mini-program resolves a scan."""
 
-# mypy: disable-error-code="untyped-decorator"
-# (flask-smorest ships no type hints, so each of its decorators would be reported on every view.)
-
 from __future__ import annotations
 
 import datetime as dt

@@ -17,6 +17,8 @@ GOOD_PRODUCTION = {
     "SECRET_KEY": "k" * 40,
     "DATABASE_URL": "postgresql://ruhui@db/ruhui",
     "SMS_PROVIDER": "aliyun",
+    "DATA_ENCRYPTION_KEYS": "k2:" + "A" * 43 + ",k1:" + "B" * 43,
+    "BLIND_INDEX_KEY": "C" * 43,
 }
 
 
@@ -53,6 +55,8 @@ def test_good_production_settings_start(tmp_path):
         ({"DATABASE_URL": ""}, "DATABASE_URL must be set"),
         ({"DATABASE_URL": "sqlite:///x.db"}, "must not be SQLite"),
         ({"SMS_PROVIDER": "console"}, "not console"),
+        ({"DATA_ENCRYPTION_KEYS": ""}, "DATA_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set"),
+        ({"BLIND_INDEX_KEY": ""}, "DATA_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set"),
         ({"SMS_PROVIDER": ""}, "not console"),
         ({"RUHUI_ENV": "staging"}, "RUHUI_ENV must be one of"),
     ],

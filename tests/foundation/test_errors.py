@@ -65,6 +65,7 @@ def test_unknown_route_is_404_envelope(client):
     response = client.get("/api/v1/nope")
     body = _assert_envelope(response, 404, "not_found")
     assert "errors" not in body
+    assert body["message"] in response.get_data(as_text=True), "Chinese is sent as UTF-8, not escaped"
 
 
 def test_wrong_method_is_405_envelope_with_allow(client):

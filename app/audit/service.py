@@ -1,0 +1,64 @@
+"""Recording and reading audit events. Details never hold personal data in clear."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from flask import has_request_context
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEvent
+from app.auth.access import Principal
+from app.observability import current_request_id
+from app.pagination import Page, paginate
+
+
+def record_event(
+    session: Session,
+    *,
+    actor: Principal | None,
+    action: str,
+    object_type: str,
+    object_id: int | str,
+    union_path: str,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append an event in the caller's transaction, so it commits (or not) with the change itself."""
+    audit_event = AuditEvent(
+        actor_kind=actor.kind if actor else "system",
+        actor_id=actor.id if actor else None,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        union_path=union_path,
+        request_id=current_request_id() if has_request_context() else None,
+        details=details or {},
+    )
+    session.add(audit_event)
+    session.flush()
+    return audit_event
+
+
+def list_events(
+    session: Session,
+    *,
+    scope_path: str,
+    action: str | None = None,
+    object_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    statement = sa.select(AuditEvent).where(AuditEvent.union_path.startswith(scope_path, autoescape=True))
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if object_id:
+        statement = statement.where(AuditEvent.object_id == object_id)
+    if since:
+        statement = statement.where(AuditEvent.occurred_at >= since)
+    if until:
+        statement = statement.where(AuditEvent.occurred_at < until)
+    return paginate(session, statement, keys=[AuditEvent.id], limit=limit, cursor=cursor)

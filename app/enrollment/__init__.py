@@ -1,0 +1,1 @@
+"""Enrollment: applications, real-name checks, memberships and member cards."""

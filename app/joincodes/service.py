@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.audit import service as audit
 from app.auth.access import Principal
 from app.db import utcnow
 from app.directory import regions
@@ -274,12 +275,29 @@ def _reports(session: Session, codes: Sequence[JoinCode], base_url: str) -> list
     ]
 
 
+def _audit(session: Session, principal: Principal, action: str, code: JoinCode, **details: object) -> None:
+    station = session.get(Station, code.station_id)
+    assert station is not None  # a foreign key
+    union_path = session.scalar(sa.select(Union.path).where(Union.id == station.union_id))
+    assert union_path is not None  # a foreign key
+    audit.record_event(
+        session,
+        actor=principal,
+        action=f"join_code.{action}",
+        object_type="join_code",
+        object_id=code.id,
+        union_path=union_path,
+        details={"station_id": str(station.id), **details},
+    )
+
+
 def issue_join_code(
     session: Session, principal: Principal, station_id: str, *, expires_at: dt.datetime | None, base_url: str
 ) -> JoinCodeReport:
     """An officer issues a new code for a station in scope."""
     station = station_in_scope(session, principal, station_id)
     code = create_join_code(session, station, created_by_id=principal.id, expires_at=expires_at)
+    _audit(session, principal, "issue", code, expires_at=code.expires_at.isoformat() if code.expires_at else None)
     return _reports(session, [code], base_url)[0]
 
 
@@ -299,7 +317,8 @@ def join_code_report(session: Session, principal: Principal, code_id: str, *, ba
 
 def revoke_join_code_in_scope(session: Session, principal: Principal, code_id: str, *, base_url: str) -> JoinCodeReport:
     code = join_code_in_scope(session, principal, code_id)
-    revoke_join_code(session, code, revoked_by_id=principal.id)
+    if _revoke(session, code, revoked_by_id=principal.id, now=utcnow()):
+        _audit(session, principal, "revoke", code)
     return _reports(session, [code], base_url)[0]
 
 
@@ -308,6 +327,7 @@ def rotate_join_code_in_scope(
 ) -> JoinCodeReport:
     code = join_code_in_scope(session, principal, code_id)
     replacement = rotate_join_code(session, code, officer_id=principal.id, expires_at=expires_at)
+    _audit(session, principal, "rotate", code, replaced_by_id=str(replacement.id))
     return _reports(session, [replacement], base_url)[0]
 
 

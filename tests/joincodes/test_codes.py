@@ -203,3 +203,18 @@ def test_list_refuses_bad_paging(client, directory, admin_headers, query):
         f"/api/v1/stations/{directory.depot.id}/join-codes", query_string=query, headers=admin_headers
     )
     assert response.status_code == 422
+
+
+def test_issue_revoke_and_rotate_are_audited_in_the_stations_union(client, directory, admin, make_officer):
+    officer, headers = admin
+    code_id = _issue(client, headers, directory.depot.id).json["id"]
+    new_id = client.post(f"/api/v1/join-codes/{code_id}/rotate", json={}, headers=headers).json["id"]
+    client.post(f"/api/v1/join-codes/{new_id}/revoke", headers=headers)
+    client.post(f"/api/v1/join-codes/{new_id}/revoke", headers=headers)  # a no-op: not audited again
+
+    events = client.get("/api/v1/audit", headers=headers).json["items"]
+    trail = sorted((e["action"], e["object_id"]) for e in events if e["action"].startswith("join_code."))
+    assert {e["actor"]["id"] for e in events} == {str(officer.id)}
+    assert trail == sorted([("join_code.issue", code_id), ("join_code.rotate", code_id), ("join_code.revoke", new_id)])
+    _, suzhou_headers = make_officer(directory.suzhou, "admin")
+    assert client.get("/api/v1/audit", headers=suzhou_headers).json["items"] == []

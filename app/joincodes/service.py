@@ -267,6 +267,22 @@ class JoinCodeReport:
     stats: ScanStats
 
 
+def ensure_live_codes(session: Session) -> list[JoinCode]:
+    """Issue a code to every station that has no live one (the demo data, a first roll-out); returns the new codes."""
+    now = utcnow()
+    live = (
+        sa.select(JoinCode.id)
+        .where(
+            JoinCode.station_id == Station.id,
+            JoinCode.revoked_at.is_(None),
+            sa.or_(JoinCode.expires_at.is_(None), JoinCode.expires_at > now),
+        )
+        .exists()
+    )
+    stations = session.scalars(sa.select(Station).where(~live).order_by(Station.id)).all()
+    return [create_join_code(session, station, created_by_id=None, now=now) for station in stations]
+
+
 def _reports(session: Session, codes: Sequence[JoinCode], base_url: str) -> list[JoinCodeReport]:
     now = utcnow()
     stats = scan_stats(session, [code.id for code in codes])

@@ -218,3 +218,17 @@ def test_issue_revoke_and_rotate_are_audited_in_the_stations_union(client, direc
     assert trail == sorted([("join_code.issue", code_id), ("join_code.rotate", code_id), ("join_code.revoke", new_id)])
     _, suzhou_headers = make_officer(directory.suzhou, "admin")
     assert client.get("/api/v1/audit", headers=suzhou_headers).json["items"] == []
+
+
+def test_ensure_live_codes_fills_only_the_gaps(session, directory, live_code):
+    from app.joincodes import service
+
+    service.revoke_join_code(
+        session, service.create_join_code(session, directory.rider_point, created_by_id=None), revoked_by_id=None
+    )
+    issued = service.ensure_live_codes(session)
+    session.commit()
+    assert sorted(code.station_id for code in issued) == sorted(
+        [directory.second_depot.id, directory.rider_point.id, directory.suzhou_depot.id]
+    )
+    assert service.ensure_live_codes(session) == []

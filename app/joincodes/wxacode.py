@@ -1,0 +1,58 @@
+"""WeChat mini-program codes (小程序码) for join codes, via ``wxa/getwxacodeunlimit``, fetched once and kept.
+
+``scene`` is the join code's token (which is why tokens are at most 32 characters of
+``[A-Za-z0-9_-]``) and ``page`` the configured mini-program page. Codes made by this
+API never expire, and WeChat limits how often it may be called, so each image is
+stored in ``join_code_wxacodes`` the first time and served from there afterwards.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+from PIL import Image, UnidentifiedImageError
+
+from app.errors import AppError, ServiceUnavailable
+
+log = logging.getLogger("ruhui.joincodes")
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# WeChat answers with the image, or with JSON {"errcode", "errmsg"} (HTTP 200 either way).
+# Codes that mean "the access token went stale": refresh it and ask once more.
+ACCESS_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
+
+
+def wxacode_error(errcode: int) -> AppError:
+    """The API error for a WeChat ``errcode`` from getwxacodeunlimit (callers log errcode and errmsg)."""
+    if errcode in (40169, 40129):
+        # The scene was refused: with our tokens this means a code that cannot be put into a mini-program code.
+        return AppError(
+            "微信不接受该入会码作为小程序码参数，请轮换入会码后重试", code="wxacode_scene_invalid", status=502
+        )
+    if errcode == 41030:
+        return AppError(
+            "小程序页面不存在或小程序尚未发布，请检查入会页面配置（JOIN_MINIPROGRAM_PAGE）",
+            code="wxacode_page_invalid",
+            status=502,
+        )
+    if errcode == 45009:
+        # WeChat allows 5,000 calls a minute for the whole mini-program.
+        return ServiceUnavailable("生成小程序码过于频繁，请一分钟后再试", code="wxacode_rate_limited", retry_after=60)
+    if errcode == -1 or errcode in ACCESS_TOKEN_ERRCODES:
+        return ServiceUnavailable("微信服务繁忙，请稍后再试", code="wechat_unavailable", retry_after=5)
+    return AppError("微信未能生成小程序码，请稍后再试", code="wxacode_failed", status=502, wechat_errcode=errcode)
+
+
+def as_png(image: bytes) -> bytes:
+    """The image as PNG: WeChat sends JPEG unless a transparent background was asked for."""
+    if image.startswith(PNG_MAGIC):
+        return image
+    try:
+        with Image.open(io.BytesIO(image)) as decoded:
+            out = io.BytesIO()
+            decoded.convert("RGB").save(out, format="PNG")
+            return out.getvalue()
+    except (UnidentifiedImageError, OSError) as exc:
+        log.warning("wechat returned an unreadable wxacode image", extra={"bytes": len(image)})
+        raise ServiceUnavailable("微信返回的小程序码无法识别，请稍后再试", code="wechat_unavailable") from exc

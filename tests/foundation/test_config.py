@@ -17,6 +17,11 @@ GOOD_PRODUCTION = {
     "SECRET_KEY": "k" * 40,
     "DATABASE_URL": "postgresql://ruhui@db/ruhui",
     "SMS_PROVIDER": "aliyun",
+    "RATELIMIT_STORAGE_URI": "redis://redis:6379/0",
+    "ALIYUN_ACCESS_KEY_ID": "LTAI-example",
+    "ALIYUN_ACCESS_KEY_SECRET": "example-secret",
+    "ALIYUN_SMS_SIGN_NAME": "入会",
+    "ALIYUN_SMS_TEMPLATE_CODE": "SMS_000000001",
 }
 
 

@@ -23,7 +23,7 @@ def normalise_phone(raw: str) -> str:
         phone = phone[4:]
     elif phone.startswith("86") and len(phone) == 13:
         phone = phone[2:]
-    if not _MOBILE.match(phone) or phone.startswith(_IOT_PREFIXES):
+    if not _MOBILE.fullmatch(phone) or phone.startswith(_IOT_PREFIXES):
         raise InvalidPhone(raw)
     return phone
 

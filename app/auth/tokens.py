@@ -109,4 +109,3 @@ def decode_access_token(token: str) -> dict[str, Any]:
     if claims.get("kind") not in ACCESS_TTL or not isinstance(claims.get("sub"), str):
         raise Unauthorized("登录已失效，请重新登录")
     return claims
-

@@ -65,8 +65,12 @@ class FakeServer:
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def start(self) -> Self:
-        self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
+        server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_QuietHandler)
+        self._server = server
+        # A short poll interval: shutdown() waits up to one interval, at every test's teardown.
+        self._thread = threading.Thread(
+            target=lambda: server.serve_forever(poll_interval=0.02), name=type(self).__name__, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -56,6 +56,7 @@ class FakeTencentSms(FakeServer):
         super().__init__()
         self.sent: list[SentSms] = []
         self.throttled: set[str] = set()
+        self.blocked: set[str] = set()  # numbers on the do-not-disturb list
         self.route("POST", "/")(self._api)
 
     def settings(self) -> dict[str, str]:
@@ -136,6 +137,10 @@ class FakeTencentSms(FakeServer):
             if not re.fullmatch(r"1[3-9][0-9]{9}", local):
                 status.update(
                     SerialNo="", Code="InvalidParameterValue.IncorrectPhoneNumber", Message="incorrect phone number"
+                )
+            elif local in self.blocked:
+                status.update(
+                    SerialNo="", Code="FailedOperation.PhoneNumberInBlacklist", Message="phone number in blacklist"
                 )
             elif local in self.throttled:
                 status.update(

@@ -49,6 +49,7 @@ class FakeWeChat(FakeServer):
         self.used_codes: set[str] = set()
         self.tokens: dict[str, float] = {}  # valid access tokens → expiry (epoch seconds)
         self.current_token: str | None = None
+        self.refused_tokens: set[str] = set()
         self.last_forced_refresh = 0.0
         self.forced_refreshes = 0
         self.route("GET", "/sns/jscode2session")(self._jscode2session)
@@ -74,8 +75,14 @@ class FakeWeChat(FakeServer):
         return code
 
     def revoke_tokens(self) -> None:
-        """Make every issued token invalid (as if refreshed elsewhere): APIs answer 40001."""
+        """Make every issued token invalid (as if force-refreshed elsewhere): APIs answer 40001."""
         self.tokens.clear()
+
+    def refuse_current_token(self) -> None:
+        """APIs answer 40001 for the current token while stable_token (normal mode) still hands it
+        out — the state only a forced refresh gets out of."""
+        assert self.current_token is not None
+        self.refused_tokens.add(self.current_token)
 
     def expire_tokens(self) -> None:
         """Make every issued token expired: APIs answer 42001; stable_token issues a new one."""
@@ -94,7 +101,7 @@ class FakeWeChat(FakeServer):
                 if not token:
                     return wechat_error(41001, "access_token missing")
                 expiry = self.tokens.get(token)
-                if expiry is None:
+                if expiry is None or token in self.refused_tokens:
                     return wechat_error(
                         40001,
                         "invalid credential, access_token is invalid or not latest, "

@@ -145,6 +145,12 @@ def issue_tokens(session: Session, kind: str, subject_id: int, *, family_id: str
     access_token, expires_in = issue_access_token(kind, subject_id)
     refresh_token = secrets.token_urlsafe(32)
     now = utcnow()
+    # Spent tokens are kept until they expire (a replay must still be recognised), then dropped.
+    session.execute(
+        sa.delete(RefreshToken).where(
+            RefreshToken.principal_kind == kind, RefreshToken.subject_id == subject_id, RefreshToken.expires_at < now
+        )
+    )
     session.add(
         RefreshToken(
             token_hash=_refresh_hash(refresh_token),
@@ -331,16 +337,19 @@ def verify_otp(session: Session, *, challenge_id: str, code: str) -> Tokens:
         raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
     phone = field_cipher().open(PHONE_PURPOSE, challenge.phone_sealed)
     if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code)):
+        # Counted in one guarded statement, so parallel guesses cannot slip past the fifth.
         failures = session.scalar(
             sa.update(OtpChallenge)
-            .where(OtpChallenge.id == challenge.id)
+            .where(OtpChallenge.id == challenge.id, OtpChallenge.failed_attempts < OTP_MAX_FAILURES)
             .values(failed_attempts=OtpChallenge.failed_attempts + 1)
             .returning(OtpChallenge.failed_attempts)
             .execution_options(synchronize_session=False)
         )
-        session.flush()
-        remaining = max(0, OTP_MAX_FAILURES - int(failures or OTP_MAX_FAILURES))
-        raise AppError("验证码错误", code="otp_invalid", status=400, remaining_attempts=remaining)
+        if failures is None:
+            raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
+        raise AppError(
+            "验证码错误", code="otp_invalid", status=400, remaining_attempts=OTP_MAX_FAILURES - int(failures)
+        )
     consumed = session.execute(
         sa.update(OtpChallenge)
         .where(

@@ -80,3 +80,10 @@ def test_officer_refresh_token_expires_after_twelve_hours(client, province, make
     tokens = client.post(LOGIN_URL, json={"username": officer.username, "password": "correct-horse-battery"}).get_json()
     clock.advance(12 * 3600 + 1)
     assert_token_invalid(refresh(client, tokens["refresh_token"]))
+
+
+def test_expired_tokens_are_dropped_at_the_next_sign_in(client, inbox, session, clock):
+    sign_in_by_sms(client, inbox, "13912345678")
+    clock.advance(31 * 24 * 3600)
+    sign_in_by_sms(client, inbox, "13912345678")
+    assert session.scalar(sa.select(sa.func.count()).select_from(RefreshToken)) == 1

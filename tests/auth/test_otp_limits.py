@@ -88,7 +88,7 @@ def test_daily_sms_budget_then_503_for_everybody(client, clock, caplog):
         refused = request_code(client, "13612349999", ip="192.0.2.99")
     assert refused.status_code == 503
     assert refused.get_json()["code"] == "sms_unavailable"
-    local = utcnow().astimezone(ZoneInfo("Asia/Shanghai"))
+    local = utcnow().astimezone(ZoneInfo("Asia/Shanghai"))  # the real zone, to check the fixed offset
     midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), local.tzinfo)
     to_midnight = (midnight - local).total_seconds()
     assert abs(int(refused.headers["Retry-After"]) - to_midnight) <= 2

@@ -127,6 +127,7 @@ class Officers(MethodView):
     @require_officer("admin")
     @officers_blp.arguments(PageArgsSchema, location="query")
     @officers_blp.response(200, OfficerPageSchema)
+    @officers_blp.alt_response(401, schema=ErrorSchema, description="unauthorized: no or bad token")
     @officers_blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
     def get(self, args: dict[str, Any]) -> Page:
         """List the officers of the unions in your subtree."""
@@ -135,6 +136,7 @@ class Officers(MethodView):
     @require_officer("admin")
     @officers_blp.arguments(OfficerCreateSchema)
     @officers_blp.response(201, OfficerSchema)
+    @officers_blp.alt_response(401, schema=ErrorSchema, description="unauthorized: no or bad token")
     @officers_blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
     @officers_blp.alt_response(409, schema=ErrorSchema, description="username_taken")
     def post(self, body: dict[str, Any]) -> Any:

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import ratelimits
 from app.config import Settings, load_settings
 from app.db import db as database
 from app.docs import SWAGGER_UI_STATIC
@@ -53,7 +54,7 @@ def configure_app(app: Flask, settings: Settings) -> None:
             "info": {"description": "Union enrollment for new-economy workers. Errors share one envelope."},
         },
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
-        RATELIMIT_KEY_PREFIX="ruhui",
+        RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
     )
     if settings.trusted_proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=settings.trusted_proxy_hops)  # type: ignore[method-assign]  # the documented way to add WSGI middleware
@@ -64,17 +65,21 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     database.init_app(app, settings.database_url)
     init_keyring(app, settings)
     limiter.init_app(app)
+    ratelimits.init_app(app)
     api.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from app import docs, health
     from app.audit.api import blp as audit_blp
+    from app.auth import api as auth_api
     from app.joincodes import api as joincodes_api
     from app.joincodes import pages as joincodes_pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
+    api.register_blueprint(auth_api.auth_blp, url_prefix=f"{API_PREFIX}/auth")
+    api.register_blueprint(auth_api.officers_blp, url_prefix=f"{API_PREFIX}/officers")
     api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/audit")
     api.register_blueprint(joincodes_api.blp, url_prefix=API_PREFIX)
     api.register_blueprint(joincodes_api.join_blp, url_prefix=API_PREFIX)

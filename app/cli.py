@@ -104,6 +104,9 @@ def bootstrap(union_name: str, region_code: str, username: str, password: str, n
 
 
 def register(app: Flask) -> None:
+    from app.auth import cli as auth_cli
+
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(bootstrap)
+    app.cli.add_command(auth_cli.create_officer)

@@ -37,6 +37,29 @@ class Settings:
     # Join codes: the consent text version the mini-program shows, and the mini-program page a scan opens.
     consent_version: str = "2026-01"
     join_miniprogram_page: str = "pages/join/index"
+    # Accounts and sign-in (app/auth, app/notify).
+    ratelimit_key_prefix: str = "ruhui"
+    jwt_keys: tuple[tuple[str, str], ...] = ()  # (kid, secret), newest first; empty: derived from secret_key
+    sms_daily_budget: int = 5000
+    aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    aliyun_access_key_id: str = ""
+    aliyun_access_key_secret: str = ""
+    aliyun_sms_sign_name: str = ""
+    aliyun_sms_template_code: str = ""
+    tencent_sms_endpoint: str = "https://sms.tencentcloudapi.com"
+    tencent_sms_region: str = "ap-guangzhou"
+    tencent_secret_id: str = ""
+    tencent_secret_key: str = ""
+    tencent_sms_sdk_app_id: str = ""
+    tencent_sms_sign_name: str = ""
+    tencent_sms_template_id: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""
+    wechat_api_base: str = "https://api.weixin.qq.com"
+
+    @property
+    def wechat_configured(self) -> bool:
+        return bool(self.wechat_app_id and self.wechat_app_secret)
 
     @property
     def is_production(self) -> bool:
@@ -56,7 +79,9 @@ class Settings:
         database_url = get("DATABASE_URL")
         secret_key = get("SECRET_KEY")
         sms_provider = get("SMS_PROVIDER", "" if production else "console")
+        ratelimit_storage_uri = get("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri)
         problems: list[str] = []
+        jwt_keys = _parse_key_list(get("JWT_KEYS"), "JWT_KEYS", problems)
         if production:
             if not secret_key:
                 problems.append("SECRET_KEY must be set")
@@ -70,6 +95,12 @@ class Settings:
                 problems.append("DATA_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set")
             if sms_provider in ("", "console"):
                 problems.append("SMS_PROVIDER must be aliyun or tencent, not console")
+            if ratelimit_storage_uri.startswith("memory"):
+                problems.append("RATELIMIT_STORAGE_URI must be shared storage (redis://…), not memory://")
+            problems += [f"{name} must be set" for name in _PROVIDER_SECRETS.get(sms_provider, ()) if not get(name)]
+            problems += [
+                f"JWT_KEYS secret {kid!r} must be at least 32 characters" for kid, k in jwt_keys if len(k) < 32
+            ]
         if sms_provider and sms_provider not in SMS_PROVIDERS:
             problems.append(f"SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}")
         if problems:
@@ -85,17 +116,62 @@ class Settings:
             secret_key=secret_key,
             public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
             sms_provider=sms_provider,
-            ratelimit_storage_uri=get("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri),
+            ratelimit_storage_uri=ratelimit_storage_uri,
             log_level=get("LOG_LEVEL", cls.log_level).upper(),
             trusted_proxy_hops=_int(get("TRUSTED_PROXY_HOPS", "0"), "TRUSTED_PROXY_HOPS"),
             data_encryption_keys=get("DATA_ENCRYPTION_KEYS"),
             blind_index_key=get("BLIND_INDEX_KEY"),
+            ratelimit_key_prefix=get("RATELIMIT_KEY_PREFIX", cls.ratelimit_key_prefix),
+            jwt_keys=jwt_keys,
+            sms_daily_budget=_int(get("SMS_DAILY_BUDGET", str(cls.sms_daily_budget)), "SMS_DAILY_BUDGET"),
+            aliyun_sms_endpoint=get("ALIYUN_SMS_ENDPOINT", cls.aliyun_sms_endpoint).rstrip("/"),
+            aliyun_access_key_id=get("ALIYUN_ACCESS_KEY_ID"),
+            aliyun_access_key_secret=get("ALIYUN_ACCESS_KEY_SECRET"),
+            aliyun_sms_sign_name=get("ALIYUN_SMS_SIGN_NAME"),
+            aliyun_sms_template_code=get("ALIYUN_SMS_TEMPLATE_CODE"),
+            tencent_sms_endpoint=get("TENCENT_SMS_ENDPOINT", cls.tencent_sms_endpoint).rstrip("/"),
+            tencent_sms_region=get("TENCENT_SMS_REGION", cls.tencent_sms_region),
+            tencent_secret_id=get("TENCENT_SECRET_ID"),
+            tencent_secret_key=get("TENCENT_SECRET_KEY"),
+            tencent_sms_sdk_app_id=get("TENCENT_SMS_SDK_APP_ID"),
+            tencent_sms_sign_name=get("TENCENT_SMS_SIGN_NAME"),
+            tencent_sms_template_id=get("TENCENT_SMS_TEMPLATE_ID"),
+            wechat_app_id=get("WECHAT_APP_ID"),
+            wechat_app_secret=get("WECHAT_APP_SECRET"),
+            wechat_api_base=get("WECHAT_API_BASE", cls.wechat_api_base).rstrip("/"),
             consent_version=get("CONSENT_VERSION", cls.consent_version),
             join_miniprogram_page=get("JOIN_MINIPROGRAM_PAGE", cls.join_miniprogram_page).lstrip("/"),
         )
 
     def replace(self, **changes: Any) -> Settings:
         return dataclasses.replace(self, **changes)
+
+
+# What each real SMS gateway needs before production may start.
+_PROVIDER_SECRETS: dict[str, tuple[str, ...]] = {
+    "aliyun": ("ALIYUN_ACCESS_KEY_ID", "ALIYUN_ACCESS_KEY_SECRET", "ALIYUN_SMS_SIGN_NAME", "ALIYUN_SMS_TEMPLATE_CODE"),
+    "tencent": (
+        "TENCENT_SECRET_ID",
+        "TENCENT_SECRET_KEY",
+        "TENCENT_SMS_SDK_APP_ID",
+        "TENCENT_SMS_SIGN_NAME",
+        "TENCENT_SMS_TEMPLATE_ID",
+    ),
+}
+
+
+def _parse_key_list(value: str, name: str, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """``kid1:secret1,kid2:secret2`` → ((kid, secret), …), order kept (the first one signs)."""
+    keys: list[tuple[str, str]] = []
+    for entry in filter(None, (part.strip() for part in value.split(","))):
+        kid, sep, secret = entry.partition(":")
+        if not sep or not kid.strip() or not secret.strip():
+            problems.append(f"{name} entries must look like kid:secret")
+            continue
+        keys.append((kid.strip(), secret.strip()))
+    if len({kid for kid, _ in keys}) != len(keys):
+        problems.append(f"{name} must not repeat a kid")
+    return tuple(keys)
 
 
 def _int(value: str, name: str) -> int:

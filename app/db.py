@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -22,7 +23,9 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    # Read through time.time(), the clock the rate-limit storage also reads, so a test
+    # that moves time forward moves both together.
+    return dt.datetime.fromtimestamp(time.time(), dt.UTC)
 
 
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):

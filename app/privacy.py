@@ -94,6 +94,11 @@ class Keyring:
         return hmac.new(self.index_key, f"{context}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def derive_key(secret_key: str, label: str) -> bytes:
+    """A 256-bit key for one purpose (e.g. hashing OTP codes), derived from the app's root secret."""
+    return hmac.new(secret_key.encode(), f"ruhui:{label}".encode(), hashlib.sha256).digest()
+
+
 def generate_key() -> str:
     """A fresh base64url 32-byte key, for operators filling DATA_ENCRYPTION_KEYS."""
     return _b64e(os.urandom(32))

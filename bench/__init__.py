@@ -1,0 +1,1 @@
+"""Benchmarks: ``.venv/bin/python -m bench.<name>`` prints its figures."""

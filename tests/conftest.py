@@ -27,6 +27,9 @@ from app.db import Base, create_db_engine
 from app.directory import service as directory_service
 from app.directory.models import Union
 
+# Fake provider servers (Aliyun, Tencent, WeChat), the rate-limit storages and a movable clock.
+pytest_plugins = ("tests.fakes.fixtures",)
+
 
 def _postgres_url() -> str | None:
     url = os.environ.get("DATABASE_URL", "")
@@ -70,6 +73,7 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
 def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     app = create_app(app_config)
     yield app
+    app.extensions["ruhui.rate_limits"].close()
     engine = app.extensions["ruhui.engine"]
     with engine.begin() as connection:
         for table in reversed(Base.metadata.sorted_tables):

@@ -17,7 +17,7 @@ from app.auth.models import Officer
 from app.auth.tokens import decode_access_token
 from app.db import db
 from app.directory.models import Union
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, NotFound, Unauthorized
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -36,6 +36,12 @@ class Principal:
         return self.union_path is not None and union_path.startswith(self.union_path)
 
 
+def require_in_scope(principal: Principal, union_path: str) -> None:
+    """404 unless the union lies in the officer's subtree: what is out of scope does not exist."""
+    if principal.kind != "officer" or not principal.in_scope(union_path):
+        raise NotFound()
+
+
 def _bearer_token() -> str:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -46,7 +52,8 @@ def _bearer_token() -> str:
 
 def _load_principal() -> Principal:
     claims = decode_access_token(_bearer_token())
-    subject = int(claims["sub"]) if str(claims["sub"]).isdigit() else None
+    sub = str(claims["sub"])
+    subject = int(sub) if sub.isascii() and sub.isdigit() and len(sub) < 19 else None
     if subject is None:
         raise Unauthorized()
     if claims["kind"] == "worker":

@@ -1,29 +1,524 @@
-"""Account rules: officers and their passwords."""
+"""Account rules: SMS codes, WeChat sign-in, sessions (access + refresh tokens) and officers.
+
+Limits that must hold across processes (SMS sends, login attempts) live in the
+shared rate-limit storage (``app.ratelimits``); everything else in the database.
+Functions take a session and plain values, flush, raise ``AppError``s and never
+commit. A refusal that must be remembered (a wrong code, a reused refresh token)
+is flushed before the error is raised; the view commits it (see ``api.py``).
+"""
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-from sqlalchemy.orm import Session
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
 
-from app.auth.models import OFFICER_ROLES, Officer
-from app.auth.passwords import MIN_PASSWORD_LENGTH, hash_password
-from app.errors import Conflict, ValidationFailed
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager
+
+from app.auth.access import Principal
+from app.auth.models import OFFICER_ROLES, Officer, OtpChallenge, Person, RefreshToken
+from app.auth.passwords import DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, verify_password
+from app.auth.phones import InvalidPhone, mask_phone, normalise_phone
+from app.auth.tokens import issue_access_token
+from app.db import utcnow
+from app.directory.models import Union
+from app.errors import (
+    AppError,
+    Conflict,
+    Gone,
+    RateLimited,
+    ServiceUnavailable,
+    Unauthorized,
+    ValidationFailed,
+)
+from app.notify import sms
+from app.notify.wechat import WeChatCodeInvalid, WeChatNotConfigured, WeChatUnavailable, wechat_client
+from app.pagination import Page, paginate
+from app.privacy import derive_key, keyring
+from app.ratelimits import Limit, RateLimitStoreDown, rate_limits
+
+log = logging.getLogger("ruhui.auth")
+
+PHONE_PURPOSE = "person.phone"  # the blind-index and sealing purpose of a mobile number
+
+# --- SMS codes --------------------------------------------------------------
+OTP_TTL = dt.timedelta(minutes=5)
+OTP_MAX_FAILURES = 5
+OTP_RESEND_AFTER = 60
+OTP_PER_PHONE = (
+    Limit("otp-phone-minute", "1/minute"),
+    Limit("otp-phone-hour", "5/hour"),
+    Limit("otp-phone-day", "10/day"),
+)
+OTP_PER_IP = Limit("otp-ip-hour", "20/hour")
+# The budget is per calendar day in China (UTC+8 all year; a fixed offset needs no tz database).
+SMS_BUDGET_TIMEZONE = dt.timezone(dt.timedelta(hours=8), "CST")
+
+# --- sessions -----------------------------------------------------------------
+REFRESH_TTL = {"worker": dt.timedelta(days=30), "officer": dt.timedelta(hours=12)}
+
+# --- officer sign-in ----------------------------------------------------------
+LOGIN_ATTEMPTS_PER_USERNAME = Limit("login-username", "5/15minutes")
+LOGIN_ATTEMPTS_PER_IP = Limit("login-ip", "20/15minutes")
+
+
+@dataclass(frozen=True)
+class Tokens:
+    access_token: str
+    expires_in: int
+    refresh_token: str
+    token_type: str = "Bearer"  # noqa: S105  # the OAuth token type, not a secret
+
+
+@dataclass(frozen=True)
+class OtpIssued:
+    challenge_id: str
+    expires_in: int
+    resend_after: int
+
+
+# ---------------------------------------------------------------------------
+# Persons (workers)
+
+
+def phone_index(phone: str) -> str:
+    return keyring().blind_index(phone, PHONE_PURPOSE)
+
+
+def find_person_by_phone(session: Session, phone: str) -> Person | None:
+    """The person who proved ``phone`` (normalised, 11 digits), if any."""
+    return session.scalars(sa.select(Person).where(Person.phone_index == phone_index(phone))).first()
+
+
+def find_or_create_person(session: Session, phone: str) -> Person:
+    """The person for a just-proved ``phone``, created on first proof."""
+    person = find_person_by_phone(session, phone)
+    if person is not None:
+        return person
+    person = Person(
+        phone_index=phone_index(phone),
+        phone_sealed=keyring().encrypt(phone, PHONE_PURPOSE),
+        phone_masked=mask_phone(phone),
+    )
+    try:
+        with session.begin_nested():
+            session.add(person)
+            session.flush()
+    except IntegrityError:
+        # Another request proved the same number a moment ago; theirs is the person.
+        existing = find_person_by_phone(session, phone)
+        assert existing is not None
+        return existing
+    return person
+
+
+def phone_of(person: Person) -> str:
+    """The person's full mobile number (to send an SMS; never to log or show unmasked)."""
+    return keyring().decrypt(person.phone_sealed, PHONE_PURPOSE)
+
+
+def person_for(session: Session, principal: Principal) -> Person:
+    """The ``Person`` behind a worker principal; 401 when there is none (any more)."""
+    person = session.get(Person, principal.id) if principal.kind == "worker" else None
+    if person is None:
+        raise Unauthorized("登录已失效，请重新登录")
+    return person
+
+
+# ---------------------------------------------------------------------------
+# Sessions: access token + rotating refresh token
+
+
+def _refresh_hash(token: str) -> str:
+    # The token is 256 random bits: a plain hash is as strong as a keyed one here.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_tokens(session: Session, kind: str, subject_id: int, *, family_id: str | None = None) -> Tokens:
+    """Start a session (or continue ``family_id``): an access token and a fresh refresh token."""
+    access_token, expires_in = issue_access_token(kind, subject_id)
+    refresh_token = secrets.token_urlsafe(32)
+    now = utcnow()
+    # Spent tokens are kept until they expire (a replay must still be recognised), then dropped.
+    session.execute(
+        sa.delete(RefreshToken).where(
+            RefreshToken.principal_kind == kind, RefreshToken.subject_id == subject_id, RefreshToken.expires_at < now
+        )
+    )
+    session.add(
+        RefreshToken(
+            token_hash=_refresh_hash(refresh_token),
+            family_id=family_id or secrets.token_hex(16),
+            principal_kind=kind,
+            subject_id=subject_id,
+            issued_at=now,
+            expires_at=now + REFRESH_TTL[kind],
+        )
+    )
+    session.flush()
+    return Tokens(access_token=access_token, expires_in=expires_in, refresh_token=refresh_token)
+
+
+def _token_invalid() -> AppError:
+    return AppError("登录已失效，请重新登录", code="token_invalid", status=401)
+
+
+def _revoke_family(session: Session, family_id: str, now: dt.datetime) -> None:
+    session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.family_id == family_id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    session.flush()
+
+
+def _principal_still_allowed(session: Session, kind: str, subject_id: int) -> bool:
+    if kind == "officer":
+        officer = session.get(Officer, subject_id)
+        return officer is not None and officer.active
+    return session.get(Person, subject_id) is not None
+
+
+def refresh_session(session: Session, refresh_token: str) -> Tokens:
+    """Trade a refresh token for new tokens. A token presented twice revokes its whole family."""
+    now = utcnow()
+    row = session.scalars(
+        sa.select(RefreshToken).where(RefreshToken.token_hash == _refresh_hash(refresh_token)).with_for_update()
+    ).first()
+    if row is None:
+        raise _token_invalid()
+    if row.revoked_at is not None:
+        raise _token_invalid()
+    if row.used_at is not None:
+        _revoke_family(session, row.family_id, now)
+        log.warning(
+            "refresh token used twice; its family is revoked",
+            extra={"family_id": row.family_id, "principal_kind": row.principal_kind, "subject_id": row.subject_id},
+        )
+        raise _token_invalid()
+    if row.expires_at <= now:
+        raise _token_invalid()
+    claimed = session.execute(
+        sa.update(RefreshToken)
+        .where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None), RefreshToken.revoked_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
+        _revoke_family(session, row.family_id, now)
+        raise _token_invalid()
+    if not _principal_still_allowed(session, row.principal_kind, row.subject_id):
+        _revoke_family(session, row.family_id, now)
+        raise _token_invalid()
+    return issue_tokens(session, row.principal_kind, row.subject_id, family_id=row.family_id)
+
+
+def revoke_sessions(session: Session, kind: str, subject_id: int) -> int:
+    """Sign a principal out everywhere (its refresh tokens); access tokens lapse within minutes."""
+    result = session.execute(
+        sa.update(RefreshToken)
+        .where(
+            RefreshToken.principal_kind == kind,
+            RefreshToken.subject_id == subject_id,
+            RefreshToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    session.flush()
+    return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
+
+
+# ---------------------------------------------------------------------------
+# Phone sign-in by SMS code
+
+
+def _code_hash(challenge_id: str, phone: str, code: str) -> str:
+    """The code bound to its challenge and number, under a key of its own."""
+    key = derive_key(current_app.extensions["ruhui.settings"].secret_key, "otp-code-v1")
+    return hmac.new(key, f"{challenge_id}\x00{phone}\x00{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _valid_phone(raw: str, field: str = "phone") -> str:
+    try:
+        return normalise_phone(raw)
+    except InvalidPhone:
+        raise ValidationFailed(errors={field: ["请输入正确的中国大陆手机号"]}) from None
+
+
+def _sms_unavailable() -> ServiceUnavailable:
+    return ServiceUnavailable("短信服务暂时不可用，请稍后再试", code="sms_unavailable", retry_after=60)
+
+
+def _otp_rate_limited(retry_after: int) -> RateLimited:
+    return RateLimited("验证码发送过于频繁，请稍后再试", code="otp_rate_limited", retry_after=retry_after)
+
+
+def _seconds_to_next_budget_day(now: dt.datetime) -> int:
+    local = now.astimezone(SMS_BUDGET_TIMEZONE)
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), SMS_BUDGET_TIMEZONE)
+    return max(1, int((midnight - local).total_seconds()))
+
+
+def _spend_sms_allowance(phone_key: str, client_ip: str) -> None:
+    """Count one SMS against every limit, or refuse (429 per number/IP, 503 past the budget)."""
+    daily_budget: int = current_app.extensions["ruhui.settings"].sms_daily_budget
+    now = utcnow()
+    budget = Limit("sms-budget", f"{max(daily_budget, 1)}/day", fixed=True)
+    budget_day = now.astimezone(SMS_BUDGET_TIMEZONE).date().isoformat()
+    checks = [*((limit, phone_key) for limit in OTP_PER_PHONE), (OTP_PER_IP, client_ip), (budget, budget_day)]
+    try:
+        refusal = rate_limits().acquire(checks)
+    except RateLimitStoreDown:
+        log.exception("rate-limit storage unreachable; refusing to send SMS")
+        raise _sms_unavailable() from None
+    if refusal is None:
+        return
+    if refusal.limit is budget:
+        log.error("daily SMS budget exhausted; codes are refused until tomorrow", extra={"budget": daily_budget})
+        raise ServiceUnavailable(
+            "短信服务暂时不可用，请稍后再试", code="sms_unavailable", retry_after=_seconds_to_next_budget_day(now)
+        )
+    log.info("SMS code refused by a rate limit", extra={"limit": refusal.limit.name})
+    raise _otp_rate_limited(refusal.retry_after)
+
+
+def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
+    """Send a six-digit code to ``phone`` and open a challenge for it.
+
+    The answer is the same whether or not the number belongs to anybody.
+    """
+    phone = _valid_phone(phone)
+    _spend_sms_allowance(phone_index(phone), client_ip)
+    challenge_id = secrets.token_urlsafe(16)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    minutes = str(int(OTP_TTL.total_seconds() // 60))
+    try:
+        sms.send_sms(phone, sms.OTP.name, {"code": code, "minutes": minutes})
+    except sms.SmsThrottled:
+        raise _otp_rate_limited(OTP_RESEND_AFTER) from None
+    except sms.SmsRecipientRejected:
+        raise ValidationFailed(errors={"phone": ["无法向该号码发送短信，请换一个号码"]}) from None
+    except sms.SmsUnavailable:
+        raise _sms_unavailable() from None
+    now = utcnow()
+    # The code is sent before the row is written, so no database lock is held while the gateway answers.
+    session.execute(sa.delete(OtpChallenge).where(OtpChallenge.expires_at < now - dt.timedelta(days=1)))
+    session.add(
+        OtpChallenge(
+            id=challenge_id,
+            phone_sealed=keyring().encrypt(phone, PHONE_PURPOSE),
+            code_hash=_code_hash(challenge_id, phone, code),
+            failed_attempts=0,
+            expires_at=now + OTP_TTL,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return OtpIssued(challenge_id=challenge_id, expires_in=int(OTP_TTL.total_seconds()), resend_after=OTP_RESEND_AFTER)
+
+
+def verify_otp(session: Session, *, challenge_id: str, code: str) -> Tokens:
+    """Check a code; the right one (once, in time) signs the worker in.
+
+    A wrong code is counted (and flushed) before ``otp_invalid`` is raised; after
+    five the challenge is dead (``otp_locked``).
+    """
+    now = utcnow()
+    challenge = session.get(OtpChallenge, challenge_id, with_for_update=True)
+    if challenge is None or challenge.consumed_at is not None or challenge.expires_at <= now:
+        raise Gone("验证码已失效，请重新获取", code="otp_expired")
+    if challenge.failed_attempts >= OTP_MAX_FAILURES:
+        raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
+    phone = keyring().decrypt(challenge.phone_sealed, PHONE_PURPOSE)
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code)):
+        # Counted in one guarded statement, so parallel guesses cannot slip past the fifth.
+        failures = session.scalar(
+            sa.update(OtpChallenge)
+            .where(OtpChallenge.id == challenge.id, OtpChallenge.failed_attempts < OTP_MAX_FAILURES)
+            .values(failed_attempts=OtpChallenge.failed_attempts + 1)
+            .returning(OtpChallenge.failed_attempts)
+            .execution_options(synchronize_session=False)
+        )
+        if failures is None:
+            raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
+        raise AppError(
+            "验证码错误", code="otp_invalid", status=400, remaining_attempts=OTP_MAX_FAILURES - int(failures)
+        )
+    consumed = session.execute(
+        sa.update(OtpChallenge)
+        .where(
+            OtpChallenge.id == challenge.id,
+            OtpChallenge.consumed_at.is_(None),
+            OtpChallenge.failed_attempts < OTP_MAX_FAILURES,
+        )
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if consumed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
+        raise Gone("验证码已失效，请重新获取", code="otp_expired")  # a parallel request used it first
+    person = find_or_create_person(session, phone)
+    return issue_tokens(session, "worker", person.id)
+
+
+# ---------------------------------------------------------------------------
+# WeChat sign-in
+
+
+def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None) -> Tokens:
+    """Sign a worker in with a ``wx.login`` code; a ``phone_code`` proves the number and links it.
+
+    Every WeChat call happens before anything is written, so no database lock is
+    held while WeChat answers.
+    """
+    try:
+        client = wechat_client()
+        login = client.code_to_session(code)
+        proved = client.get_phone_number(phone_code) if phone_code else None
+    except WeChatNotConfigured:
+        raise AppError("未启用微信登录", code="wechat_not_configured", status=501) from None
+    except WeChatCodeInvalid:
+        raise AppError("微信登录凭证无效或已过期，请重新授权", code="wechat_code_invalid", status=400) from None
+    except WeChatUnavailable:
+        raise ServiceUnavailable("微信服务暂时不可用，请稍后再试", code="wechat_unavailable", retry_after=30) from None
+
+    linked = session.scalars(sa.select(Person).where(Person.wechat_openid == login.openid)).first()
+    if proved is None:
+        if linked is None:
+            raise Conflict("请先授权手机号", code="phone_required")
+        if login.unionid and linked.wechat_unionid != login.unionid:
+            linked.wechat_unionid = login.unionid
+            session.flush()
+        return issue_tokens(session, "worker", linked.id)
+
+    if proved.country_code not in ("86", ""):
+        raise ValidationFailed(errors={"phone_code": ["仅支持中国大陆手机号"]})
+    phone = _valid_phone(proved.pure_phone_number, field="phone_code")
+    person = find_or_create_person(session, phone)
+    if linked is not None and linked.id != person.id:
+        # The WeChat account now proves another number: the link moves with the proof.
+        linked.wechat_openid = None
+        linked.wechat_unionid = None
+        session.flush()
+    person.wechat_openid = login.openid
+    person.wechat_unionid = login.unionid or person.wechat_unionid
+    session.flush()
+    return issue_tokens(session, "worker", person.id)
+
+
+# ---------------------------------------------------------------------------
+# Officers
+
+
+def _validate_officer_fields(username: str, password: str, role: str) -> None:
+    errors: dict[str, list[str]] = {}
+    if not 3 <= len(username) <= 64 or not all(c.isascii() and (c.isalnum() or c in "._@-") for c in username):
+        errors["username"] = ["用户名须为 3 到 64 位字母、数字或 . _ @ -"]
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = [f"密码长度不能少于 {MIN_PASSWORD_LENGTH} 位"]
+    elif len(password) > 128:
+        errors["password"] = ["密码长度不能超过 128 位"]
+    if role not in OFFICER_ROLES:
+        errors["role"] = ["角色须为 reviewer、admin 或 viewer"]
+    if errors:
+        raise ValidationFailed(errors=errors)
 
 
 def create_officer(session: Session, *, username: str, password: str, name: str, union_id: int, role: str) -> Officer:
-    if role not in OFFICER_ROLES:
-        raise ValidationFailed(errors={"role": ["角色须为 reviewer、admin 或 viewer"]})
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(errors={"password": [f"密码长度不能少于 {MIN_PASSWORD_LENGTH} 位"]})
-    if session.scalar(sa.select(Officer.id).where(Officer.username == username)) is not None:
+    _validate_officer_fields(username, password, role)
+    if find_officer(session, username) is not None:
         raise Conflict("用户名已被使用", code="username_taken")
     officer = Officer(
         username=username, password_hash=hash_password(password), name=name, union_id=union_id, role=role, active=True
     )
-    session.add(officer)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(officer)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("用户名已被使用", code="username_taken") from None
     return officer
 
 
 def find_officer(session: Session, username: str) -> Officer | None:
     return session.scalars(sa.select(Officer).where(Officer.username == username)).first()
+
+
+def _union_in_scope(session: Session, principal: Principal, union_id: str) -> Union | None:
+    union = (
+        session.get(Union, int(union_id)) if union_id.isascii() and union_id.isdigit() and len(union_id) < 19 else None
+    )
+    if union is None or not principal.in_scope(union.path):
+        return None
+    return union
+
+
+def create_officer_in_scope(
+    session: Session, principal: Principal, *, username: str, password: str, union_id: str, role: str, name: str | None
+) -> Officer:
+    """An admin creates an account on a union in its own subtree."""
+    union = _union_in_scope(session, principal, union_id)
+    if union is None:
+        raise ValidationFailed(errors={"union_id": ["工会不存在"]})
+    officer = create_officer(
+        session, username=username, password=password, name=name or username, union_id=union.id, role=role
+    )
+    officer.union = union
+    return officer
+
+
+def list_officers(session: Session, principal: Principal, *, limit: int, cursor: str | None) -> Page:
+    """Officers on the unions of the caller's subtree, newest first."""
+    assert principal.union_path is not None
+    statement = (
+        sa.select(Officer)
+        .join(Officer.union)
+        .where(Union.path.startswith(principal.union_path))
+        .options(contains_eager(Officer.union))
+    )
+    return paginate(session, statement, keys=[Officer.id], limit=limit, cursor=cursor)
+
+
+def _login_key(username: str) -> str:
+    return hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
+
+
+def _login_locked(retry_after: int) -> RateLimited:
+    return RateLimited("登录失败次数过多，请稍后再试", code="login_locked", retry_after=retry_after)
+
+
+def login_officer(session: Session, *, username: str, password: str, client_ip: str) -> Tokens:
+    """Check an officer's password. Five failures in 15 minutes lock the username; an IP gets 20 tries.
+
+    The attempt is counted before the password is checked and forgiven on
+    success, so parallel guesses cannot slip past the lock.
+    """
+    limits = rate_limits()
+    username_key = _login_key(username)
+    try:
+        refusal = limits.acquire([(LOGIN_ATTEMPTS_PER_IP, client_ip)]) or limits.acquire(
+            [(LOGIN_ATTEMPTS_PER_USERNAME, username_key)]
+        )
+    except RateLimitStoreDown:
+        log.exception("rate-limit storage unreachable; refusing officer sign-in")
+        raise ServiceUnavailable() from None
+    if refusal is not None:
+        log.warning("officer sign-in refused by a limit", extra={"limit": refusal.limit.name})
+        raise _login_locked(refusal.retry_after)
+
+    officer = find_officer(session, username)
+    # An unknown username costs one hash check too, so timing does not tell which usernames exist.
+    password_ok = verify_password(officer.password_hash if officer else DUMMY_HASH, password)
+    if officer is None or not officer.active or not password_ok:
+        log.info("officer sign-in failed", extra={"username_key": username_key})
+        raise AppError("用户名或密码错误", code="login_failed", status=401)
+    try:
+        limits.clear(LOGIN_ATTEMPTS_PER_USERNAME, username_key)
+    except RateLimitStoreDown:
+        log.exception("rate-limit storage unreachable; failures not forgiven")
+    return issue_tokens(session, "officer", officer.id)

@@ -1,4 +1,14 @@
-"""Access tokens: short-lived JWTs signed with a key that has an id (``kid``)."""
+"""Access tokens: short-lived JWTs (HS256) signed with a key that has an id (``kid``).
+
+``JWT_KEYS`` lists ``kid:secret`` pairs, newest first: the first signs, every one
+verifies. Rotating is adding a new key in front, waiting one token lifetime (30
+minutes), then dropping the old one — nobody is signed out. Without ``JWT_KEYS``
+one key is derived from ``SECRET_KEY``.
+
+Only HS256 is accepted: a token that names another algorithm (``none``, ``RS256``
+with the secret passed off as a public key, ``HS512``) is refused before any
+signature check, as is a token whose ``kid`` is not configured.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +29,7 @@ ALGORITHM = "HS256"
 ISSUER = "ruhui"
 AUDIENCE = "ruhui-api"
 ACCESS_TTL = {"worker": dt.timedelta(minutes=15), "officer": dt.timedelta(minutes=30)}
+CLOCK_SKEW = 30  # seconds a token's iat may lie in the future (another server's clock)
 
 
 @dataclass(frozen=True)
@@ -27,11 +38,27 @@ class SigningKey:
     secret: bytes
 
 
-def signing_key() -> SigningKey:
-    """The key new tokens are signed with, derived from ``SECRET_KEY``."""
-    secret_key: str = current_app.config["SECRET_KEY"]
+def _derived_key(secret_key: str) -> SigningKey:
     secret = hmac.new(secret_key.encode(), b"ruhui-jwt-v1", hashlib.sha256).digest()
     return SigningKey(kid=hashlib.sha256(secret).hexdigest()[:12], secret=secret)
+
+
+def signing_keys() -> tuple[SigningKey, ...]:
+    """Every key that verifies, the signing key first (cached per app)."""
+    keys: tuple[SigningKey, ...] | None = current_app.extensions.get("ruhui.jwt_keys")
+    if keys is None:
+        settings = current_app.extensions["ruhui.settings"]
+        if settings.jwt_keys:
+            keys = tuple(SigningKey(kid=kid, secret=secret.encode()) for kid, secret in settings.jwt_keys)
+        else:
+            keys = (_derived_key(settings.secret_key),)
+        current_app.extensions["ruhui.jwt_keys"] = keys
+    return keys
+
+
+def signing_key() -> SigningKey:
+    """The key new tokens are signed with."""
+    return signing_keys()[0]
 
 
 def issue_access_token(kind: str, subject: int, now: dt.datetime | None = None) -> tuple[str, int]:
@@ -53,11 +80,13 @@ def issue_access_token(kind: str, subject: int, now: dt.datetime | None = None) 
 
 
 def decode_access_token(token: str) -> dict[str, Any]:
-    """Verify signature, algorithm, issuer, audience and expiry; anything wrong is 401."""
-    key = signing_key()
+    """Verify algorithm, key id, signature, issuer, audience and expiry; anything wrong is 401."""
     try:
         header = jwt.get_unverified_header(token)
-        if header.get("kid") != key.kid:
+        if header.get("alg") != ALGORITHM:
+            raise jwt.InvalidAlgorithmError("algorithm not allowed")
+        key = next((k for k in signing_keys() if k.kid == header.get("kid")), None)
+        if key is None:
             raise jwt.InvalidTokenError("unknown kid")
         claims: dict[str, Any] = jwt.decode(
             token,
@@ -65,10 +94,18 @@ def decode_access_token(token: str) -> dict[str, Any]:
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "jti", "iss", "aud"]},
+            # Expiry is checked below against the app's clock (app.db.utcnow), the one every
+            # other time limit uses, so tests can move time for all of them at once.
+            options={"require": ["exp", "iat", "sub", "jti", "iss", "aud"], "verify_exp": False, "verify_iat": False},
         )
     except jwt.PyJWTError as exc:
         raise Unauthorized("登录已失效，请重新登录") from exc
-    if claims.get("kind") not in ACCESS_TTL:
+    now = utcnow().timestamp()
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, int | float) or not isinstance(iat, int | float) or isinstance(exp, bool):
+        raise Unauthorized("登录已失效，请重新登录")
+    if exp <= now or iat > now + CLOCK_SKEW:
+        raise Unauthorized("登录已失效，请重新登录")
+    if claims.get("kind") not in ACCESS_TTL or not isinstance(claims.get("sub"), str):
         raise Unauthorized("登录已失效，请重新登录")
     return claims

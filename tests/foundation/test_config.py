@@ -19,6 +19,11 @@ GOOD_PRODUCTION = {
     "SMS_PROVIDER": "aliyun",
     "DATA_ENCRYPTION_KEYS": "k2:" + "A" * 43 + ",k1:" + "B" * 43,
     "BLIND_INDEX_KEY": "C" * 43,
+    "RATELIMIT_STORAGE_URI": "redis://redis:6379/0",
+    "ALIYUN_ACCESS_KEY_ID": "LTAI-example",
+    "ALIYUN_ACCESS_KEY_SECRET": "example-secret",
+    "ALIYUN_SMS_SIGN_NAME": "入会",
+    "ALIYUN_SMS_TEMPLATE_CODE": "SMS_000000001",
 }
 
 

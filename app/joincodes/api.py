@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from typing import Any
 
 from flask import Response, current_app, render_template, request
@@ -14,7 +15,7 @@ from app.auth.access import current_principal, require_officer
 from app.config import Settings
 from app.db import db
 from app.directory.models import OCCUPATIONS
-from app.joincodes import bundle, qr, service
+from app.joincodes import bundle, qr, service, wxacode
 from app.joincodes.schemas import (
     BundleArgsSchema,
     JoinCodeCreateSchema,
@@ -163,6 +164,38 @@ class JoinCodeQrSvg(MethodView):
             db.session, current_principal(), code_id, base_url=_settings().public_base_url, with_union=False
         )
         return _image_response(screen.url, "svg", args["size"], filename=f"joincode-{screen.code.id}.svg")
+
+
+@blp.route("/join-codes/<code_id>/wxacode.png")
+class JoinCodeWxaCode(MethodView):
+    @require_officer("admin")
+    @blp.response(200, _BINARY, content_type="image/png")
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    @blp.alt_response(404, description="Unknown code, or outside the officer's scope")
+    @blp.alt_response(410, description="join_code_revoked / join_code_expired: a dead code is not printed")
+    @blp.alt_response(
+        501, description="wechat_not_configured: WECHAT_APP_ID / WECHAT_APP_SECRET are not set (and not cached)"
+    )
+    @blp.alt_response(
+        502, description="wxacode_page_invalid (41030), wxacode_scene_invalid (40169/40129), wxacode_failed"
+    )
+    @blp.alt_response(503, description="wxacode_rate_limited (45009), wechat_unavailable; with Retry-After")
+    def get(self, code_id: str) -> Response:
+        """Get the WeChat mini-program code (小程序码) for the join code: scene is the token."""
+        settings = _settings()
+        png = wxacode.wxacode_png(
+            db.session,
+            current_principal(),
+            code_id,
+            page=settings.join_miniprogram_page,
+            env_version=settings.join_miniprogram_env_version,
+        )
+        db.session.commit()  # a newly fetched image is kept: WeChat is asked once per code
+        etag = hashlib.sha256(png).hexdigest()[:32]
+        headers = {"ETag": f'"{etag}"', "Cache-Control": _IMAGE_CACHE_CONTROL}
+        if request.if_none_match.contains_weak(etag):
+            return Response(status=304, headers=headers)
+        return Response(png, mimetype="image/png", headers=headers)
 
 
 @blp.route("/join-codes/<code_id>/poster")

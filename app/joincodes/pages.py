@@ -9,6 +9,7 @@ no external assets, so it loads on a weak signal and is readable at 360 px.
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, render_template, request
 
@@ -41,6 +42,25 @@ def _settings() -> Settings:
     return settings
 
 
+def miniprogram_link(settings: Settings, token: str) -> str | None:
+    """WeChat's plain-text URL scheme, which opens the mini-program from a phone browser outside WeChat.
+
+    It needs no API call, but the page must be declared in the mini-program's admin
+    console (隐私与安全 → 明文 Scheme 拉起此小程序); the page reads ``options.token``.
+    """
+    if not settings.wechat_app_id:
+        return None
+    query = urlencode(
+        {
+            "appid": settings.wechat_app_id,
+            "path": settings.join_miniprogram_page,
+            "query": urlencode({"token": token}),
+            "env_version": settings.join_miniprogram_env_version,
+        }
+    )
+    return f"weixin://dl/business/?{query}"
+
+
 @bp.get("/j/<token>")
 def landing(token: str) -> Response:
     """Show the station and its union, and how to continue in WeChat."""
@@ -69,7 +89,7 @@ def landing(token: str) -> Response:
         "joincodes/landing.html",
         screen=screen,
         occupation_label=OCCUPATIONS.get(screen.station.occupation, ""),
-        miniprogram_link=None,
+        miniprogram_link=miniprogram_link(settings, screen.code.token),
     )
     response = Response(html, mimetype="text/html", headers=_PAGE_HEADERS)
     if request.cookies.get(DEVICE_COOKIE) != device_id:

@@ -12,14 +12,20 @@ import io
 import logging
 
 from PIL import Image, UnidentifiedImageError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from app.auth.access import Principal
+from app.db import utcnow
 from app.errors import AppError, ServiceUnavailable
+from app.joincodes.models import WxaCode
+from app.joincodes.service import ensure_live, join_code_in_scope
+from app.notify.wechat import WeChatClient, WeChatError, WeChatNotConfigured, wechat_client
 
 log = logging.getLogger("ruhui.joincodes")
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# WeChat answers with the image, or with JSON {"errcode", "errmsg"} (HTTP 200 either way).
-# Codes that mean "the access token went stale": refresh it and ask once more.
+# Token errors WeChatClient.call could not cure by renewing the token once.
 ACCESS_TOKEN_ERRCODES = frozenset({40001, 40014, 42001})
 
 
@@ -56,3 +62,52 @@ def as_png(image: bytes) -> bytes:
     except (UnidentifiedImageError, OSError) as exc:
         log.warning("wechat returned an unreadable wxacode image", extra={"bytes": len(image)})
         raise ServiceUnavailable("微信返回的小程序码无法识别，请稍后再试", code="wechat_unavailable") from exc
+
+
+WXACODE_WIDTH = 1280  # WeChat's largest: these codes are printed on posters
+
+
+def _fetch(client: WeChatClient, token: str, page: str, env_version: str) -> bytes:
+    try:
+        reply = client.call(
+            "POST",
+            "wxa/getwxacodeunlimit",
+            json={
+                "scene": token,
+                "page": page,
+                # WeChat can only check pages of the released version; trial/develop pages are taken on trust.
+                "check_path": env_version == "release",
+                "env_version": env_version,
+                "width": WXACODE_WIDTH,
+            },
+        )
+    except WeChatError as exc:
+        log.warning("WeChat refused a wxacode", extra={"errcode": exc.errcode, "errmsg": exc.errmsg[:200]})
+        raise wxacode_error(exc.errcode) from None
+    if reply.data is not None:  # JSON without an errcode where an image belongs
+        log.warning("WeChat answered a wxacode request with JSON", extra={"keys": sorted(reply.data)[:10]})
+        raise ServiceUnavailable("微信服务暂时不可用，请稍后再试", code="wechat_unavailable")
+    return as_png(reply.content)
+
+
+def wxacode_png(session: Session, principal: Principal, code_id: str, *, page: str, env_version: str) -> bytes:
+    """The mini-program code of a live join code in scope: from the cache, or fetched from WeChat once and kept."""
+    code = join_code_in_scope(session, principal, code_id)
+    ensure_live(code, utcnow())
+    cached = session.get(WxaCode, (code.id, page, env_version))
+    if cached is not None:
+        return cached.image_png
+    try:
+        client = wechat_client()
+    except WeChatNotConfigured:
+        raise AppError("未配置微信小程序，无法生成小程序码", code="wechat_not_configured", status=501) from None
+    image = _fetch(client, code.token, page, env_version)
+    try:
+        # A savepoint: if another request stored the same image meanwhile, keep theirs and carry on.
+        with session.begin_nested():
+            session.add(WxaCode(join_code_id=code.id, page=page, env_version=env_version, image_png=image))
+    except IntegrityError:
+        stored = session.get(WxaCode, (code.id, page, env_version), populate_existing=True)
+        return stored.image_png if stored is not None else image
+    log.info("wxacode fetched", extra={"join_code_id": code.id, "bytes": len(image)})
+    return image

@@ -141,3 +141,27 @@ def test_poster_of_a_dead_code_is_410(client, session, admin_headers, live_code)
     session.commit()
     response = client.get(f"/api/v1/join-codes/{live_code.id}/poster", headers=admin_headers)
     assert response.status_code == 410 and response.json["code"] == "join_code_revoked"
+
+
+def test_landing_page_links_to_the_mini_program_when_wechat_is_configured(app_config, live_code):
+    from urllib.parse import parse_qs, urlsplit
+
+    from app import create_app
+
+    configured = create_app({**app_config, "wechat_app_id": "wx0123456789abcdef", "wechat_app_secret": "s" * 32})
+    try:
+        with configured.test_client() as client:
+            html = client.get(f"/j/{live_code.token}").get_data(as_text=True)
+    finally:
+        configured.extensions["ruhui.engine"].dispose()
+    links = _parse(html).urls
+    assert len(links) == 1
+    link = urlsplit(links[0])
+    assert (link.scheme, link.netloc, link.path) == ("weixin", "dl", "/business/")
+    assert parse_qs(link.query) == {
+        "appid": ["wx0123456789abcdef"],
+        "path": ["pages/join/index"],
+        "query": [f"token={live_code.token}"],
+        "env_version": ["release"],
+    }
+    assert "%3D" in link.query  # the query is URL-encoded inside the scheme, as WeChat requires

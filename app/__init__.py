@@ -71,6 +71,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
 
+    from app.directory import api as directory_api
+    from app.routing import api as routing_api
+
+    for blueprint, url_prefix in (*directory_api.BLUEPRINTS, *routing_api.BLUEPRINTS):
+        api.register_blueprint(blueprint, url_prefix=url_prefix)
+
 
 def register_commands(app: Flask) -> None:
     from app import cli

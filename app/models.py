@@ -2,5 +2,6 @@
 
 from app.auth import models as auth_models
 from app.directory import models as directory_models
+from app.routing import models as routing_models
 
-__all__ = ["auth_models", "directory_models"]
+__all__ = ["auth_models", "directory_models", "routing_models"]

@@ -61,6 +61,20 @@ def contains(outer: str, inner: str) -> bool:
     return outer in ancestors(inner)
 
 
+def within(code: str) -> list[str]:
+    """Every known region inside ``code``, itself included (for "in this region" filters)."""
+    return [c for c in all_regions() if contains(code, c)]
+
+
+def display_name(code: str) -> str:
+    """How an officer names a place: ``南京市玄武区``, ``南京市``, ``江苏省`` (the province is implied below it)."""
+    chain = [get_region(c) for c in reversed(ancestors(code))]
+    names = [r.name for r in chain if r is not None]
+    if not names:
+        return code
+    return names[0] if len(names) == 1 else "".join(names[1:])
+
+
 def full_name(code: str) -> str:
     """``江苏省南京市玄武区`` for ``320102``."""
     return "".join(get_region(c).name for c in reversed(ancestors(code)))  # type: ignore[union-attr]  # ancestors() only yields known codes

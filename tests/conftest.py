@@ -24,7 +24,6 @@ from app.auth.models import Officer
 from app.auth.tokens import issue_access_token
 from app.config import normalise_database_url
 from app.db import Base, create_db_engine
-from app.db import db as database
 from app.directory import service as directory_service
 from app.directory.models import Union
 
@@ -73,6 +72,8 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     yield app
     engine = app.extensions["ruhui.engine"]
     with engine.begin() as connection:
+        # Enterprise unions and employers refer to each other: cut that link before deleting either.
+        connection.execute(sa.update(Union).values(employer_id=None))
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
     engine.dispose()
@@ -90,9 +91,18 @@ def runner(app: Flask) -> FlaskCliRunner:
 
 @pytest.fixture
 def session(app: Flask) -> Iterator[Session]:
-    """A session of the test's own, for arranging data and checking what changed."""
-    with app.app_context():
-        yield database.session
+    """A session of the test's own, for arranging data and checking what changed.
+
+    No app context is held open around the test: each request the test makes pushes
+    its own, as in production, so ``g`` (the principal, the request id, the request's
+    database session) never leaks from one request into the next. Objects read here
+    are not refreshed by requests: ``expire_all()`` before checking what changed.
+    """
+    own = app.extensions["ruhui.sessionmaker"]()
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 @pytest.fixture

@@ -193,7 +193,7 @@ def decode(raw: bytes) -> str:
 
 def read_rows(text: str, columns: Sequence[Column]) -> tuple[list[Row], dict[str, str]]:
     """Parse the CSV into rows of typed values; returns the rows and the header each column was written as."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
@@ -332,7 +332,10 @@ class _Import:
 
 def import_csv(session: Session, scope: Scope, kind: str, upload: FileStorage) -> ImportResult:
     """Import a whole file or nothing; a 422 names every bad row."""
-    raw = upload.stream.read(IMPORT_MAX_BYTES + 1)
+    try:
+        raw = upload.stream.read(IMPORT_MAX_BYTES + 1)
+    finally:
+        upload.close()  # a large upload is spooled to a temporary file; free it now
     if len(raw) > IMPORT_MAX_BYTES:
         raise AppError(
             f"文件过大，单次导入不超过 {IMPORT_MAX_BYTES // (1024 * 1024)} MB，请拆分后上传",
@@ -348,7 +351,7 @@ def import_csv(session: Session, scope: Scope, kind: str, upload: FileStorage) -
         raise ValidationFailed(f"有 {len(job.errors)} 行有误，未导入任何数据", errors=job.errors)
     log.info(
         "import done",
-        extra={"kind": kind, "rows": len(rows), "created": job.result.created, "updated": job.result.updated},
+        extra={"kind": kind, "rows": len(rows), "rows_created": job.result.created, "rows_updated": job.result.updated},
     )
     return job.result
 

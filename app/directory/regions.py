@@ -26,8 +26,13 @@ class Region:
 
 @functools.cache
 def all_regions() -> dict[str, Region]:
+    return load_regions(DATA_DIR)
+
+
+def load_regions(data_dir: Path) -> dict[str, Region]:
+    """Every ``regions-*.tsv`` in ``data_dir`` (columns: code, name, level, parent)."""
     regions: dict[str, Region] = {}
-    for path in sorted(DATA_DIR.glob("regions-*.tsv")):
+    for path in sorted(data_dir.glob("regions-*.tsv")):
         # Strip every field: a stray CR or space must not end up inside a region's name.
         text = path.read_text(encoding="utf-8-sig").replace("\r", "")
         for row in csv.DictReader(text.splitlines(), delimiter="\t"):

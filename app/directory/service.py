@@ -117,7 +117,7 @@ def create_union(
         accepting=accepting,
         external_code=external_code,
     )
-    log.info("union created", extra={"union_id": union.id, "parent_id": parent.id, "kind": kind})
+    log.debug("union created", extra={"union_id": union.id, "parent_id": parent.id, "kind": kind})
     return union
 
 
@@ -294,7 +294,7 @@ def create_employer(
     )
     session.add(employer)
     session.flush()
-    log.info("employer created", extra={"employer_id": employer.id, "union_id": managing.id})
+    log.debug("employer created", extra={"employer_id": employer.id, "union_id": managing.id})
     return employer
 
 
@@ -410,7 +410,7 @@ def create_station(
     )
     session.add(station)
     session.flush()
-    log.info("station created", extra={"station_id": station.id, "union_id": managing.id})
+    log.debug("station created", extra={"station_id": station.id, "union_id": managing.id})
     return station
 
 

@@ -416,13 +416,16 @@ def _area_candidates(
                 return f"{label}{u}的区域（{union_place}）比选定的{c}（{chosen_place}）大，区域更具体的工会优先。"
             return f"{label}{u}与选定的{c}区域相同（{union_place}），按建立顺序由先建立的{c}受理。"
 
-        covers = f"覆盖{context.occupation_name}，" if kind == "industry" else ""
+        if kind == "industry":
+            covers, its, but = f"覆盖{context.occupation_name}，", "其", "但"
+        else:
+            covers, its, but = "", "的", ""
         items.append(
             _Candidate(
                 union=union,
                 rank=(-specificity, union.id),
-                chosen=f"{label}{u}{covers}其区域（{union_place}）包含站点所在地（{place}），且正在受理入会申请。",
-                paused=f"{label}{u}{covers}但目前暂停受理入会申请。",
+                chosen=f"{label}{u}{covers}{its}区域（{union_place}）包含站点所在地（{place}），且正在受理入会申请。",
+                paused=f"{label}{u}{covers}{but}目前暂停受理入会申请。",
                 outranked_by=outranked_by,
             )
         )

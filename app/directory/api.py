@@ -55,7 +55,7 @@ BLUEPRINTS = (
 )
 
 
-@unions_blp.route("/")
+@unions_blp.route("")
 class Unions(MethodView):
     @require_officer("admin")
     @admin_errors(unions_blp)
@@ -104,7 +104,7 @@ class UnionById(MethodView):
         return union
 
 
-@employers_blp.route("/")
+@employers_blp.route("")
 class Employers(MethodView):
     @require_officer("admin")
     @admin_errors(employers_blp)
@@ -153,7 +153,7 @@ class EmployerById(MethodView):
         return employer
 
 
-@stations_blp.route("/")
+@stations_blp.route("")
 class Stations(MethodView):
     @require_officer("admin")
     @admin_errors(stations_blp)

@@ -53,17 +53,23 @@ def is_valid_region_code(code: str) -> bool:
 
 def ancestors(code: str) -> list[str]:
     """The region and every region containing it, most specific first."""
+    return list(_ancestor_chain(code))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ancestor_chain(code: str) -> tuple[str, ...]:
+    # Routing asks this for hundreds of candidate unions per decision; the data never changes while running.
     chain: list[str] = []
     region = get_region(code)
     while region is not None:
         chain.append(region.code)
         region = get_region(region.parent_code) if region.parent_code else None
-    return chain
+    return tuple(chain)
 
 
 def contains(outer: str, inner: str) -> bool:
     """True when region ``outer`` is ``inner`` or contains it."""
-    return outer in ancestors(inner)
+    return outer in _ancestor_chain(inner)
 
 
 def within(code: str) -> list[str]:
@@ -71,9 +77,10 @@ def within(code: str) -> list[str]:
     return [c for c in all_regions() if contains(code, c)]
 
 
+@functools.lru_cache(maxsize=4096)
 def display_name(code: str) -> str:
     """How an officer names a place: ``南京市玄武区``, ``南京市``, ``江苏省`` (the province is implied below it)."""
-    chain = [get_region(c) for c in reversed(ancestors(code))]
+    chain = [get_region(c) for c in reversed(_ancestor_chain(code))]
     names = [r.name for r in chain if r is not None]
     if not names:
         return code

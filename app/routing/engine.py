@@ -248,14 +248,24 @@ class _RuleCandidates:
     none_reason: str
 
 
+# A district may hold hundreds of regional unions: the trace names the first few that lost the tie-break
+# and counts the rest, so that it stays a page an officer reads (and a row an application stores).
+MAX_OUTRANKED_IN_TRACE = 3
+_CANDIDATE_NAMES = {"override": "覆盖规则", "enterprise": "企业工会", "industry": "行业工会", "regional": "区域工会"}
+
+
 def _evaluate(rule: str, candidates: _RuleCandidates, trace: list[TraceStep]) -> UnionFacts | None:
     """Walk the candidates best first: the first accepting fit is chosen, every other one says why not."""
     if not candidates.items:
         trace.append(TraceStep(rule, None, NOT_APPLICABLE, candidates.none_reason))
         return None
     chosen: _Candidate | None = None
+    outranked = 0
     for candidate in sorted(candidates.items, key=lambda c: c.rank):
         if chosen is not None:
+            outranked += 1
+            if outranked > MAX_OUTRANKED_IN_TRACE:
+                continue
             outcome, reason = PASSED_OVER, candidate.outranked_by(chosen)
         elif candidate.unfit is not None:
             outcome, reason = PASSED_OVER, candidate.unfit
@@ -265,6 +275,10 @@ def _evaluate(rule: str, candidates: _RuleCandidates, trace: list[TraceStep]) ->
             chosen = candidate
             outcome, reason = CHOSEN, candidate.chosen
         trace.append(_step(rule, candidate.union, outcome, reason, candidate.override_rule_id))
+    if outranked > MAX_OUTRANKED_IN_TRACE:
+        rest = outranked - MAX_OUTRANKED_IN_TRACE
+        reason = f"另有 {rest} 个同样适用的{_CANDIDATE_NAMES[rule]}排序更靠后，未予采用。"
+        trace.append(TraceStep(rule, None, PASSED_OVER, reason))
     return chosen.union if chosen is not None else None
 
 

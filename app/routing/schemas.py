@@ -19,7 +19,10 @@ class ExplainQuerySchema(ma.Schema):
 class TraceStepSchema(ma.Schema):
     rule = ma.fields.String(required=True, metadata={"enum": list(RULES)})
     union = ma.fields.Nested(
-        UnionRefSchema, allow_none=True, required=True, metadata={"description": "null when no union was a candidate"}
+        UnionRefSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "null: the rule had no candidate, or the step counts candidates left out"},
     )
     outcome = ma.fields.String(
         required=True,

@@ -32,7 +32,6 @@ from app.routing.models import RoutingRule
 
 log = logging.getLogger("ruhui.routing")
 
-_AREA_KINDS = ("industry", "regional", "federation")
 _ONE_SUBJECT = "须且只能指定站点（station_id）、用人单位（employer_id）或区域（region_code）之一"
 
 
@@ -69,7 +68,7 @@ def station_facts(station: Station) -> StationFacts:
 
 
 def build_snapshot(session: Session, station: StationFacts, occupation: str) -> DirectorySnapshot:
-    """The slice of the directory one station's decision can depend on, in four indexed queries.
+    """The slice of the directory one station's decision can depend on, in a few indexed queries.
 
     Only unions that could be candidates are loaded: the enterprise unions of the
     employer chain, and the industry, regional and federation unions of the
@@ -78,10 +77,15 @@ def build_snapshot(session: Session, station: StationFacts, occupation: str) -> 
     employers = _employer_chain(session, station.employer_id)
     employer_ids = [employer.id for employer in employers]
     regions = ancestors(station.region_code)
-    conditions = [sa.and_(Union.kind.in_(_AREA_KINDS), Union.region_code.in_(regions))]
+    # Industry unions that do not cover the occupation can never be candidates; leave them in the database.
+    covers = sa.cast(Union.occupations, sa.Text).like(f'%"{occupation}"%')
+    conditions = [
+        sa.and_(Union.kind.in_(("regional", "federation")), Union.region_code.in_(regions)),
+        sa.and_(Union.kind == "industry", Union.region_code.in_(regions), covers),
+    ]
     if employer_ids:
         conditions.append(sa.and_(Union.kind == "enterprise", Union.employer_id.in_(employer_ids)))
-    unions = {union.id: union for union in session.scalars(sa.select(Union).where(sa.or_(*conditions)))}
+    unions = {facts.id: facts for facts in _union_facts(session, sa.or_(*conditions))}
 
     subjects = [RoutingRule.station_id == station.id]
     if employer_ids:
@@ -91,9 +95,9 @@ def build_snapshot(session: Session, station: StationFacts, occupation: str) -> 
     rules = list(session.scalars(sa.select(RoutingRule).where(sa.or_(*subjects))))
     missing = {rule.union_id for rule in rules} - unions.keys()
     if missing:
-        unions.update({union.id: union for union in session.scalars(sa.select(Union).where(Union.id.in_(missing)))})
+        unions.update({facts.id: facts for facts in _union_facts(session, Union.id.in_(missing))})
     return DirectorySnapshot.of(
-        unions=[_union_facts(union) for union in unions.values()],
+        unions=unions.values(),
         employers=[
             EmployerFacts(id=e.id, name=e.name, region_code=e.region_code, parent_id=e.parent_id) for e in employers
         ],
@@ -114,16 +118,31 @@ def _employer_chain(session: Session, employer_id: int | None) -> list[Employer]
     return chain
 
 
-def _union_facts(union: Union) -> UnionFacts:
-    return UnionFacts(
-        id=union.id,
-        name=union.name,
-        kind=union.kind,
-        region_code=union.region_code,
-        occupations=frozenset(union.occupations or ()),
-        employer_id=union.employer_id,
-        accepting=union.accepting,
+def _union_facts(session: Session, condition: sa.ColumnElement[bool]) -> list[UnionFacts]:
+    """Plain rows, not ORM objects: a district can hold hundreds of candidate unions."""
+    rows = session.execute(
+        sa.select(
+            Union.id,
+            Union.name,
+            Union.kind,
+            Union.region_code,
+            Union.occupations,
+            Union.employer_id,
+            Union.accepting,
+        ).where(condition)
     )
+    return [
+        UnionFacts(
+            id=row.id,
+            name=row.name,
+            kind=row.kind,
+            region_code=row.region_code,
+            occupations=frozenset(row.occupations or ()),
+            employer_id=row.employer_id,
+            accepting=row.accepting,
+        )
+        for row in rows
+    ]
 
 
 def _rule_facts(rule: RoutingRule) -> OverrideRule:

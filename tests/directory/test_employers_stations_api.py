@@ -16,7 +16,7 @@ def admin(make_officer, tree):
 
 def post_employer(client, headers, **fields):
     body = {"name": "南京某快递有限公司", "uscc": valid_uscc(1), "region_code": "320102", **fields}
-    return client.post("/api/v1/employers/", json=body, headers=headers)
+    return client.post("/api/v1/employers", json=body, headers=headers)
 
 
 def test_register_an_employer_with_a_real_uscc(client, admin, tree, session):
@@ -92,7 +92,7 @@ def test_employer_list_filters(client, admin, tree):
     )
 
     def names(**query):
-        response = client.get("/api/v1/employers/", query_string=query, headers=admin)
+        response = client.get("/api/v1/employers", query_string=query, headers=admin)
         assert response.status_code == 200, response.get_json()
         return [item["name"] for item in response.get_json()["items"]]
 
@@ -105,7 +105,7 @@ def test_employer_list_filters(client, admin, tree):
 
 def post_station(client, headers, **fields):
     body = {"name": "某快递玄武点部", "region_code": "320102", "occupation": "courier", **fields}
-    return client.post("/api/v1/stations/", json=body, headers=headers)
+    return client.post("/api/v1/stations", json=body, headers=headers)
 
 
 def test_register_a_station_and_change_it(client, admin, tree, make_employer, session):
@@ -151,7 +151,7 @@ def test_station_list_filters(client, admin, tree, make_employer):
     post_station(client, admin, name="外卖站", occupation="food_delivery_rider", region_code="320106", address="湖南路")
 
     def names(**query):
-        response = client.get("/api/v1/stations/", query_string=query, headers=admin)
+        response = client.get("/api/v1/stations", query_string=query, headers=admin)
         assert response.status_code == 200, response.get_json()
         return [item["name"] for item in response.get_json()["items"]]
 

@@ -17,7 +17,7 @@ def admin(make_officer, tree):
 
 
 def create(client, headers, **fields):
-    return client.post(f"{API}/", json=fields, headers=headers)
+    return client.post(API, json=fields, headers=headers)
 
 
 def test_create_a_union_and_read_it_back(client, admin, tree, session):
@@ -211,7 +211,7 @@ def test_list_filters_and_pages_through_the_scope(client, admin, tree):
     cursor = None
     while True:
         query = {"limit": 2, **({"cursor": cursor} if cursor else {})}
-        page = client.get(f"{API}/", query_string=query, headers=admin).get_json()
+        page = client.get(API, query_string=query, headers=admin).get_json()
         seen += [item["name"] for item in page["items"]]
         cursor = page["next_cursor"]
         if cursor is None:
@@ -219,7 +219,7 @@ def test_list_filters_and_pages_through_the_scope(client, admin, tree):
     assert seen == ["南京市总工会", "玄武区总工会", "鼓楼区总工会", *(f"快递工会{i}" for i in range(5))]
 
     def names(**query):
-        response = client.get(f"{API}/", query_string=query, headers=admin)
+        response = client.get(API, query_string=query, headers=admin)
         assert response.status_code == 200, response.get_json()
         return [item["name"] for item in response.get_json()["items"]]
 
@@ -236,7 +236,7 @@ def test_list_filters_and_pages_through_the_scope(client, admin, tree):
     [{"limit": 0}, {"limit": 201}, {"limit": "many"}, {"cursor": "garbage"}, {"kind": "club"}, {"q": "a\x00b"}],
 )
 def test_bad_list_queries_are_422(client, admin, query):
-    response = client.get(f"{API}/", query_string=query, headers=admin)
+    response = client.get(API, query_string=query, headers=admin)
     assert response.status_code == 422
     assert response.get_json()["code"] == "validation_error"
 
@@ -254,8 +254,15 @@ def test_listing_runs_the_same_few_queries_for_5_or_50_unions(client, admin, tre
 
     add(5)
     with count_queries() as few:
-        assert client.get(f"{API}/", query_string={"limit": 200}, headers=admin).status_code == 200
+        assert client.get(API, query_string={"limit": 200}, headers=admin).status_code == 200
     add(45)
     with count_queries() as many:
-        assert len(client.get(f"{API}/", query_string={"limit": 200}, headers=admin).get_json()["items"]) == 53
+        assert len(client.get(API, query_string={"limit": 200}, headers=admin).get_json()["items"]) == 53
     assert many.count == few.count <= 4
+
+
+@pytest.mark.parametrize("path", ["/api/v1/unions", "/api/v1/employers", "/api/v1/stations", "/api/v1/routing/rules"])
+def test_collections_answer_at_the_contracts_path_without_a_redirect(client, admin, path):
+    response = client.get(path, headers=admin)
+    assert response.status_code == 200
+    assert set(response.get_json()) == {"items", "next_cursor"}

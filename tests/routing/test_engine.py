@@ -75,7 +75,10 @@ def assert_trace_is_coherent(decision: RouteDecision) -> None:
     for step in decision.trace:
         assert step.outcome in (CHOSEN, PASSED_OVER, NOT_APPLICABLE)
         assert any("\u4e00" <= char <= "\u9fff" for char in step.reason), step.reason
-        assert (step.union_id is None) == (step.outcome == NOT_APPLICABLE)
+        if step.outcome == NOT_APPLICABLE:
+            assert step.union_id is None
+        elif step.union_id is None:  # the count of candidates left out of the trace
+            assert step.outcome == PASSED_OVER and "排序更靠后" in step.reason
     assert decision.reasons == [step.reason for step in decision.trace]
     assert decision.is_blind_spot == (decision.rule == "fallback")
 
@@ -441,3 +444,12 @@ def test_the_decision_is_deterministic_whatever_the_snapshot_order():
     first = decide(unions, station=NO_EMPLOYER)
     second = decide(tuple(reversed(unions)), station=NO_EMPLOYER)
     assert first == second and first.union_id == 23
+
+
+def test_a_crowded_district_keeps_the_trace_short():
+    crowd = tuple(union(100 + index, "regional", "320102") for index in range(40))
+    decision = decide((*FEDERATIONS, *crowd), station=NO_EMPLOYER)
+    regional = [step for step in decision.trace if step.rule == "regional"]
+    assert decision.union_id == 100
+    assert [step.union_id for step in regional] == [100, 101, 102, 103, None]
+    assert regional[-1].reason == "另有 36 个同样适用的区域工会排序更靠后，未予采用。"

@@ -139,10 +139,11 @@ def update_union(session: Session, scope: Scope, union_id: int, changes: Mapping
     occupations = _unique(changes["occupations"]) if "occupations" in changes else list(union.occupations)
     employer_id = changes.get("employer_id", union.employer_id)
     region_code = changes.get("region_code", union.region_code)
-    parent = new_parent or (session.get(Union, union.parent_id) if union.parent_id else None)
     errors.update(_union_shape_errors(kind, occupations, employer_id))
-    if parent is not None and (new_parent is not None or region_code != union.region_code):
-        errors.update(_region_within_parent_errors(region_code, parent))
+    if new_parent is not None or region_code != union.region_code:
+        parent = new_parent or (session.get(Union, union.parent_id) if union.parent_id else None)
+        if parent is not None:
+            errors.update(_region_within_parent_errors(region_code, parent))
     if region_code != union.region_code:
         errors.update(_children_within_region_errors(session, union, region_code))
     if errors:

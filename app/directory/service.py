@@ -57,9 +57,9 @@ def add_union(
         path="",
     )
     session.add(union)
-    session.flush()  # the id is part of the path
+    _flush(session)  # the id is part of the path
     union.path = f"{parent.path if parent else '/'}{union.id}/"
-    session.flush()
+    _flush(session)
     return union
 
 
@@ -164,7 +164,7 @@ def update_union(session: Session, scope: Scope, union_id: int, changes: Mapping
     ):
         if getattr(union, attribute) != value:
             setattr(union, attribute, value)
-    session.flush()
+    _flush(session)
     return union
 
 
@@ -294,7 +294,7 @@ def create_employer(
         external_code=external_code,
     )
     session.add(employer)
-    session.flush()
+    _flush(session)
     log.debug("employer created", extra={"employer_id": employer.id, "union_id": managing.id})
     return employer
 
@@ -327,7 +327,7 @@ def update_employer(session: Session, scope: Scope, employer_id: int, changes: M
     ):
         if getattr(employer, attribute) != value:
             setattr(employer, attribute, value)
-    session.flush()
+    _flush(session)
     return employer
 
 
@@ -410,7 +410,7 @@ def create_station(
         external_code=external_code,
     )
     session.add(station)
-    session.flush()
+    _flush(session)
     log.debug("station created", extra={"station_id": station.id, "union_id": managing.id})
     return station
 
@@ -438,7 +438,7 @@ def update_station(session: Session, scope: Scope, station_id: int, changes: Map
     ):
         if getattr(station, attribute) != value:
             setattr(station, attribute, value)
-    session.flush()
+    _flush(session)
     return station
 
 
@@ -486,6 +486,15 @@ def _check_uscc_free(session: Session, uscc: str) -> None:
 def _check_external_code_free(session: Session, model: type[Union | Employer | Station], code: str | None) -> None:
     if code is not None and session.scalar(sa.select(model.id).where(model.external_code == code)) is not None:
         raise Conflict("外部编码已被使用", code="external_code_taken")
+
+
+def _flush(session: Session) -> None:
+    """Flush; a unique key taken by a concurrent request since we checked is a 409, not a 500."""
+    try:
+        session.flush()
+    except sa.exc.IntegrityError as exc:
+        log.warning("write conflicted with a concurrent one", extra={"error": type(exc.orig).__name__})
+        raise Conflict("与刚刚提交的另一条记录冲突，请刷新后重试", code="conflict") from exc
 
 
 def _unique(values: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import ratelimits
+from app.auth import passwords
 from app.config import Settings, load_settings
 from app.db import db as database
 from app.docs import SWAGGER_UI_STATIC
@@ -62,6 +63,7 @@ def configure_app(app: Flask, settings: Settings) -> None:
 
 def register_extensions(app: Flask, settings: Settings) -> None:
     init_request_tracing(app)
+    passwords.use_test_profile(settings.env == "test")
     database.init_app(app, settings.database_url)
     init_keyring(app, settings)
     limiter.init_app(app)
@@ -79,6 +81,12 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(auth_api.auth_blp, url_prefix=f"{API_PREFIX}/auth")
     api.register_blueprint(auth_api.officers_blp, url_prefix=f"{API_PREFIX}/officers")
     api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/audit")
+
+    from app.directory import api as directory_api
+    from app.routing import api as routing_api
+
+    for blueprint, url_prefix in (*directory_api.BLUEPRINTS, *routing_api.BLUEPRINTS):
+        api.register_blueprint(blueprint, url_prefix=url_prefix)
 
 
 def register_commands(app: Flask) -> None:

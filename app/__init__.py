@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import ratelimits
+from app.auth import passwords
 from app.config import Settings, load_settings
 from app.db import db as database
 from app.docs import SWAGGER_UI_STATIC
@@ -62,6 +63,7 @@ def configure_app(app: Flask, settings: Settings) -> None:
 
 def register_extensions(app: Flask, settings: Settings) -> None:
     init_request_tracing(app)
+    passwords.use_test_profile(settings.env == "test")
     database.init_app(app, settings.database_url)
     init_keyring(app, settings)
     limiter.init_app(app)
@@ -84,6 +86,12 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(joincodes_api.blp, url_prefix=API_PREFIX)
     api.register_blueprint(joincodes_api.join_blp, url_prefix=API_PREFIX)
     app.register_blueprint(joincodes_pages.bp)
+
+    from app.directory import api as directory_api
+    from app.routing import api as routing_api
+
+    for blueprint, url_prefix in (*directory_api.BLUEPRINTS, *routing_api.BLUEPRINTS):
+        api.register_blueprint(blueprint, url_prefix=url_prefix)
 
 
 def register_commands(app: Flask) -> None:

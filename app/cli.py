@@ -64,6 +64,7 @@ def db_revision(message: str, autogenerate: bool) -> None:
 @click.command("seed-demo")
 @with_appcontext
 @click.option("--if-empty", is_flag=True, help="Do nothing when the directory already has unions.")
+@with_appcontext
 def seed_demo(if_empty: bool) -> None:
     """Load the demo directory (a fictional slice of Jiangsu)."""
     session = db.session
@@ -82,6 +83,7 @@ def seed_demo(if_empty: bool) -> None:
 @click.option("--username", required=True)
 @click.option("--password", required=True, help="At least 10 characters.")
 @click.option("--name", default="系统管理员", show_default=True, help="The officer's display name.")
+@with_appcontext
 def bootstrap(union_name: str, region_code: str, username: str, password: str, name: str) -> None:
     """Create (if absent) a root federation and an admin officer on it."""
     session = db.session

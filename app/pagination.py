@@ -72,6 +72,8 @@ def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any
                     raise ValueError("naive timestamp")
             elif not isinstance(value, python_type) or isinstance(value, bool):
                 raise ValueError("wrong type")
+            elif isinstance(value, int) and not -(2**63) <= value < 2**63:
+                raise ValueError("beyond BIGINT")  # the database would fail on it, with a 500
             decoded.append(value)
         return decoded
     except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, NotImplementedError) as exc:

@@ -1,1 +1,1 @@
-"""Benchmarks: ``.venv/bin/python -m bench.<name>`` prints its figures."""
+"""Benchmarks: each module has a ``main(argv)`` that prints its figures. ``python -m bench`` runs them all."""

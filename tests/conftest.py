@@ -76,6 +76,8 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
     app.extensions["ruhui.rate_limits"].close()
     engine = app.extensions["ruhui.engine"]
     with engine.begin() as connection:
+        # Enterprise unions and employers refer to each other: cut that link before deleting either.
+        connection.execute(sa.update(Union).values(employer_id=None))
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
     engine.dispose()
@@ -95,11 +97,16 @@ def runner(app: Flask) -> FlaskCliRunner:
 def session(app: Flask) -> Iterator[Session]:
     """A session of the test's own, for arranging data and checking what changed.
 
-    It is not the app's request session, and no app context stays pushed: each
-    request made by ``client`` gets its own context, session and ``g``, as in production.
+    No app context is held open around the test: each request the test makes pushes
+    its own, as in production, so ``g`` (the principal, the request id, the request's
+    database session) never leaks from one request into the next. Objects read here
+    are not refreshed by requests: ``expire_all()`` before checking what changed.
     """
-    with app.extensions["ruhui.sessionmaker"]() as own_session:
-        yield own_session
+    own = app.extensions["ruhui.sessionmaker"]()
+    try:
+        yield own
+    finally:
+        own.close()
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from typing import Any
 import marshmallow as ma
 
 from app.auth.models import OFFICER_ROLES
+from app.directory.schemas import UnionRefSchema
 
 
 def _printable(value: str) -> None:
@@ -78,11 +79,6 @@ class OfficerCreateSchema(ma.Schema):
     union_id = _text(max_length=32)
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(OFFICER_ROLES))
     name = _text(required=False, max_length=50, metadata={"description": "Display name; the username when omitted"})
-
-
-class UnionRefSchema(ma.Schema):
-    id = ma.fields.String()
-    name = ma.fields.String()
 
 
 class OfficerSchema(ma.Schema):

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from app.auth.access import Principal
 from app.auth.models import OFFICER_ROLES, Officer, OtpChallenge, Person, RefreshToken
-from app.auth.passwords import DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, verify_password
+from app.auth.passwords import MIN_PASSWORD_LENGTH, dummy_hash, hash_password, verify_password
 from app.auth.phones import InvalidPhone, mask_phone, normalise_phone
 from app.auth.tokens import issue_access_token
 from app.db import utcnow
@@ -513,7 +513,7 @@ def login_officer(session: Session, *, username: str, password: str, client_ip: 
 
     officer = find_officer(session, username)
     # An unknown username costs one hash check too, so timing does not tell which usernames exist.
-    password_ok = verify_password(officer.password_hash if officer else DUMMY_HASH, password)
+    password_ok = verify_password(officer.password_hash if officer else dummy_hash(), password)
     if officer is None or not officer.active or not password_ok:
         log.info("officer sign-in failed", extra={"username_key": username_key})
         raise AppError("用户名或密码错误", code="login_failed", status=401)

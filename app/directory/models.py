@@ -3,44 +3,27 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from app.db import Base, BigId, IdPk, JSONType, TimestampMixin
+from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS, UNION_KINDS
 
-UNION_KINDS = ("federation", "industry", "regional", "enterprise")
-
-OCCUPATIONS: dict[str, str] = {
-    "courier": "快递员",
-    "truck_driver": "货车司机",
-    "caregiver": "护工",
-    "domestic_worker": "家政服务员",
-    "mall_info_worker": "商场信息员",
-    "food_delivery_rider": "网约送餐员",
-    "real_estate_agent": "房产中介员",
-    "security_guard": "保安员",
-    "other": "其他",
-}
-
-EMPLOYMENT_FORMS: dict[str, str] = {
-    "contract": "劳动合同",
-    "dispatch": "劳务派遣",
-    "platform": "平台/新就业形态",
-    "self_employed": "个体",
-    "other": "其他",
-}
+__all__ = ["EMPLOYMENT_FORMS", "OCCUPATIONS", "UNION_KINDS", "Employer", "Station", "Union", "within_subtree"]
 
 
 class Union(TimestampMixin, Base):
     """A union organisation (工会组织). The tree is also the officers' scope.
 
     ``path`` is a materialised path of ids (``/1/7/42/``): a subtree is one indexed
-    prefix scan (``path LIKE '/1/7/%'``), which stays fast at 100k unions.
+    prefix scan (see ``within_subtree``), which stays fast at 100k unions.
     """
 
     __tablename__ = "unions"
     __table_args__ = (
         sa.CheckConstraint(f"kind IN {UNION_KINDS!r}", name="kind"),
         sa.Index("ix_unions_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+        # Routing looks up the industry, regional and federation unions of a few region codes.
+        sa.Index("ix_unions_region_code_kind", "region_code", "kind"),
     )
 
     id: Mapped[IdPk]
@@ -91,3 +74,16 @@ class Station(TimestampMixin, Base):
     external_code: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
 
     employer: Mapped[Employer | None] = relationship(lazy="raise")
+
+
+def within_subtree(session: Session, prefix: str, path: sa.ColumnElement[str] | None = None) -> sa.ColumnElement[bool]:
+    """``path`` (``Union.path`` by default) lies in the subtree whose root has path ``prefix``.
+
+    PostgreSQL serves ``LIKE 'prefix%'`` from the ``text_pattern_ops`` index. SQLite's
+    LIKE ignores case and so never uses a plain index; its case-sensitive GLOB does
+    (paths hold only digits and slashes, so neither pattern needs escaping).
+    """
+    column = Union.path if path is None else path
+    if session.get_bind().dialect.name == "sqlite":
+        return column.op("GLOB", is_comparison=True)(prefix + "*")
+    return column.like(prefix + "%")

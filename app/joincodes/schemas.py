@@ -103,6 +103,9 @@ class UnionBriefSchema(ma.Schema):
     id = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
+    rule = ma.fields.String(
+        metadata={"description": "The routing rule that chose it: override, enterprise, industry, regional, fallback"}
+    )
 
 
 class ConsentSchema(ma.Schema):

@@ -24,6 +24,7 @@ from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Statio
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes.models import JoinCode, JoinScan
 from app.pagination import Page, paginate
+from app.routing.service import route_station
 
 # 16 random bytes = 128 bits, 22 characters of base64url: well over the 80 bits the
 # design asks for, and within the 32 characters a mini-program code's ``scene`` holds.
@@ -267,8 +268,11 @@ class JoinCodeReport:
     stats: ScanStats
 
 
-def ensure_live_codes(session: Session) -> list[JoinCode]:
-    """Issue a code to every station that has no live one (the demo data, a first roll-out); returns the new codes."""
+def ensure_live_codes(session: Session, station_ids: Sequence[int] | None = None) -> list[JoinCode]:
+    """Issue a code to every station (of ``station_ids``, if given) that has no live one; returns the new codes.
+
+    For the demo data and a first roll-out; running it again issues nothing.
+    """
     now = utcnow()
     live = (
         sa.select(JoinCode.id)
@@ -279,7 +283,10 @@ def ensure_live_codes(session: Session) -> list[JoinCode]:
         )
         .exists()
     )
-    stations = session.scalars(sa.select(Station).where(~live).order_by(Station.id)).all()
+    statement = sa.select(Station).where(~live).order_by(Station.id)
+    if station_ids is not None:
+        statement = statement.where(Station.id.in_(list(station_ids)))
+    stations = session.scalars(statement).all()
     return [create_join_code(session, station, created_by_id=None, now=now) for station in stations]
 
 
@@ -357,7 +364,7 @@ class JoinScreen:
     code: JoinCode
     station: Station
     employer: Employer | None
-    union: Union | None
+    union: UnionPreview | None
     url: str
     consent_version: str = ""
 
@@ -394,9 +401,28 @@ def find_by_token(session: Session, token: str) -> JoinCode:
     return code
 
 
-def preview_union(session: Session, station: Station) -> Union | None:
-    """The union a worker at ``station`` would be routed to for the station's default occupation."""
-    return None
+@dataclass(frozen=True)
+class UnionPreview:
+    id: int
+    name: str
+    kind: str
+    rule: str  # the routing rule that chose it (``fallback``: only a federation can take the worker)
+
+
+def preview_union(session: Session, station: Station) -> UnionPreview | None:
+    """The union a worker at ``station`` would be routed to for the station's default occupation.
+
+    The routing engine decides, exactly as it will when the application is filed (and
+    as ``GET /routing/explain`` shows). ``None`` when no union of the place accepts
+    applications: the scan still shows the station, and filing will say why.
+    """
+    try:
+        decision = route_station(session, station, station.occupation)
+    except AppError as exc:
+        if exc.code != "no_union_available":
+            raise
+        return None
+    return UnionPreview(decision.union_id, decision.union_name, decision.union_kind, decision.rule)
 
 
 def open_join_code(

@@ -144,7 +144,11 @@ def test_admin_creates_an_officer_in_its_subtree(client, session, province, city
     assert response.status_code == 201
     body = response.get_json()
     assert body["username"] == "nj.reviewer" and body["role"] == "reviewer" and body["active"] is True
-    assert body["union_id"] == str(city.id) and body["union"] == {"id": str(city.id), "name": "南京市总工会"}
+    assert body["union_id"] == str(city.id) and body["union"] == {
+        "id": str(city.id),
+        "name": "南京市总工会",
+        "kind": "federation",
+    }
     assert isinstance(body["id"], str) and "password" not in json.dumps(body)
     created = session.get(Officer, int(body["id"]))
     assert verify_password(created.password_hash, "a-long-password")

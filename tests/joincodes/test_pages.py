@@ -44,6 +44,7 @@ def test_landing_page_shows_the_station_and_how_to_continue(client, session, liv
     assert '<html lang="zh-CN">' in html
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
     assert "示例速运玄武点部" in html and "示例速运南京分公司" in html
+    assert "南京市总工会" in html  # the union the routing engine picks for couriers here
     assert "扫一扫" in html
     # No external assets: nothing to fetch on a weak signal, nothing a CSP would have to allow.
     assert not page.urls and "script" not in page.tags and "link" not in page.tags
@@ -115,6 +116,7 @@ def test_poster_is_an_a4_page_with_a_working_qr_and_three_steps(client, admin_he
     html = response.get_data(as_text=True)
     assert re.search(r"@page\s*{\s*size:\s*A4", html)
     assert "示例速运玄武点部" in html and join_code_url(live_code.token) in html
+    assert "受理工会：南京市总工会" in html
     page = _parse(html)
     assert page.tags.count("li") == 3 and "script" not in page.tags and not page.urls
     svg = re.search(r"<svg .*?</svg>", html, re.DOTALL)

@@ -43,6 +43,13 @@ def test_resolve_returns_everything_the_first_screen_needs(client, directory, li
         "occupation_label": "快递员",
     }
     assert body["employer"] == {"id": str(directory.employer.id), "name": "示例速运南京分公司"}
+    # No enterprise, industry or regional union here, and 玄武区 has no federation of its own: the city's.
+    assert body["union_preview"] == {
+        "id": str(directory.nanjing.id),
+        "name": "南京市总工会",
+        "kind": "federation",
+        "rule": "fallback",
+    }
     assert body["occupations"] == [{"code": c, "label": label} for c, label in OCCUPATIONS.items()]
     assert body["employment_forms"] == [{"code": c, "label": label} for c, label in EMPLOYMENT_FORMS.items()]
     assert {"code": "platform", "label": "平台/新就业形态"} in body["employment_forms"]
@@ -156,3 +163,34 @@ def test_concurrent_scans_of_one_code_are_all_counted(app, session, live_code):
     stats = service.scan_stats(session, [live_code.id])[live_code.id]
     assert stats.scans == workers * per_worker
     assert stats.unique_devices == workers * 2
+
+
+def test_preview_follows_the_routing_engine_for_the_stations_occupation(client, session, directory):
+    from app.directory import service as directory_service
+
+    riders = directory_service.add_union(
+        session,
+        name="南京市网约送餐行业工会",
+        kind="industry",
+        region_code="320100",
+        parent=directory.nanjing,
+        occupations=["food_delivery_rider"],
+    )
+    rider_code = service.create_join_code(session, directory.rider_point, created_by_id=None)
+    courier_code = service.create_join_code(session, directory.depot, created_by_id=None)
+    session.commit()
+    rider = client.get(f"/api/v1/join/{rider_code.token}").json["union_preview"]
+    assert rider == {"id": str(riders.id), "name": riders.name, "kind": "industry", "rule": "industry"}
+    # The courier depot in the same district is not covered by the riders' union.
+    assert client.get(f"/api/v1/join/{courier_code.token}").json["union_preview"]["id"] == str(directory.nanjing.id)
+
+
+def test_a_place_where_no_union_accepts_still_resolves_without_a_preview(client, session, directory, live_code):
+    directory.nanjing.accepting = False
+    directory.province.accepting = False
+    session.commit()
+    response = client.get(f"/api/v1/join/{live_code.token}")
+    assert response.status_code == 200
+    assert response.json["union_preview"] is None
+    page = client.get(f"/j/{live_code.token}")
+    assert page.status_code == 200 and "当地工会" in page.get_data(as_text=True)

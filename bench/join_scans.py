@@ -273,7 +273,7 @@ def _transactions_per_second(
     return done[0] / seconds
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, default=16, help="concurrent clients (default 16)")
     parser.add_argument("--duration", type=float, default=8.0, help="seconds per scenario (default 8)")
@@ -282,7 +282,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of each scenario (default 2)")
     parser.add_argument("--contrast", action="store_true", help="also measure a hot-row counter directly on the DB")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
 
     with scratch_database() as url:
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
@@ -313,7 +313,9 @@ def main() -> None:
                 f"{name:<12} {medians[name]:>8.0f} {merged.percentile(0.50):>8.1f} "
                 f"{merged.percentile(0.95):>8.1f} {merged.percentile(0.99):>8.1f} {merged.errors:>7}"
             )
-        print(f"one code / many codes throughput: {medians['one code'] / medians['many codes']:.2f}")
+        for name, rounds in results.items():
+            print(f"  {name} per round (req/s): " + ", ".join(f"{r.throughput:.0f}" for r in rounds))
+        print(f"one code / many codes throughput (medians): {medians['one code'] / medians['many codes']:.2f}")
         verdict = "every scan counted" if scans_added == ok_requests else "MISMATCH"
         print(f"scan rows added: {scans_added}, successful resolves: {ok_requests} ({verdict})")
 

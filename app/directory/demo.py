@@ -22,6 +22,7 @@ from app.auth import service as auth_service
 from app.directory import service
 from app.directory.models import Employer, Station, Union
 from app.directory.scope import Scope
+from app.joincodes import service as joincodes_service
 from app.routing import service as routing_service
 from app.routing.models import RoutingRule
 
@@ -220,6 +221,8 @@ def load_demo(session: Session) -> dict[str, Any]:
         loader.station(station)
     for rule in RULES:
         loader.rule(rule)
+    demo_stations = sa.select(Station.id).where(Station.external_code.in_([s.code for s in DEMO_STATIONS]))
+    joincodes_service.ensure_live_codes(session, station_ids=session.scalars(demo_stations).all())
     if auth_service.find_officer(session, DEMO_ADMIN_USERNAME) is None:
         auth_service.create_officer(
             session,

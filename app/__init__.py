@@ -75,12 +75,17 @@ def register_blueprints(app: Flask) -> None:
     from app import docs, health
     from app.audit.api import blp as audit_blp
     from app.auth import api as auth_api
+    from app.joincodes import api as joincodes_api
+    from app.joincodes import pages as joincodes_pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
     api.register_blueprint(auth_api.auth_blp, url_prefix=f"{API_PREFIX}/auth")
     api.register_blueprint(auth_api.officers_blp, url_prefix=f"{API_PREFIX}/officers")
     api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/audit")
+    api.register_blueprint(joincodes_api.blp, url_prefix=API_PREFIX)
+    api.register_blueprint(joincodes_api.join_blp, url_prefix=API_PREFIX)
+    app.register_blueprint(joincodes_pages.bp)
 
     from app.directory import api as directory_api
     from app.routing import api as routing_api

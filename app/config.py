@@ -15,6 +15,7 @@ from typing import Any
 
 ENVIRONMENTS = ("development", "production", "test")
 SMS_PROVIDERS = ("console", "aliyun", "tencent")
+MINIPROGRAM_ENV_VERSIONS = ("release", "trial", "develop")
 
 
 class ConfigError(Exception):
@@ -34,6 +35,10 @@ class Settings:
     # Personal data at rest (app/privacy.py); derived from SECRET_KEY outside production.
     data_encryption_keys: str = ""
     blind_index_key: str = ""
+    # Join codes: the consent text version the mini-program shows, and the mini-program page a scan opens.
+    consent_version: str = "2026-01"
+    join_miniprogram_page: str = "pages/join/index"
+    join_miniprogram_env_version: str = "release"  # release | trial | develop
     # Accounts and sign-in (app/auth, app/notify).
     ratelimit_key_prefix: str = "ruhui"
     jwt_keys: tuple[tuple[str, str], ...] = ()  # (kid, secret), newest first; empty: derived from secret_key
@@ -100,6 +105,9 @@ class Settings:
             ]
         if sms_provider and sms_provider not in SMS_PROVIDERS:
             problems.append(f"SMS_PROVIDER must be one of {', '.join(SMS_PROVIDERS)}")
+        join_env_version = get("JOIN_MINIPROGRAM_ENV_VERSION", cls.join_miniprogram_env_version)
+        if join_env_version not in MINIPROGRAM_ENV_VERSIONS:
+            problems.append(f"JOIN_MINIPROGRAM_ENV_VERSION must be one of {', '.join(MINIPROGRAM_ENV_VERSIONS)}")
         if problems:
             raise ConfigError("Refusing to start: " + "; ".join(problems) + ".")
 
@@ -136,6 +144,9 @@ class Settings:
             wechat_app_id=get("WECHAT_APP_ID"),
             wechat_app_secret=get("WECHAT_APP_SECRET"),
             wechat_api_base=get("WECHAT_API_BASE", cls.wechat_api_base).rstrip("/"),
+            consent_version=get("CONSENT_VERSION", cls.consent_version),
+            join_miniprogram_page=get("JOIN_MINIPROGRAM_PAGE", cls.join_miniprogram_page).lstrip("/"),
+            join_miniprogram_env_version=join_env_version,
         )
 
     def replace(self, **changes: Any) -> Settings:

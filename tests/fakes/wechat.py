@@ -1,4 +1,4 @@
-"""A fake WeChat server API: ``jscode2session``, ``stable_token`` and ``getuserphonenumber``.
+"""A fake WeChat server API: ``jscode2session``, ``stable_token``, ``getuserphonenumber``, ``getwxacodeunlimit``.
 
 It behaves like api.weixin.qq.com where the app can tell: codes are single use
 (40029 unknown, 40163 used), app id and secret are checked (40013, 40125),
@@ -6,27 +6,39 @@ It behaves like api.weixin.qq.com where the app can tell: codes are single use
 and a new one inside the last five, a forced refresh invalidates the old token,
 and APIs refuse missing (41001), unknown (40001) or expired (42001) tokens.
 
-Add an endpoint (e.g. ``wxa/getwxacodeunlimit``) with ``@fake.token_route("POST",
-"/wxa/getwxacodeunlimit")``: the handler runs only for a valid access token.
+Add an endpoint with ``@fake.token_route("POST", "/wxa/path")``: the handler runs only
+for a valid access token.
+
+``wxa/getwxacodeunlimit`` checks the body as WeChat does (JSON, ``scene`` of at most 32
+allowed characters: 40169/40129; ``page`` published when ``check_path``: 41030; the
+per-minute quota: 45009) and answers with an image: JPEG labelled ``image/jpeg``, or PNG
+with ``is_hyaline``. A mini-program code cannot be drawn here, so the image is an
+ordinary QR code of ``wxacode|<scene>|<page>|<env_version>|<width>``: a test decodes it to
+see what was asked for.
 """
 
 from __future__ import annotations
 
 import base64
+import io
 import json
 import os
+import re
 import secrets
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
+import qrcode
+import qrcode.constants
 from werkzeug.wrappers import Request, Response
 
 from tests.fakes.server import FakeServer, Handler
 
 TOKEN_LIFETIME = 7200
 RENEWAL_WINDOW = 300
+WXACODE_SCENE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]+$")
 
 
 def wechat_json(payload: dict[str, Any], *, content_type: str = "application/json; encoding=utf-8") -> Response:
@@ -55,6 +67,10 @@ class FakeWeChat(FakeServer):
         self.route("GET", "/sns/jscode2session")(self._jscode2session)
         self.route("POST", "/cgi-bin/stable_token")(self._stable_token)
         self.token_route("POST", "/wxa/business/getuserphonenumber")(self._getuserphonenumber)
+        self.published_pages: set[str] = {"pages/join/index", "pages/index/index"}
+        self.wxacode_quota_per_minute = 5000
+        self._wxacode_minute: tuple[int, int] = (0, 0)  # (minute, calls in it)
+        self.token_route("POST", "/wxa/getwxacodeunlimit")(self._getwxacodeunlimit)
 
     # -- arranging --------------------------------------------------------
 
@@ -198,3 +214,36 @@ class FakeWeChat(FakeServer):
                 },
             }
         )
+
+    def _getwxacodeunlimit(self, request: Request) -> Response:
+        try:
+            body = json.loads(request.get_data())
+        except ValueError:
+            body = None
+        scene = body.get("scene") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not isinstance(scene, str) or not 0 < len(scene) <= 32:
+            return wechat_error(40169, "invalid length for scene, or the data is not json string")
+        if not WXACODE_SCENE.match(scene):
+            return wechat_error(40129, "invalid scene")
+        page = body.get("page", "")
+        env_version = body.get("env_version", "release")
+        if env_version not in ("release", "trial", "develop"):
+            return wechat_error(40097, "invalid args")
+        if page and (page.startswith("/") or (body.get("check_path", True) and page not in self.published_pages)):
+            return wechat_error(41030, "invalid page")
+        minute, calls = self._wxacode_minute
+        now_minute = int(time.time() // 60)
+        calls = calls + 1 if minute == now_minute else 1
+        self._wxacode_minute = (now_minute, calls)
+        if calls > self.wxacode_quota_per_minute:
+            return wechat_error(45009, "reach max api minute quota limit")
+        width = min(1280, max(280, int(body.get("width", 430))))
+        code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+        code.add_data(f"wxacode|{scene}|{page}|{env_version}|{width}")
+        image = code.make_image().get_image().convert("RGB").resize((width, width))
+        out = io.BytesIO()
+        if body.get("is_hyaline"):
+            image.save(out, format="PNG")
+            return Response(out.getvalue(), status=200, content_type="image/png")
+        image.save(out, format="JPEG", quality=90)
+        return Response(out.getvalue(), status=200, content_type="image/jpeg")

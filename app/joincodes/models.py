@@ -1,0 +1,78 @@
+"""Join-code tables: the codes posted at stations, their scan events and cached mini-program codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.db import Base, BigId, IdPk, TimestampMixin, UTCDateTime, utcnow
+from app.directory.models import Station
+
+SCAN_CHANNELS = ("miniprogram", "web")
+
+
+class JoinCode(TimestampMixin, Base):
+    """A random token for a station, printed as a QR code; it may expire, be revoked or be rotated.
+
+    Deliberately no counter columns: scans are rows of ``JoinScan`` so that a
+    campaign morning's burst of scans never queues on this row (see ``JoinScan``).
+    """
+
+    __tablename__ = "join_codes"
+
+    id: Mapped[IdPk]
+    station_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("stations.id"), index=True)
+    token: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("officers.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    revoked_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("officers.id"))
+    # Set when the code was rotated: the code that replaced it.
+    replaced_by_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("join_codes.id"))
+
+    station: Mapped[Station] = relationship(lazy="raise")
+
+
+class JoinScan(Base):
+    """One scan of a join code (a resolve by the mini-program, or the landing page in a browser).
+
+    Why append-only rows and not a ``scans = scans + 1`` column: an UPDATE takes the
+    row lock until commit, so a whole depot scanning one code within minutes would
+    queue behind each other on that one row. INSERTs of distinct rows take no lock
+    any other scan waits for, so scans of one code proceed as concurrently as scans
+    of different codes (``bench/join_scans.py`` measures it). The totals are a
+    ``COUNT``/``MIN``/``MAX`` over the ``(join_code_id, scanned_at)`` index, which is
+    cheap per code; the events also keep what a counter would lose (the time of
+    every scan, the channel, distinct devices) for the funnel statistics.
+    """
+
+    __tablename__ = "join_scans"
+    __table_args__ = (
+        sa.CheckConstraint(f"channel IN {SCAN_CHANNELS!r}", name="channel"),
+        sa.Index("ix_join_scans_code_time", "join_code_id", "scanned_at"),
+        sa.Index("ix_join_scans_code_device", "join_code_id", "device_hash"),
+    )
+
+    id: Mapped[IdPk]
+    join_code_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("join_codes.id", ondelete="CASCADE"))
+    scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    # A keyed hash of the device id the client sent (never the id itself); NULL when none was sent.
+    device_hash: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class WxaCode(Base):
+    """A WeChat mini-program code fetched for a join code. Such codes never expire, so each is fetched once."""
+
+    __tablename__ = "join_code_wxacodes"
+
+    join_code_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("join_codes.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The page and version the code opens are part of the image: a new one in the config means a new image.
+    page: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    env_version: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    image_png: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

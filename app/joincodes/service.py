@@ -1,0 +1,527 @@
+"""Join-code rules: issuing, revoking and rotating codes, resolving a scanned token, counting scans.
+
+Functions take a session and plain values, raise ``AppError``s, flush and never commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.audit import service as audit
+from app.auth.access import Principal
+from app.db import utcnow
+from app.directory import regions
+from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.joincodes.models import JoinCode, JoinScan
+from app.pagination import Page, paginate
+
+# 16 random bytes = 128 bits, 22 characters of base64url: well over the 80 bits the
+# design asks for, and within the 32 characters a mini-program code's ``scene`` holds.
+TOKEN_BYTES = 16
+TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+MAX_EXPIRY = dt.timedelta(days=3660)
+# A print-shop bundle beyond this is an export job, not a request.
+MAX_BUNDLE_STATIONS = 2000
+_MAX_ID = 2**63 - 1
+_DEVICE_ID_MAX = 128
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def join_url(base_url: str, token: str) -> str:
+    """The URL printed in the QR code: one link that WeChat and any phone camera both open."""
+    return f"{base_url.rstrip('/')}/j/{token}"
+
+
+def parse_id(value: str | int) -> int | None:
+    """An id from a path: ids are opaque strings to clients, so anything not a stored id is simply absent."""
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= _MAX_ID else None
+
+
+def code_status(code: JoinCode, now: dt.datetime) -> str:
+    if code.revoked_at is not None:
+        return "revoked"
+    if code.expires_at is not None and code.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def ensure_live(code: JoinCode, now: dt.datetime) -> None:
+    """Raise the contract's 410 for a code that no longer admits anyone."""
+    status = code_status(code, now)
+    if status == "revoked":
+        raise AppError("该入会码已停用，请向站点负责人索取新的入会码", code="join_code_revoked", status=410)
+    if status == "expired":
+        raise AppError("该入会码已过期，请向站点负责人索取新的入会码", code="join_code_expired", status=410)
+
+
+def _join_code_not_found() -> NotFound:
+    return NotFound("入会码不存在", code="join_code_not_found")
+
+
+def _station_not_found() -> NotFound:
+    return NotFound("站点不存在", code="station_not_found")
+
+
+# --- officers: managing codes within their scope ---------------------------------------------
+
+
+def station_in_scope(session: Session, principal: Principal, station_id: str | int) -> Station:
+    """The station, when it exists and its union lies in the officer's scope (else 404: existence is not revealed)."""
+    number = parse_id(station_id)
+    row = None
+    if number is not None:
+        row = session.execute(
+            sa.select(Station, Union.path).join(Union, Union.id == Station.union_id).where(Station.id == number)
+        ).first()
+    if row is None or not principal.in_scope(row[1]):
+        raise _station_not_found()
+    station: Station = row[0]
+    return station
+
+
+def join_code_in_scope(session: Session, principal: Principal, code_id: str | int) -> JoinCode:
+    """The join code, when its station's union lies in the officer's scope (else 404)."""
+    number = parse_id(code_id)
+    row = None
+    if number is not None:
+        row = session.execute(
+            sa.select(JoinCode, Station, Union.path)
+            .join(Station, Station.id == JoinCode.station_id)
+            .join(Union, Union.id == Station.union_id)
+            .where(JoinCode.id == number)
+        ).first()
+    if row is None or not principal.in_scope(row[2]):
+        raise _join_code_not_found()
+    code: JoinCode = row[0]
+    return code
+
+
+def _check_expiry(expires_at: dt.datetime | None, now: dt.datetime) -> None:
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None:
+        raise ValidationFailed(errors={"expires_at": ["须带时区偏移（RFC 3339）"]})
+    if expires_at <= now:
+        raise ValidationFailed(errors={"expires_at": ["失效时间须晚于当前时间"]})
+    if expires_at - now > MAX_EXPIRY:
+        raise ValidationFailed(errors={"expires_at": ["失效时间不能超过十年后"]})
+
+
+def create_join_code(
+    session: Session,
+    station: Station,
+    *,
+    created_by_id: int | None,
+    expires_at: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+) -> JoinCode:
+    """Issue a new code for ``station``; older codes of the station stay valid until revoked."""
+    now = now or utcnow()
+    _check_expiry(expires_at, now)
+    code = JoinCode(
+        station_id=station.id,
+        token=new_token(),
+        expires_at=expires_at.astimezone(dt.UTC) if expires_at else None,
+        created_by_id=created_by_id,
+    )
+    session.add(code)
+    session.flush()
+    return code
+
+
+def _revoke(session: Session, code: JoinCode, *, revoked_by_id: int | None, now: dt.datetime) -> bool:
+    """Mark ``code`` revoked unless it already is; True when this call revoked it.
+
+    A conditional UPDATE rather than read-then-write, so two officers revoking or
+    rotating the same code at once cannot both believe they did it.
+    """
+    result = session.execute(
+        sa.update(JoinCode)
+        .where(JoinCode.id == code.id, JoinCode.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_by_id=revoked_by_id, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(code)
+    return bool(getattr(result, "rowcount", 0))
+
+
+def revoke_join_code(session: Session, code: JoinCode, *, revoked_by_id: int | None) -> JoinCode:
+    """Stop ``code`` admitting anyone. Revoking a revoked code changes nothing (the first revocation stands)."""
+    _revoke(session, code, revoked_by_id=revoked_by_id, now=utcnow())
+    return code
+
+
+def rotate_join_code(
+    session: Session, code: JoinCode, *, officer_id: int | None, expires_at: dt.datetime | None = None
+) -> JoinCode:
+    """Replace ``code`` in one step: a new code for the same station, the old one revoked and pointing at it."""
+    now = utcnow()
+    _check_expiry(expires_at, now)
+    if not _revoke(session, code, revoked_by_id=officer_id, now=now):
+        raise Conflict("该入会码已停用，无法轮换；请为站点新建入会码", code="join_code_revoked")
+    station = session.get(Station, code.station_id)
+    assert station is not None  # join_codes.station_id is a foreign key
+    replacement = create_join_code(session, station, created_by_id=officer_id, expires_at=expires_at, now=now)
+    code.replaced_by_id = replacement.id
+    session.flush()
+    return replacement
+
+
+def list_station_join_codes(session: Session, station: Station, *, limit: int, cursor: str | None) -> Page:
+    """The station's codes, newest first, revoked and expired ones included."""
+    statement = sa.select(JoinCode).where(JoinCode.station_id == station.id)
+    return paginate(session, statement, keys=[JoinCode.id], limit=limit, cursor=cursor)
+
+
+# --- scans -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanStats:
+    scans: int = 0
+    unique_devices: int = 0
+    first_scan_at: dt.datetime | None = None
+    last_scan_at: dt.datetime | None = None
+    by_channel: dict[str, int] = field(default_factory=lambda: {"miniprogram": 0, "web": 0})
+
+
+def scan_stats(session: Session, code_ids: Sequence[int]) -> dict[int, ScanStats]:
+    """Per-code scan totals for many codes in one grouped query (list pages make no query per row)."""
+    stats: dict[int, ScanStats] = {code_id: ScanStats() for code_id in code_ids}
+    if not code_ids:
+        return stats
+    web = sa.func.sum(sa.case((JoinScan.channel == "web", 1), else_=0))
+    rows = session.execute(
+        sa.select(
+            JoinScan.join_code_id,
+            sa.func.count(),
+            sa.func.count(sa.distinct(JoinScan.device_hash)),
+            sa.func.min(JoinScan.scanned_at),
+            sa.func.max(JoinScan.scanned_at),
+            web,
+        )
+        .where(JoinScan.join_code_id.in_(list(code_ids)))
+        .group_by(JoinScan.join_code_id)
+    )
+    for code_id, scans, devices, first, last, web_scans in rows:
+        web_scans = int(web_scans or 0)
+        stats[code_id] = ScanStats(
+            scans=int(scans),
+            unique_devices=int(devices),
+            first_scan_at=first,
+            last_scan_at=last,
+            by_channel={"miniprogram": int(scans) - web_scans, "web": web_scans},
+        )
+    return stats
+
+
+def device_hash(device_id: str | None, key: str) -> str | None:
+    """A keyed hash of the client's device id: distinct devices can be counted, the id itself is not kept.
+
+    Keyed (HMAC with the app's secret) so the stored value cannot be matched against
+    a list of guessed device ids. An empty or absurd id counts as no id: counting a
+    scan must never fail the scan.
+    """
+    if device_id is None:
+        return None
+    device_id = device_id.strip()
+    if not device_id or len(device_id) > _DEVICE_ID_MAX or not device_id.isprintable():
+        return None
+    return hmac.new(key.encode(), device_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def record_scan(
+    session: Session, code: JoinCode, *, channel: str, device_id: str | None, device_key: str, now: dt.datetime
+) -> None:
+    """Append one scan event (an INSERT: no row is shared with concurrent scans of the same code)."""
+    session.add(
+        JoinScan(join_code_id=code.id, scanned_at=now, channel=channel, device_hash=device_hash(device_id, device_key))
+    )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class JoinCodeReport:
+    """A code as officers see it: its state, its URL and its scan totals."""
+
+    code: JoinCode
+    status: str
+    url: str
+    stats: ScanStats
+
+
+def ensure_live_codes(session: Session) -> list[JoinCode]:
+    """Issue a code to every station that has no live one (the demo data, a first roll-out); returns the new codes."""
+    now = utcnow()
+    live = (
+        sa.select(JoinCode.id)
+        .where(
+            JoinCode.station_id == Station.id,
+            JoinCode.revoked_at.is_(None),
+            sa.or_(JoinCode.expires_at.is_(None), JoinCode.expires_at > now),
+        )
+        .exists()
+    )
+    stations = session.scalars(sa.select(Station).where(~live).order_by(Station.id)).all()
+    return [create_join_code(session, station, created_by_id=None, now=now) for station in stations]
+
+
+def _reports(session: Session, codes: Sequence[JoinCode], base_url: str) -> list[JoinCodeReport]:
+    now = utcnow()
+    stats = scan_stats(session, [code.id for code in codes])
+    return [
+        JoinCodeReport(code, code_status(code, now), join_url(base_url, code.token), stats[code.id]) for code in codes
+    ]
+
+
+def _audit(session: Session, principal: Principal, action: str, code: JoinCode, **details: object) -> None:
+    station = session.get(Station, code.station_id)
+    assert station is not None  # a foreign key
+    union_path = session.scalar(sa.select(Union.path).where(Union.id == station.union_id))
+    assert union_path is not None  # a foreign key
+    audit.record_event(
+        session,
+        actor=principal,
+        action=f"join_code.{action}",
+        object_type="join_code",
+        object_id=code.id,
+        union_path=union_path,
+        details={"station_id": str(station.id), **details},
+    )
+
+
+def issue_join_code(
+    session: Session, principal: Principal, station_id: str, *, expires_at: dt.datetime | None, base_url: str
+) -> JoinCodeReport:
+    """An officer issues a new code for a station in scope."""
+    station = station_in_scope(session, principal, station_id)
+    code = create_join_code(session, station, created_by_id=principal.id, expires_at=expires_at)
+    _audit(session, principal, "issue", code, expires_at=code.expires_at.isoformat() if code.expires_at else None)
+    return _reports(session, [code], base_url)[0]
+
+
+def station_join_codes(
+    session: Session, principal: Principal, station_id: str, *, limit: int, cursor: str | None, base_url: str
+) -> Page:
+    """One page of a station's codes with their scan totals (two queries, whatever the page size)."""
+    station = station_in_scope(session, principal, station_id)
+    page = list_station_join_codes(session, station, limit=limit, cursor=cursor)
+    return Page(items=_reports(session, page.items, base_url), next_cursor=page.next_cursor)
+
+
+def join_code_report(session: Session, principal: Principal, code_id: str, *, base_url: str) -> JoinCodeReport:
+    code = join_code_in_scope(session, principal, code_id)
+    return _reports(session, [code], base_url)[0]
+
+
+def revoke_join_code_in_scope(session: Session, principal: Principal, code_id: str, *, base_url: str) -> JoinCodeReport:
+    code = join_code_in_scope(session, principal, code_id)
+    if _revoke(session, code, revoked_by_id=principal.id, now=utcnow()):
+        _audit(session, principal, "revoke", code)
+    return _reports(session, [code], base_url)[0]
+
+
+def rotate_join_code_in_scope(
+    session: Session, principal: Principal, code_id: str, *, expires_at: dt.datetime | None, base_url: str
+) -> JoinCodeReport:
+    code = join_code_in_scope(session, principal, code_id)
+    replacement = rotate_join_code(session, code, officer_id=principal.id, expires_at=expires_at)
+    _audit(session, principal, "rotate", code, replaced_by_id=str(replacement.id))
+    return _reports(session, [replacement], base_url)[0]
+
+
+# --- the worker's side: resolving a scanned token --------------------------------------------
+
+
+@dataclass(frozen=True)
+class JoinScreen:
+    """What the first screen after a scan shows: the code, its station, employer and the union it routes to."""
+
+    code: JoinCode
+    station: Station
+    employer: Employer | None
+    union: Union | None
+    url: str
+    consent_version: str = ""
+
+    @property
+    def join_code(self) -> dict[str, object]:
+        return {"id": self.code.id, "token": self.code.token, "url": self.url, "expires_at": self.code.expires_at}
+
+    @property
+    def occupations(self) -> list[dict[str, str]]:
+        return [{"code": code, "label": label} for code, label in OCCUPATIONS.items()]
+
+    @property
+    def employment_forms(self) -> list[dict[str, str]]:
+        return [{"code": code, "label": label} for code, label in EMPLOYMENT_FORMS.items()]
+
+    @property
+    def consent(self) -> dict[str, str]:
+        return {"version": self.consent_version}
+
+
+def find_by_token(session: Session, token: str) -> JoinCode:
+    """The code for ``token`` with its station and employer loaded (404 when there is none)."""
+    if not TOKEN_PATTERN.match(token):
+        raise _join_code_not_found()
+    row = session.execute(
+        sa.select(JoinCode, Station, Employer)
+        .join(Station, Station.id == JoinCode.station_id)
+        .outerjoin(Employer, Employer.id == Station.employer_id)
+        .where(JoinCode.token == token)
+    ).first()
+    if row is None:
+        raise _join_code_not_found()
+    code: JoinCode = row[0]
+    return code
+
+
+def preview_union(session: Session, station: Station) -> Union | None:
+    """The union a worker at ``station`` would be routed to for the station's default occupation."""
+    return None
+
+
+def open_join_code(
+    session: Session,
+    token: str,
+    *,
+    channel: str,
+    device_id: str | None,
+    device_key: str,
+    base_url: str,
+    consent_version: str,
+    count_scan: bool = True,
+) -> JoinScreen:
+    """Resolve a scanned token for its first screen and record the scan; dead or unknown codes raise 410/404."""
+    now = utcnow()
+    code = find_by_token(session, token)
+    ensure_live(code, now)
+    station = session.get(Station, code.station_id)
+    assert station is not None  # loaded by find_by_token, a foreign key
+    employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
+    union = preview_union(session, station)
+    if count_scan:
+        record_scan(session, code, channel=channel, device_id=device_id, device_key=device_key, now=now)
+    return JoinScreen(
+        code=code,
+        station=station,
+        employer=employer,
+        union=union,
+        url=join_url(base_url, code.token),
+        consent_version=consent_version,
+    )
+
+
+def printable_join_code(
+    session: Session, principal: Principal, code_id: str | int, *, base_url: str, with_union: bool = True
+) -> JoinScreen:
+    """A live code in the officer's scope with what its poster shows (printing a dead code is refused with 410)."""
+    code = join_code_in_scope(session, principal, code_id)
+    ensure_live(code, utcnow())
+    station = session.get(Station, code.station_id)
+    assert station is not None  # loaded by join_code_in_scope, a foreign key
+    employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
+    return JoinScreen(
+        code=code,
+        station=station,
+        employer=employer,
+        union=preview_union(session, station) if with_union else None,
+        url=join_url(base_url, code.token),
+    )
+
+
+# --- printing --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PrintItem:
+    station_id: int
+    station_name: str
+    token: str | None  # None: the station has no live code to print
+
+
+def _region_filter(region_code: str) -> sa.ColumnElement[bool]:
+    region = regions.get_region(region_code)
+    if region is None:
+        raise ValidationFailed(errors={"region_code": ["不是有效的行政区划代码"]})
+    # GB/T 2260: a province is its first 2 digits, a city its first 4; a county is the whole code.
+    significant = {"province": 2, "city": 4}.get(region.level, 6)
+    if significant == 6:
+        return Station.region_code == region_code
+    return Station.region_code.startswith(region_code[:significant], autoescape=True)
+
+
+def stations_for_print(
+    session: Session,
+    principal: Principal,
+    *,
+    employer_id: str | None = None,
+    region_code: str | None = None,
+    union_id: str | None = None,
+    now: dt.datetime | None = None,
+) -> list[PrintItem]:
+    """The stations in scope matching every given filter, each with its newest live code (if any)."""
+    now = now or utcnow()
+    assert principal.union_path is not None  # officers only
+    statement = (
+        sa.select(Station.id, Station.name)
+        .join(Union, Union.id == Station.union_id)
+        .where(Union.path.startswith(principal.union_path, autoescape=True))
+    )
+    if employer_id is not None:
+        number = parse_id(employer_id)
+        statement = statement.where(Station.employer_id == (number or 0))
+    if region_code is not None:
+        statement = statement.where(_region_filter(region_code))
+    if union_id is not None:
+        number = parse_id(union_id)
+        union = session.get(Union, number) if number is not None else None
+        if union is None or not principal.in_scope(union.path):
+            raise NotFound("工会组织不存在", code="union_not_found")
+        statement = statement.where(Union.path.startswith(union.path, autoescape=True))
+    stations = session.execute(statement.order_by(Station.id).limit(MAX_BUNDLE_STATIONS + 1)).all()
+    if not stations:
+        raise NotFound("没有符合条件的站点", code="stations_not_found")
+    if len(stations) > MAX_BUNDLE_STATIONS:
+        raise ValidationFailed(
+            f"一次最多打包 {MAX_BUNDLE_STATIONS} 个站点，请缩小范围（按用人单位、地区或工会）",
+            code="too_many_stations",
+        )
+    tokens = _newest_live_tokens(session, [station_id for station_id, _ in stations], now)
+    return [PrintItem(station_id, name, tokens.get(station_id)) for station_id, name in stations]
+
+
+def _newest_live_tokens(session: Session, station_ids: Iterable[int], now: dt.datetime) -> dict[int, str]:
+    ids = list(station_ids)
+    tokens: dict[int, str] = {}
+    for start in range(0, len(ids), 500):  # bounded IN lists
+        rows = session.execute(
+            sa.select(JoinCode.station_id, JoinCode.token)
+            .where(
+                JoinCode.station_id.in_(ids[start : start + 500]),
+                JoinCode.revoked_at.is_(None),
+                sa.or_(JoinCode.expires_at.is_(None), JoinCode.expires_at > now),
+            )
+            .order_by(JoinCode.station_id, JoinCode.id.desc())
+        )
+        for station_id, token in rows:
+            tokens.setdefault(station_id, token)
+    return tokens

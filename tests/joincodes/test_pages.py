@@ -1,0 +1,167 @@
+"""The /j/{token} landing page a phone camera opens, and the printable A4 poster."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from app.joincodes import service
+from app.joincodes.models import JoinCode
+from tests.joincodes.conftest import decode_svg, join_code_url, scan_rows
+
+
+class _Collector(HTMLParser):
+    """Collects every URL-bearing attribute and the text, to check what a page would load."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.tags: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.urls += [value or "" for name, value in attrs if name in ("src", "href", "action", "srcset")]
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def _parse(html: str) -> _Collector:
+    collector = _Collector()
+    collector.feed(html)
+    return collector
+
+
+def test_landing_page_shows_the_station_and_how_to_continue(client, session, live_code):
+    response = client.get(f"/j/{live_code.token}")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html" and response.mimetype_params["charset"] == "utf-8"
+    html = response.get_data(as_text=True)
+    page = _parse(html)
+    assert '<html lang="zh-CN">' in html
+    assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
+    assert "示例速运玄武点部" in html and "示例速运南京分公司" in html
+    assert "扫一扫" in html
+    # No external assets: nothing to fetch on a weak signal, nothing a CSP would have to allow.
+    assert not page.urls and "script" not in page.tags and "link" not in page.tags
+    assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_landing_page_counts_a_web_scan_and_one_device_per_browser(client, session, live_code):
+    first = client.get(f"/j/{live_code.token}")
+    cookie = first.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "Path=/j/" in cookie
+    client.get(f"/j/{live_code.token}")  # the test client sends the cookie back
+    rows = scan_rows(session, live_code.id)
+    assert [channel for channel, _, _ in rows] == ["web", "web"]
+    assert rows[0][1] is not None and rows[0][1] == rows[1][1]
+
+
+def test_landing_page_head_is_not_counted(client, session, live_code):
+    assert client.head(f"/j/{live_code.token}").status_code == 200
+    assert scan_rows(session, live_code.id) == []
+
+
+@pytest.mark.parametrize(
+    ("arrange", "status", "headline"),
+    [
+        ("unknown", 404, "没有找到这个入会码"),
+        ("malformed", 404, "没有找到这个入会码"),
+        ("revoked", 410, "这个入会码已停用"),
+        ("expired", 410, "这个入会码已过期"),
+    ],
+)
+def test_dead_or_wrong_tokens_get_a_friendly_page_with_the_right_status(
+    client, session, directory, live_code, arrange, status, headline
+):
+    import datetime as dt
+
+    token = live_code.token
+    if arrange == "unknown":
+        token = service.new_token()
+    elif arrange == "malformed":
+        token = "not a token!"
+    elif arrange == "revoked":
+        service.revoke_join_code(session, live_code, revoked_by_id=None)
+        session.commit()
+    else:
+        live_code.expires_at = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+        session.commit()
+    response = client.get(f"/j/{token}")
+    assert response.status_code == status
+    assert response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert headline in html and "示例速运" not in html
+    assert scan_rows(session, live_code.id) == []
+
+
+def test_pages_escape_names(client, session, directory, admin_headers):
+    directory.depot.name = "<script>alert(1)</script>站"
+    session.commit()
+    code = service.create_join_code(session, directory.depot, created_by_id=None)
+    session.commit()
+    for url, headers in ((f"/j/{code.token}", {}), (f"/api/v1/join-codes/{code.id}/poster", admin_headers)):
+        html = client.get(url, headers=headers).get_data(as_text=True)
+        assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;站" in html
+
+
+def test_poster_is_an_a4_page_with_a_working_qr_and_three_steps(client, admin_headers, live_code):
+    response = client.get(f"/api/v1/join-codes/{live_code.id}/poster", headers=admin_headers)
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    assert re.search(r"@page\s*{\s*size:\s*A4", html)
+    assert "示例速运玄武点部" in html and join_code_url(live_code.token) in html
+    page = _parse(html)
+    assert page.tags.count("li") == 3 and "script" not in page.tags and not page.urls
+    svg = re.search(r"<svg .*?</svg>", html, re.DOTALL)
+    assert svg is not None
+    assert decode_svg(svg.group(0)).text == join_code_url(live_code.token)
+
+
+def test_poster_shows_the_expiry_in_beijing_time(client, session, directory, admin_headers):
+    import datetime as dt
+
+    code = JoinCode(
+        station_id=directory.depot.id,
+        token=service.new_token(),
+        expires_at=dt.datetime(2099, 6, 30, 20, 0, tzinfo=dt.UTC),  # 04:00 on 1 July in Beijing
+    )
+    session.add(code)
+    session.commit()
+    html = client.get(f"/api/v1/join-codes/{code.id}/poster", headers=admin_headers).get_data(as_text=True)
+    assert "有效期至 2099-07-01" in html
+
+
+def test_poster_of_a_dead_code_is_410(client, session, admin_headers, live_code):
+    service.revoke_join_code(session, live_code, revoked_by_id=None)
+    session.commit()
+    response = client.get(f"/api/v1/join-codes/{live_code.id}/poster", headers=admin_headers)
+    assert response.status_code == 410 and response.json["code"] == "join_code_revoked"
+
+
+def test_landing_page_links_to_the_mini_program_when_wechat_is_configured(app_config, live_code):
+    from urllib.parse import parse_qs, urlsplit
+
+    from app import create_app
+
+    configured = create_app({**app_config, "wechat_app_id": "wx0123456789abcdef", "wechat_app_secret": "s" * 32})
+    try:
+        with configured.test_client() as client:
+            html = client.get(f"/j/{live_code.token}").get_data(as_text=True)
+    finally:
+        configured.extensions["ruhui.engine"].dispose()
+    links = _parse(html).urls
+    assert len(links) == 1
+    link = urlsplit(links[0])
+    assert (link.scheme, link.netloc, link.path) == ("weixin", "dl", "/business/")
+    assert parse_qs(link.query) == {
+        "appid": ["wx0123456789abcdef"],
+        "path": ["pages/join/index"],
+        "query": [f"token={live_code.token}"],
+        "env_version": ["release"],
+    }
+    assert "%3D" in link.query  # the query is URL-encoded inside the scheme, as WeChat requires

@@ -93,6 +93,12 @@ def register_blueprints(app: Flask) -> None:
     for blueprint, url_prefix in (*directory_api.BLUEPRINTS, *routing_api.BLUEPRINTS):
         api.register_blueprint(blueprint, url_prefix=url_prefix)
 
+    from app.enrollment import api as enrollment_api
+
+    api.register_blueprint(enrollment_api.applications_blp, url_prefix=f"{API_PREFIX}/applications")
+    api.register_blueprint(enrollment_api.me_blp, url_prefix=f"{API_PREFIX}/me")
+    api.register_blueprint(enrollment_api.cards_blp, url_prefix=f"{API_PREFIX}/cards")
+
 
 def register_commands(app: Flask) -> None:
     from app import cli

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 import sqlalchemy as sa
@@ -17,6 +18,7 @@ from app.directory import demo
 from app.directory import service as directory_service
 from app.directory.models import Union
 from app.errors import AppError
+from app.privacy import keyring
 
 
 def _database_url() -> str:
@@ -105,10 +107,59 @@ def bootstrap(union_name: str, region_code: str, username: str, password: str, n
     click.echo(json.dumps({"union_id": str(union.id), "officer_id": str(officer.id)}))
 
 
+def _sealed_columns() -> list[tuple[type[Any], str, str]]:
+    """Every column holding a value sealed by ``app.privacy``, with the context it was sealed under."""
+    from app.auth.models import OtpChallenge, Person
+    from app.auth.service import PHONE_PURPOSE
+    from app.enrollment.models import Identity
+    from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
+
+    return [
+        (Person, "phone_sealed", PHONE_PURPOSE),
+        (OtpChallenge, "phone_sealed", PHONE_PURPOSE),
+        (Identity, "id_number_sealed", ID_NUMBER_CONTEXT),
+        (Identity, "name_sealed", NAME_CONTEXT),
+    ]
+
+
+@click.command("reencrypt")
+@click.option("--batch-size", default=500, show_default=True)
+@with_appcontext
+def reencrypt(batch_size: int) -> None:
+    """Re-seal personal data under the current (first-listed) key of DATA_ENCRYPTION_KEYS.
+
+    Run after putting a new key first; once it reports nothing left under old keys,
+    the old key can be removed from the list. Safe to re-run and to interrupt.
+    """
+    session = db.session
+    ring = keyring()
+    total = 0
+    for model, column, context in _sealed_columns():
+        attribute = getattr(model, column)
+        last_id: Any = None
+        while True:
+            statement = sa.select(model).order_by(*model.__mapper__.primary_key).limit(batch_size)
+            if last_id is not None:
+                statement = statement.where(model.__mapper__.primary_key[0] > last_id)
+            rows = list(session.scalars(statement))
+            if not rows:
+                break
+            for row in rows:
+                sealed = getattr(row, column)
+                if sealed and ring.key_id_of(sealed) != ring.current_kid:
+                    setattr(row, column, ring.encrypt(ring.decrypt(sealed, context), context))
+                    total += 1
+            last_id = rows[-1].__mapper__.primary_key_from_instance(rows[-1])[0]
+            session.commit()
+        click.echo(f"{model.__tablename__}.{attribute.key}: done")
+    click.echo(json.dumps({"resealed": total, "key_id": ring.current_kid}))
+
+
 def register(app: Flask) -> None:
     from app.auth import cli as auth_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(bootstrap)
+    app.cli.add_command(reencrypt)
     app.cli.add_command(auth_cli.create_officer)

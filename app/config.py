@@ -63,6 +63,10 @@ class Settings:
     def wechat_configured(self) -> bool:
         return bool(self.wechat_app_id and self.wechat_app_secret)
 
+    # Enrollment: minimum member age and the reply deadline unions promise, in working days.
+    min_member_age: int = 16
+    review_due_working_days: int = 15
+
     @property
     def is_production(self) -> bool:
         return self.env == "production"
@@ -147,6 +151,10 @@ class Settings:
             consent_version=get("CONSENT_VERSION", cls.consent_version),
             join_miniprogram_page=get("JOIN_MINIPROGRAM_PAGE", cls.join_miniprogram_page).lstrip("/"),
             join_miniprogram_env_version=join_env_version,
+            min_member_age=_int(get("MIN_MEMBER_AGE", str(cls.min_member_age)), "MIN_MEMBER_AGE"),
+            review_due_working_days=_int(
+                get("REVIEW_DUE_WORKING_DAYS", str(cls.review_due_working_days)), "REVIEW_DUE_WORKING_DAYS"
+            ),
         )
 
     def replace(self, **changes: Any) -> Settings:

@@ -3,6 +3,7 @@
 from app.audit import models as audit_models
 from app.auth import models as auth_models
 from app.directory import models as directory_models
+from app.enrollment import models as enrollment_models
 from app.joincodes import models as joincodes_models
 from app.notify import models as notify_models
 from app.routing import models as routing_models
@@ -11,6 +12,7 @@ __all__ = [
     "audit_models",
     "auth_models",
     "directory_models",
+    "enrollment_models",
     "joincodes_models",
     "notify_models",
     "routing_models",

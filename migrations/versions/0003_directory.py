@@ -1,7 +1,7 @@
 """Routing override rules, and an index for routing's (region_code, kind) look-ups
 
 Revision ID: 0003_directory
-Revises: 0001_directory_officers
+Revises: 0002_auth
 Create Date: 2026-11-28 16:49:22.371935
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.db
 
 revision: str = '0003_directory'
-down_revision: str | Sequence[str] | None = '0001_directory_officers'
+down_revision: str | Sequence[str] | None = '0002_auth'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

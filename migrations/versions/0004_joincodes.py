@@ -1,7 +1,7 @@
 """Join codes, their append-only scan events and cached mini-program codes
 
 Revision ID: 0004_joincodes
-Revises: 0001_directory_officers
+Revises: 0003_directory
 Create Date: 2026-11-28 16:43:23.085763
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import app.db
 
 revision: str = '0004_joincodes'
-down_revision: str | Sequence[str] | None = '0001_directory_officers'
+down_revision: str | Sequence[str] | None = '0003_directory'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """The append-only audit log
 
 Revision ID: 0005_audit
-Revises: 0001_directory_officers
+Revises: 0004_joincodes
 Create Date: 2026-11-28 16:41:22.059511
 """
 
@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql
 import app.db
 
 revision: str = '0005_audit'
-down_revision: str | Sequence[str] | None = '0001_directory_officers'
+down_revision: str | Sequence[str] | None = '0004_joincodes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

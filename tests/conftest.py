@@ -8,7 +8,7 @@ race and use several connections just as the app does.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +138,18 @@ def make_officer(app: Flask, session: Session):
         return officer, {"Authorization": f"Bearer {token}"}
 
     return make
+
+
+@pytest.fixture
+def make_app(app_config: dict[str, Any]) -> Iterator[Callable[..., Flask]]:
+    """``make_app(**overrides)``: another app on the same database (another process, other settings)."""
+    made: list[Flask] = []
+
+    def make(**overrides: Any) -> Flask:
+        made.append(create_app({**app_config, **overrides}))
+        return made[-1]
+
+    yield make
+    for app in made:
+        app.extensions["ruhui.rate_limits"].close()
+        app.extensions["ruhui.engine"].dispose()

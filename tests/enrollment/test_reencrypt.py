@@ -7,7 +7,6 @@ import json
 import pytest
 import sqlalchemy as sa
 
-from app import create_app
 from app.auth.models import Person
 from app.enrollment.models import Identity
 from app.privacy import generate_key
@@ -21,12 +20,12 @@ def app_config(app_config):
     return {**app_config, "data_encryption_keys": f"old:{OLD}", "blind_index_key": INDEX}
 
 
-def test_rotation_then_reencrypt(app_config, client, session, nanjing, worker):
+def test_rotation_then_reencrypt(make_app, client, session, nanjing, worker):
     assert client.post("/api/v1/applications", json=form(nanjing), headers=worker[1]).status_code == 201
     identity = session.scalars(sa.select(Identity)).one()
     assert identity.id_number_sealed.startswith("v1.old.")
 
-    rotated = create_app({**app_config, "data_encryption_keys": f"new:{NEW},old:{OLD}"})
+    rotated = make_app(data_encryption_keys=f"new:{NEW},old:{OLD}")
     result = rotated.test_cli_runner().invoke(args=["reencrypt", "--batch-size", "1"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output.strip().splitlines()[-1])
@@ -39,7 +38,7 @@ def test_rotation_then_reencrypt(app_config, client, session, nanjing, worker):
         assert sealed.startswith("v1.new.")
 
     # With the old key retired, everything still opens and the same ID number is still found.
-    retired = create_app({**app_config, "data_encryption_keys": f"new:{NEW}"})
+    retired = make_app(data_encryption_keys=f"new:{NEW}")
     again = retired.test_cli_runner().invoke(args=["reencrypt"])
     assert json.loads(again.output.strip().splitlines()[-1])["resealed"] == 0
     repeat = retired.test_client().post("/api/v1/applications", json=form(nanjing), headers=worker[1])

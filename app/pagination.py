@@ -65,7 +65,8 @@ def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any
             raise ValueError("wrong arity")
         decoded: list[Any] = []
         for key, value in zip(keys, values, strict=True):
-            python_type = key.type.python_type
+            # A TypeDecorator (e.g. UTCDateTime) answers ``object``; the type it wraps knows better.
+            python_type = getattr(key.type, "impl_instance", key.type).python_type
             if python_type is dt.datetime:
                 value = dt.datetime.fromisoformat(value)
                 if value.tzinfo is None:

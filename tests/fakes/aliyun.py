@@ -51,7 +51,7 @@ class FakeAliyunSms(FakeServer):
     sign_name = "入会"
     template_code = "SMS_460000001"
     # The decision notices (app/review), each its own approved template.
-    notice_template_codes = {  # noqa: RUF012  # read-only class data
+    notice_template_codes = {  # read-only class data
         "application_approved": "SMS_460000011",
         "application_rejected": "SMS_460000012",
         "application_returned": "SMS_460000013",

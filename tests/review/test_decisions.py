@@ -234,7 +234,7 @@ def test_bad_bulk_requests_are_422(client, nanjing, make_officer, body):
 
 def test_transfer_moves_the_application_between_queues(client, session, nanjing, apply, make_officer):
     created = apply()
-    officer, city = make_officer(nanjing.city, "reviewer")
+    _, city = make_officer(nanjing.city, "reviewer")
     _, suzhou = make_officer(nanjing.suzhou, "reviewer")
     response = client.post(
         f"{QUEUE}/{created['id']}/transfer",

@@ -11,7 +11,6 @@ import pytest
 import sqlalchemy as sa
 
 from app.auth import service as auth_service
-from app.enrollment.models import Application
 from app.notify import outbox
 from app.notify.models import OutboxMessage
 

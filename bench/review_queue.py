@@ -55,7 +55,8 @@ def seed(engine: sa.Engine, total: int) -> None:
             connection.execute(
                 sa.text(
                     "INSERT INTO unions (id, name, kind, parent_id, path, region_code, occupations, accepting,"
-                    " created_at, updated_at) VALUES (:id, :name, :kind, :parent, :path, :region, '[]', true, :now, :now)"
+                    " created_at, updated_at)"
+                    " VALUES (:id, :name, :kind, :parent, :path, :region, '[]', true, :now, :now)"
                 ),
                 {
                     "id": union_id,
@@ -76,9 +77,6 @@ def seed(engine: sa.Engine, total: int) -> None:
     started = time.perf_counter()
     # Applications: 30% to the industry union, 20% to the districts, 50% to the streets; one a minute
     # going back ~2 years; the newest 2% pending (and every 997th older one: overdue), the rest decided.
-    union_expr = (
-        f"CASE WHEN g % 10 < 3 THEN {INDUSTRY} WHEN g % 10 < 5 THEN 3 + (g / 10) % 10 ELSE 14 + (g / 10) % 50 END"
-    )
     with engine.begin() as connection:
         connection.execute(
             sa.text(
@@ -100,7 +98,7 @@ def seed(engine: sa.Engine, total: int) -> None:
         )
         connection.execute(
             sa.text(
-                f"""
+                """
                 INSERT INTO applications (id, person_id, identity_id, station_id, union_id, union_path, region_code,
                     occupation, employment_form, is_transfer, consent_version, status, route_rule, route_trace,
                     submitted_at, due_at, version, created_at, updated_at)
@@ -110,7 +108,8 @@ def seed(engine: sa.Engine, total: int) -> None:
                          WHEN g % 10 = 7 THEN 'rejected' ELSE 'approved' END,
                     'regional', '[]', at, at + interval '21 days', 1, at, at
                 FROM (
-                    SELECT g, {union_expr} AS u, :now - make_interval(mins => (:n - g)::int) AS at
+                    SELECT g, CASE WHEN g % 10 < 3 THEN 13 WHEN g % 10 < 5 THEN 3 + (g / 10) % 10
+                                   ELSE 14 + (g / 10) % 50 END AS u, :now - make_interval(mins => (:n - g)::int) AS at
                     FROM generate_series(1, :n) g
                 ) s
                 JOIN unions ON unions.id = s.u
@@ -166,10 +165,10 @@ def main(argv: list[str] | None = None) -> None:
             for who, principal in officers.items():
                 for label, filters in cases.items():
 
-                    def page(cursor: str | None, filters: QueueFilters = filters, principal: Principal = principal) -> Any:
-                        result = review_queue(
-                            session, principal, filters=filters, limit=50, cursor=cursor, now=now
-                        )
+                    def page(
+                        cursor: str | None, filters: QueueFilters = filters, principal: Principal = principal
+                    ) -> Any:
+                        result = review_queue(session, principal, filters=filters, limit=50, cursor=cursor, now=now)
                         session.expunge_all()
                         return result
 

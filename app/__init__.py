@@ -99,6 +99,10 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(enrollment_api.me_blp, url_prefix=f"{API_PREFIX}/me")
     api.register_blueprint(enrollment_api.cards_blp, url_prefix=f"{API_PREFIX}/cards")
 
+    from app.review import api as review_api
+
+    api.register_blueprint(review_api.blp, url_prefix=f"{API_PREFIX}/review")
+
 
 def register_commands(app: Flask) -> None:
     from app import cli

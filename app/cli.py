@@ -157,9 +157,11 @@ def reencrypt(batch_size: int) -> None:
 
 def register(app: Flask) -> None:
     from app.auth import cli as auth_cli
+    from app.notify import cli as notify_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(bootstrap)
     app.cli.add_command(reencrypt)
     app.cli.add_command(auth_cli.create_officer)
+    app.cli.add_command(notify_cli.outbox_cli)

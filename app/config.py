@@ -66,6 +66,15 @@ class Settings:
     # Enrollment: minimum member age and the reply deadline unions promise, in working days.
     min_member_age: int = 16
     review_due_working_days: int = 15
+    # Review notifications (app/review, app/notify/outbox.py): provider template ids of the decision
+    # SMS (template name → id), the WeChat subscribe-message template, and the outbox worker's pacing.
+    aliyun_sms_notice_template_codes: tuple[tuple[str, str], ...] = ()
+    tencent_sms_notice_template_ids: tuple[tuple[str, str], ...] = ()
+    wechat_decision_template_id: str = ""
+    wechat_decision_page: str = "pages/applications/index"
+    outbox_max_attempts: int = 8
+    outbox_retry_base_seconds: int = 30
+    outbox_lease_seconds: int = 300
 
     @property
     def is_production(self) -> bool:
@@ -88,6 +97,11 @@ class Settings:
         ratelimit_storage_uri = get("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri)
         problems: list[str] = []
         jwt_keys = _parse_key_list(get("JWT_KEYS"), "JWT_KEYS", problems)
+        # "approved:SMS_1,rejected:SMS_2,…": the decision templates approved in each SMS console.
+        notice_codes = {
+            name: _parse_key_list(get(name), name, problems)
+            for name in ("ALIYUN_SMS_NOTICE_TEMPLATE_CODES", "TENCENT_SMS_NOTICE_TEMPLATE_IDS")
+        }
         if production:
             if not secret_key:
                 problems.append("SECRET_KEY must be set")
@@ -154,6 +168,17 @@ class Settings:
             min_member_age=_int(get("MIN_MEMBER_AGE", str(cls.min_member_age)), "MIN_MEMBER_AGE"),
             review_due_working_days=_int(
                 get("REVIEW_DUE_WORKING_DAYS", str(cls.review_due_working_days)), "REVIEW_DUE_WORKING_DAYS"
+            ),
+            aliyun_sms_notice_template_codes=notice_codes["ALIYUN_SMS_NOTICE_TEMPLATE_CODES"],
+            tencent_sms_notice_template_ids=notice_codes["TENCENT_SMS_NOTICE_TEMPLATE_IDS"],
+            wechat_decision_template_id=get("WECHAT_DECISION_TEMPLATE_ID"),
+            wechat_decision_page=get("WECHAT_DECISION_PAGE", cls.wechat_decision_page).lstrip("/"),
+            outbox_max_attempts=_int(get("OUTBOX_MAX_ATTEMPTS", str(cls.outbox_max_attempts)), "OUTBOX_MAX_ATTEMPTS"),
+            outbox_retry_base_seconds=_int(
+                get("OUTBOX_RETRY_BASE_SECONDS", str(cls.outbox_retry_base_seconds)), "OUTBOX_RETRY_BASE_SECONDS"
+            ),
+            outbox_lease_seconds=_int(
+                get("OUTBOX_LEASE_SECONDS", str(cls.outbox_lease_seconds)), "OUTBOX_LEASE_SECONDS"
             ),
         )
 

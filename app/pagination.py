@@ -65,7 +65,8 @@ def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any
             raise ValueError("wrong arity")
         decoded: list[Any] = []
         for key, value in zip(keys, values, strict=True):
-            python_type = key.type.python_type
+            # A TypeDecorator (e.g. UTCDateTime) answers ``object``; the type it wraps knows better.
+            python_type = getattr(key.type, "impl_instance", key.type).python_type
             if python_type is dt.datetime:
                 value = dt.datetime.fromisoformat(value)
                 if value.tzinfo is None:
@@ -104,4 +105,33 @@ def paginate(
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = _encode([getattr(last, k.key) for k in keys])
+    return Page(items=rows, next_cursor=next_cursor)
+
+
+def paginate_rows(
+    session: Session,
+    statement: sa.Select[*tuple[Any, ...]],
+    *,
+    keys: Sequence[InstrumentedAttribute[Any]],
+    limit: int,
+    cursor: str | None,
+    descending: bool = True,
+) -> Page:
+    """Like ``paginate`` for a statement that selects several entities (one joined query per page).
+
+    Items are the result rows; the cursor is read from the row's first entity, which owns ``keys``.
+    """
+    if cursor:
+        values = _decode(cursor, keys)
+        left, right = (
+            sa.tuple_(*keys),
+            sa.tuple_(*[sa.literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]),
+        )
+        statement = statement.where(left < right if descending else left > right)
+    order = [k.desc() if descending else k.asc() for k in keys]
+    rows = list(session.execute(statement.order_by(*order).limit(limit + 1)).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = _encode([getattr(rows[-1][0], k.key) for k in keys])
     return Page(items=rows, next_cursor=next_cursor)

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
+from app.audit.service import record_event
 from app.auth.access import Principal
 from app.auth.models import OFFICER_ROLES, Officer, OtpChallenge, Person, RefreshToken
 from app.auth.passwords import MIN_PASSWORD_LENGTH, dummy_hash, hash_password, verify_password
@@ -484,6 +485,27 @@ def list_officers(session: Session, principal: Principal, *, limit: int, cursor:
     return paginate(session, statement, keys=[Officer.id], limit=limit, cursor=cursor)
 
 
+def _audit_login(session: Session, officer: Officer | None, *, ok: bool, username_key: str) -> None:
+    """Sign-ins and failed tries go to the audit trail, in their own transaction: a failure's
+    request answers 401 and commits nothing else. No password, and the username only as a key."""
+    union_path = None
+    if officer is not None:
+        union_path = session.scalar(sa.select(Union.path).where(Union.id == officer.union_id))
+    actor = Principal(kind="officer", id=officer.id) if officer is not None else None
+    sessions = sessionmaker(session.get_bind())
+    with sessions() as own:
+        record_event(
+            own,
+            actor=actor,
+            action="officer.login" if ok else "officer.login_failed",
+            object_type="officer",
+            object_id=officer.id if officer is not None else username_key,
+            union_path=union_path or "/",
+            details={"username_key": username_key},
+        )
+        own.commit()
+
+
 def _login_key(username: str) -> str:
     return hashlib.sha256(username.casefold().encode()).hexdigest()[:32]
 
@@ -516,7 +538,9 @@ def login_officer(session: Session, *, username: str, password: str, client_ip: 
     password_ok = verify_password(officer.password_hash if officer else dummy_hash(), password)
     if officer is None or not officer.active or not password_ok:
         log.info("officer sign-in failed", extra={"username_key": username_key})
+        _audit_login(session, officer, ok=False, username_key=username_key)
         raise AppError("用户名或密码错误", code="login_failed", status=401)
+    _audit_login(session, officer, ok=True, username_key=username_key)
     try:
         limits.clear(LOGIN_ATTEMPTS_PER_USERNAME, username_key)
     except RateLimitStoreDown:

@@ -349,6 +349,18 @@ def import_csv(session: Session, scope: Scope, kind: str, upload: FileStorage) -
     if job.errors:
         log.info("import refused", extra={"kind": kind, "rows": len(rows), "bad_rows": len(job.errors)})
         raise ValidationFailed(f"有 {len(job.errors)} 行有误，未导入任何数据", errors=job.errors)
+    home = session.get(Union, scope.union_id)
+    assert home is not None  # the officer's own union
+    service.audit_change(
+        session,
+        scope,
+        f"import.{kind}",
+        home,
+        home.path,
+        rows=len(rows),
+        created=job.result.created,
+        updated=job.result.updated,
+    )
     log.info(
         "import done",
         extra={"kind": kind, "rows": len(rows), "rows_created": job.result.created, "rows_updated": job.result.updated},

@@ -23,6 +23,7 @@ class Scope:
 
     union_id: int
     path: str
+    officer_id: int | None = None  # who acts, for the audit trail (None: a command-line job)
 
     def covers(self, union_path: str) -> bool:
         return union_path.startswith(self.path)
@@ -33,7 +34,7 @@ def officer_scope() -> Scope:
     principal = current_principal()
     if principal.union_id is None or principal.union_path is None:
         raise Forbidden()
-    return Scope(union_id=principal.union_id, path=principal.union_path)
+    return Scope(union_id=principal.union_id, path=principal.union_path, officer_id=principal.id)
 
 
 def admin_errors(blp: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:

@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.audit.service import record_event
+from app.auth.access import Principal
 from app.directory.models import Employer, Station, Union, within_subtree
 from app.directory.regions import contains, display_name, is_valid_region_code, within
 from app.directory.scope import Scope
@@ -25,6 +27,30 @@ log = logging.getLogger("ruhui.directory")
 MAX_PATH_LENGTH = 400  # Union.path is VARCHAR(400)
 _ID_DIGITS = 19  # the widest BIGINT id, so a child's path is at most this much longer than its parent's
 MAX_EMPLOYER_CHAIN = 32  # HQ → branch → sub-branch…; deeper is a data error, not a company
+
+
+def audit_change(session: Session, scope: Scope, action: str, record: Any, union_path: str, **details: Any) -> None:
+    """Append the directory change to the audit trail (ids and field names only, never values)."""
+    actor = (
+        Principal(kind="officer", id=scope.officer_id, role="admin", union_id=scope.union_id, union_path=scope.path)
+        if scope.officer_id is not None
+        else None
+    )
+    record_event(
+        session,
+        actor=actor,
+        action=action,
+        object_type=action.split(".", 1)[0],
+        object_id=record.id,
+        union_path=union_path,
+        details=details,
+    )
+
+
+def _managing_path(session: Session, union_id: int) -> str:
+    path = session.scalar(sa.select(Union.path).where(Union.id == union_id))
+    assert path is not None  # a foreign key
+    return path
 
 
 # --- unions ---------------------------------------------------------------------------------------------------------
@@ -118,12 +144,14 @@ def create_union(
         external_code=external_code,
     )
     log.debug("union created", extra={"union_id": union.id, "parent_id": parent.id, "kind": kind})
+    audit_change(session, scope, "union.create", union, union.path, parent_id=str(parent.id))
     return union
 
 
 def update_union(session: Session, scope: Scope, union_id: int, changes: Mapping[str, Any]) -> Union:
     """Change a union; a new ``parent_id`` moves it with its whole subtree."""
     union = get_union(session, scope, union_id)
+    old_path = union.path
     new_parent: Union | None = None
     errors: dict[str, list[str]] = {}
     if "parent_id" in changes and changes["parent_id"] != union.parent_id:
@@ -165,6 +193,7 @@ def update_union(session: Session, scope: Scope, union_id: int, changes: Mapping
         if getattr(union, attribute) != value:
             setattr(union, attribute, value)
     _flush(session)
+    audit_change(session, scope, "union.update", union, old_path, fields=sorted(changes))
     return union
 
 
@@ -296,6 +325,7 @@ def create_employer(
     session.add(employer)
     _flush(session)
     log.debug("employer created", extra={"employer_id": employer.id, "union_id": managing.id})
+    audit_change(session, scope, "employer.create", employer, managing.path)
     return employer
 
 
@@ -328,6 +358,7 @@ def update_employer(session: Session, scope: Scope, employer_id: int, changes: M
         if getattr(employer, attribute) != value:
             setattr(employer, attribute, value)
     _flush(session)
+    audit_change(session, scope, "employer.update", employer, managing.path, fields=sorted(changes))
     return employer
 
 
@@ -412,6 +443,7 @@ def create_station(
     session.add(station)
     _flush(session)
     log.debug("station created", extra={"station_id": station.id, "union_id": managing.id})
+    audit_change(session, scope, "station.create", station, managing.path)
     return station
 
 
@@ -439,6 +471,7 @@ def update_station(session: Session, scope: Scope, station_id: int, changes: Map
         if getattr(station, attribute) != value:
             setattr(station, attribute, value)
     _flush(session)
+    audit_change(session, scope, "station.update", station, managing.path, fields=sorted(changes))
     return station
 
 

@@ -56,6 +56,9 @@ class Application(TimestampMixin, Base):
             "created_at",
             postgresql_ops={"union_path": "text_pattern_ops"},
         ),
+        # The review queue's keyset order (app/review): newest or oldest submission first, per status or all.
+        sa.Index("ix_applications_queue_order", "submitted_at", "id"),
+        sa.Index("ix_applications_queue_status_order", "status", "submitted_at", "id"),
     )
     id: Mapped[IdPk]
     person_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("persons.id"), index=True)

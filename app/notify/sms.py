@@ -68,7 +68,31 @@ OTP = SmsTemplate(
     params=("code", "minutes"),
 )
 
-TEMPLATES: dict[str, SmsTemplate] = {OTP.name: OTP}
+# Decision notices (app/review): short, no personal data, the details are in the mini-program.
+APPLICATION_APPROVED = SmsTemplate(
+    name="application_approved",
+    text="您的入会申请已通过，欢迎加入{union}！会员号{member_no}，可在小程序中查看电子会员卡。",
+    params=("union", "member_no"),
+)
+APPLICATION_REJECTED = SmsTemplate(
+    name="application_rejected",
+    text="您向{union}提交的入会申请未获通过，原因请在小程序中查看。",
+    params=("union",),
+)
+APPLICATION_RETURNED = SmsTemplate(
+    name="application_returned",
+    text="{union}退回了您的入会申请，请在小程序中查看原因，补充后重新提交。",
+    params=("union",),
+)
+APPLICATION_TRANSFERRED = SmsTemplate(
+    name="application_transferred",
+    text="您的入会申请已转至{union}办理，请留意后续通知。",
+    params=("union",),
+)
+
+TEMPLATES: dict[str, SmsTemplate] = {
+    t.name: t for t in (OTP, APPLICATION_APPROVED, APPLICATION_REJECTED, APPLICATION_RETURNED, APPLICATION_TRANSFERRED)
+}
 
 
 @dataclass(frozen=True)
@@ -430,7 +454,10 @@ def build_sms_gateway(settings: Settings) -> SmsGateway:
             access_key_id=settings.aliyun_access_key_id,
             access_key_secret=settings.aliyun_access_key_secret,
             sign_name=settings.aliyun_sms_sign_name,
-            template_ids={OTP.name: settings.aliyun_sms_template_code},
+            template_ids={
+                OTP.name: settings.aliyun_sms_template_code,
+                **dict(settings.aliyun_sms_notice_template_codes),
+            },
         )
     if settings.sms_provider == "tencent":
         return TencentGateway(
@@ -440,7 +467,10 @@ def build_sms_gateway(settings: Settings) -> SmsGateway:
             secret_key=settings.tencent_secret_key,
             sdk_app_id=settings.tencent_sms_sdk_app_id,
             sign_name=settings.tencent_sms_sign_name,
-            template_ids={OTP.name: settings.tencent_sms_template_id},
+            template_ids={
+                OTP.name: settings.tencent_sms_template_id,
+                **dict(settings.tencent_sms_notice_template_ids),
+            },
         )
     return ConsoleGateway(settings)
 

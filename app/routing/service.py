@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 from app.directory.models import Employer, Station, Union, within_subtree
 from app.directory.regions import ancestors, contains, display_name
 from app.directory.scope import Scope
-from app.directory.service import MAX_EMPLOYER_CHAIN, get_employer, get_station, get_union
+from app.directory.service import MAX_EMPLOYER_CHAIN, audit_change, get_employer, get_station, get_union
 from app.errors import AppError, NotFound, ValidationFailed
 from app.pagination import Page, paginate
 from app.routing.engine import (
@@ -229,6 +229,7 @@ def create_rule(
     session.flush()
     rule.union = union
     log.info("override rule created", extra={"rule_id": rule.id, "union_id": union.id})
+    audit_change(session, scope, "routing_rule.create", rule, union.path, union_id=str(union.id))
     return rule
 
 
@@ -280,6 +281,7 @@ def list_rules(
 def delete_rule(session: Session, scope: Scope, rule_id: int) -> None:
     """Remove an override rule; routing falls back to the ordinary rules at once."""
     rule = get_rule(session, scope, rule_id)
+    audit_change(session, scope, "routing_rule.delete", rule, rule.union.path, union_id=str(rule.union_id))
     session.delete(rule)
     session.flush()
     log.info("override rule deleted", extra={"rule_id": rule_id})

@@ -50,6 +50,13 @@ class FakeAliyunSms(FakeServer):
     access_key_secret = "fakeAliyunAccessKeySecret0123"
     sign_name = "入会"
     template_code = "SMS_460000001"
+    # The decision notices (app/review), each its own approved template.
+    notice_template_codes = {  # read-only class data
+        "application_approved": "SMS_460000011",
+        "application_rejected": "SMS_460000012",
+        "application_returned": "SMS_460000013",
+        "application_transferred": "SMS_460000014",
+    }
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,7 +66,7 @@ class FakeAliyunSms(FakeServer):
         self.route("POST", "/")(self._rpc)
         self.route("GET", "/")(self._rpc)
 
-    def settings(self) -> dict[str, str]:
+    def settings(self) -> dict[str, Any]:
         """Settings overrides that point the app's Aliyun gateway here."""
         return {
             "sms_provider": "aliyun",
@@ -68,6 +75,7 @@ class FakeAliyunSms(FakeServer):
             "aliyun_access_key_secret": self.access_key_secret,
             "aliyun_sms_sign_name": self.sign_name,
             "aliyun_sms_template_code": self.template_code,
+            "aliyun_sms_notice_template_codes": tuple(self.notice_template_codes.items()),
         }
 
     def _rpc(self, request: Request) -> Response:
@@ -134,7 +142,7 @@ class FakeAliyunSms(FakeServer):
         phone = params.get("PhoneNumbers", "")
         if params.get("SignName") != self.sign_name:
             return _aliyun_json({"Code": "isv.SMS_SIGNATURE_ILLEGAL", "Message": "该账号下找不到对应签名"})
-        if params.get("TemplateCode") != self.template_code:
+        if params.get("TemplateCode") not in {self.template_code, *self.notice_template_codes.values()}:
             return _aliyun_json({"Code": "isv.SMS_TEMPLATE_ILLEGAL", "Message": "该账号下找不到对应模板"})
         if not re.fullmatch(r"1[3-9][0-9]{9}", phone):
             return _aliyun_json({"Code": "isv.MOBILE_NUMBER_ILLEGAL", "Message": f"{phone}invalid mobile number"})

@@ -1,0 +1,1 @@
+"""The officers' review: the queue, the audited detail view, decisions, transfers and deadlines."""

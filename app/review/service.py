@@ -1,0 +1,534 @@
+"""Review rules: the officer's queue, the audited detail view, decisions, bulk decisions and transfers.
+
+Scope: an officer sees the applications routed into its union's subtree; anything else
+is a 404, by id as in lists.
+
+Queue (``queue`` parameter):
+
+- ``all`` (default, the contract's meaning): every application in the subtree.
+- ``own``: the officer's work list — applications routed to its own union, plus the
+  **escalated** ones: still pending past their deadline anywhere below it. A district
+  federation's reviewers work ``own``; a city's reviewers see, besides their own, what
+  districts and industry unions under them left unanswered past the promised 15
+  working days.
+
+``overdue=true`` narrows any queue to pending applications past their deadline; each
+item says ``overdue`` and ``escalated`` (overdue and routed to a union below the
+officer's own). ``union_id`` narrows to applications routed to exactly that union.
+``q``: an 18-character ID number is matched exactly through its blind index, digits
+match a member number, anything else a masked-name prefix (the surname: ``张``).
+
+Decisions are optimistic: the application's ``version`` must still be the one the
+officer saw (``If-Match``), and the UPDATE itself carries the version, so of two
+officers deciding at once exactly one wins; the other gets 409 ``stale_version``.
+Each decision writes its audit event and its outbox notification in the same
+transaction, so none of the three exists without the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.audit.service import record_event
+from app.auth.access import Principal
+from app.auth.models import Person
+from app.directory.models import Employer, Station, Union
+from app.enrollment import service as enrollment
+from app.enrollment.deadlines import CHINA
+from app.enrollment.models import OPEN_STATUSES, Application, Identity, Membership
+from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.notify import outbox
+from app.pagination import Page, paginate_rows
+from app.privacy import keyring
+
+UNMASKING_ROLES = ("reviewer", "admin")
+DECIDING_ROLES = ("reviewer", "admin")
+MAX_BULK = 200
+_ID_NUMBER = re.compile(r"^\d{17}[\dX]$")
+
+# action → (new status, SMS template, WeChat phrase)
+_OUTCOMES = {
+    "approve": ("approved", "application_approved", "已通过"),
+    "reject": ("rejected", "application_rejected", "未通过"),
+    "return": ("returned", "application_returned", "需补充"),
+}
+
+
+@dataclass(frozen=True)
+class NoticePolicy:
+    """How applicants hear about decisions: the WeChat subscribe template (empty: SMS only)."""
+
+    wechat_template_id: str = ""
+    wechat_page: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewView(enrollment.ApplicationView):
+    """An application as the queue shows it, with its deadline flags for this officer."""
+
+    overdue: bool = False
+    escalated: bool = False
+
+
+@dataclass(frozen=True)
+class ReviewDetail(ReviewView):
+    """The detail view: unmasked name and ID number for reviewers and admins (each view audited)."""
+
+    full_name: str | None = None
+    id_number: str | None = None
+    phone_masked: str | None = None
+    unmasked: bool = False
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str | None = None
+    occupation: str | None = None
+    station_id: str | None = None
+    union_id: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    q: str | None = None
+    overdue: bool | None = None
+    queue: str = "all"
+    sort: str = "newest"
+
+
+def is_overdue(application: Application, now: dt.datetime) -> bool:
+    return application.status == "pending" and application.due_at < now
+
+
+def _overdue_condition(now: dt.datetime) -> sa.ColumnElement[bool]:
+    return sa.and_(Application.status == "pending", Application.due_at < now)
+
+
+def _in_scope(principal: Principal) -> sa.ColumnElement[bool]:
+    assert principal.union_path is not None
+    return Application.union_path.startswith(principal.union_path, autoescape=True)
+
+
+def _review_view(row: Sequence[Any], principal: Principal, now: dt.datetime) -> ReviewView:
+    application, station, union, identity, employer = row
+    overdue = is_overdue(application, now)
+    return ReviewView(
+        application=application,
+        station=station,
+        union=union,
+        employer=employer,
+        identity=identity,
+        overdue=overdue,
+        escalated=overdue and application.union_id != principal.union_id,
+    )
+
+
+def _joined() -> sa.Select[*tuple[Any, ...]]:
+    """Everything an item shows, in one statement (the page is one query, not 1 + N)."""
+    return (
+        sa.select(Application, Station, Union, Identity, Employer)
+        .join(Station, Station.id == Application.station_id)
+        .join(Union, Union.id == Application.union_id)
+        .join(Identity, Identity.id == Application.identity_id)
+        .outerjoin(Employer, Employer.id == Application.employer_id)
+    )
+
+
+def _text_filter(q: str) -> sa.ColumnElement[bool]:
+    value = q.strip().upper()
+    if _ID_NUMBER.match(value):
+        return Identity.id_number_index == keyring().blind_index(value, enrollment.ID_NUMBER_CONTEXT)
+    if value.isdigit():
+        return Application.member_no == value
+    return Identity.name_masked.startswith(q.strip(), autoescape=True)
+
+
+def review_queue(
+    session: Session, principal: Principal, *, filters: QueueFilters, limit: int, cursor: str | None, now: dt.datetime
+) -> Page:
+    """One page of the officer's queue, newest (or oldest) submission first; items are ``ReviewView``s."""
+    statement = _joined().where(_in_scope(principal))
+    if filters.queue == "own":
+        statement = statement.where(sa.or_(Application.union_id == principal.union_id, _overdue_condition(now)))
+    if filters.status:
+        statement = statement.where(Application.status == filters.status)
+    if filters.occupation:
+        statement = statement.where(Application.occupation == filters.occupation)
+    for column, raw in ((Application.station_id, filters.station_id), (Application.union_id, filters.union_id)):
+        if raw is not None:
+            number = enrollment.parse_id(raw)
+            statement = statement.where(column == number if number else sa.false())
+    if filters.since:
+        statement = statement.where(Application.submitted_at >= filters.since)
+    if filters.until:
+        statement = statement.where(Application.submitted_at < filters.until)
+    if filters.overdue is True:
+        statement = statement.where(_overdue_condition(now))
+    elif filters.overdue is False:
+        statement = statement.where(sa.not_(_overdue_condition(now)))
+    if filters.q and filters.q.strip():
+        statement = statement.where(_text_filter(filters.q))
+    page = paginate_rows(
+        session,
+        statement,
+        keys=[Application.submitted_at, Application.id],
+        limit=limit,
+        cursor=cursor,
+        descending=filters.sort != "oldest",
+    )
+    page.items = [_review_view(row, principal, now) for row in page.items]
+    return page
+
+
+def _application_in_scope(session: Session, principal: Principal, application_id: str) -> Application:
+    application = enrollment.visible_application(session, principal, application_id)
+    if principal.kind != "officer":
+        raise NotFound("申请不存在", code="application_not_found")
+    return application
+
+
+def review_item(session: Session, principal: Principal, application: Application, now: dt.datetime) -> ReviewView:
+    row = session.execute(_joined().where(Application.id == application.id)).one()
+    return _review_view(row, principal, now)
+
+
+def review_detail(session: Session, principal: Principal, application_id: str, *, now: dt.datetime) -> ReviewDetail:
+    """The full application; reviewers and admins see the name and ID number, and that view is audited."""
+    application = _application_in_scope(session, principal, application_id)
+    view = review_item(session, principal, application, now)
+    person = session.get(Person, application.person_id)
+    fields: dict[str, Any] = {"phone_masked": person.phone_masked if person else None}
+    if principal.role in UNMASKING_ROLES:
+        ring = keyring()
+        fields.update(
+            full_name=ring.decrypt(view.identity.name_sealed, enrollment.NAME_CONTEXT),
+            id_number=ring.decrypt(view.identity.id_number_sealed, enrollment.ID_NUMBER_CONTEXT),
+            unmasked=True,
+        )
+        record_event(
+            session,
+            actor=principal,
+            action="application.view_unmasked",
+            object_type="application",
+            object_id=application.id,
+            union_path=application.union_path,
+            details={"fields": ["full_name", "id_number"]},
+        )
+    return ReviewDetail(**{**view.__dict__, **fields})
+
+
+# ---------------------------------------------------------------- decisions
+
+
+def _check_version(application: Application, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != application.version:
+        raise Conflict("该申请已被他人更新，请刷新后再处理", code="stale_version", current_version=application.version)
+
+
+def _check_reason(action: str, reason: str | None) -> str | None:
+    reason = " ".join((reason or "").split()) or None
+    if action in ("reject", "return") and not reason:
+        raise ValidationFailed(errors={"reason": ["不予通过或退回补充时须填写原因"]})
+    return reason
+
+
+def _notify(
+    session: Session,
+    application: Application,
+    *,
+    template: str,
+    phrase: str,
+    union: Union,
+    notices: NoticePolicy,
+    now: dt.datetime,
+) -> None:
+    """Owe the applicant an SMS (and a WeChat message when linked), committed with the decision."""
+    params = {"union": union.name[:30]}
+    if template == "application_approved":
+        params["member_no"] = application.member_no or ""
+    subject = ("application", application.id)
+    outbox.enqueue_sms(session, person_id=application.person_id, template=template, params=params, subject=subject)
+    if not notices.wechat_template_id:
+        return
+    person = session.get(Person, application.person_id)
+    if person is None or not person.wechat_openid:
+        return
+    outbox.enqueue_wechat(
+        session,
+        person_id=person.id,
+        template=template,
+        params={
+            "template_id": notices.wechat_template_id,
+            "page": notices.wechat_page,
+            # Subscribe-message values: phrase ≤ 5 characters, thing ≤ 20, time as 2026-01-31 17:30.
+            "data": {
+                "phrase1": {"value": phrase},
+                "thing2": {"value": union.name[:20]},
+                "time3": {"value": now.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")},
+            },
+        },
+        subject=subject,
+    )
+
+
+def _flush_guarded(session: Session) -> None:
+    """Flush the version-checked UPDATE; losing the race to another officer is a 409, not a 500."""
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("该申请刚被其他工作人员处理，请刷新后查看", code="stale_version") from None
+
+
+def _apply_decision(
+    session: Session,
+    principal: Principal,
+    application: Application,
+    *,
+    action: str,
+    reason: str | None,
+    notices: NoticePolicy,
+    now: dt.datetime,
+    bulk: bool = False,
+) -> Application:
+    if application.status != "pending":
+        raise Conflict(
+            "该申请不在待审核状态，不能再作决定", code="invalid_state", application_status=application.status
+        )
+    status, template, phrase = _OUTCOMES[action]
+    application.status = status
+    application.decision_reason = reason
+    application.decided_by = principal.id
+    application.decided_at = now
+    _flush_guarded(session)  # the winner of a race is decided here, before any membership is made
+    if action == "approve":
+        enrollment.grant_membership(session, application, now)
+    union = session.get(Union, application.union_id)
+    assert union is not None  # a foreign key
+    record_event(
+        session,
+        actor=principal,
+        action=f"application.{action}",
+        object_type="application",
+        object_id=application.id,
+        union_path=application.union_path,
+        details={"status": status, "version": application.version, "reason_given": bool(reason), "bulk": bulk},
+    )
+    _notify(session, application, template=template, phrase=phrase, union=union, notices=notices, now=now)
+    return application
+
+
+def decide_application(
+    session: Session,
+    principal: Principal,
+    application_id: str,
+    *,
+    action: str,
+    reason: str | None,
+    expected_version: int | None,
+    notices: NoticePolicy,
+    now: dt.datetime,
+) -> Application:
+    """Approve, reject or return one application (``expected_version``: the ``If-Match`` the officer sent)."""
+    reason = _check_reason(action, reason)
+    application = _application_in_scope(session, principal, application_id)
+    _check_version(application, expected_version)
+    return _apply_decision(session, principal, application, action=action, reason=reason, notices=notices, now=now)
+
+
+# ---------------------------------------------------------------- bulk
+
+
+@dataclass
+class BulkOutcome:
+    id: str
+    ok: bool
+    code: str | None = None
+    status: str | None = None
+    duplicates: list[dict[str, str]] = field(default_factory=list)
+
+
+def _possible_duplicates(
+    session: Session, principal: Principal, applications: Sequence[Application]
+) -> dict[int, list[dict[str, str]]]:
+    """Other applications by the same person (ID number) or from the same phone, and existing memberships."""
+    if not applications:
+        return {}
+    identity_ids = {a.identity_id for a in applications}
+    person_ids = {a.person_id for a in applications}
+    others = session.execute(
+        sa.select(
+            Application.id, Application.identity_id, Application.person_id, Application.status, Application.union_path
+        ).where(sa.or_(Application.identity_id.in_(identity_ids), Application.person_id.in_(person_ids)))
+    ).all()
+    members = set(
+        session.scalars(
+            sa.select(Membership.identity_id).where(
+                Membership.identity_id.in_(identity_ids), Membership.status == "active"
+            )
+        )
+    )
+    found: dict[int, list[dict[str, str]]] = {}
+    for application in applications:
+        notes: list[dict[str, str]] = []
+        for other_id, identity_id, person_id, status, union_path in others:
+            if other_id == application.id:
+                continue
+            match = (
+                "id_number"
+                if identity_id == application.identity_id
+                else "phone"
+                if person_id == application.person_id
+                else None
+            )
+            if match is None:
+                continue
+            note = {"match": match, "status": status}
+            if principal.in_scope(union_path):
+                note["application_id"] = str(other_id)  # outside the scope it does not exist
+            notes.append(note)
+        if application.identity_id in members:
+            notes.append({"match": "id_number", "status": "member"})
+        found[application.id] = notes
+    return found
+
+
+def bulk_decide(
+    session: Session,
+    principal: Principal,
+    *,
+    ids: Sequence[str],
+    action: str,
+    reason: str | None,
+    dry_run: bool,
+    notices: NoticePolicy,
+    now: dt.datetime,
+) -> list[BulkOutcome]:
+    """Decide each application on its own: each one fully or not at all (a savepoint each).
+
+    A dry run makes every decision inside its savepoint and rolls it back, so it reports
+    exactly what would happen (including refusals only the database can tell), and it
+    flags possible duplicates for the officer to look at first.
+    """
+    reason = _check_reason(action, reason)
+    unique_ids = list(dict.fromkeys(ids))
+    if len(unique_ids) > MAX_BULK:
+        raise ValidationFailed(errors={"ids": [f"一次最多处理 {MAX_BULK} 份申请"]})
+    numbers = {raw: enrollment.parse_id(raw) for raw in unique_ids}
+    wanted = [n for n in numbers.values() if n]
+    visible = {
+        a.id: a for a in session.scalars(sa.select(Application).where(Application.id.in_(wanted), _in_scope(principal)))
+    }
+    duplicates = _possible_duplicates(session, principal, list(visible.values())) if dry_run else {}
+    outcomes: list[BulkOutcome] = []
+    for raw in unique_ids:
+        number = numbers[raw]
+        application = visible.get(number) if number else None
+        if application is None:
+            outcomes.append(BulkOutcome(id=raw, ok=False, code="application_not_found"))
+            continue
+        savepoint = session.begin_nested()
+        try:
+            _apply_decision(
+                session, principal, application, action=action, reason=reason, notices=notices, now=now, bulk=True
+            )
+            status = application.status
+        except AppError as exc:
+            savepoint.rollback()
+            outcomes.append(BulkOutcome(id=raw, ok=False, code=exc.code, duplicates=duplicates.get(application.id, [])))
+            continue
+        except IntegrityError:
+            savepoint.rollback()
+            outcomes.append(BulkOutcome(id=raw, ok=False, code="conflict"))
+            continue
+        if dry_run:
+            savepoint.rollback()
+        else:
+            savepoint.commit()
+        outcomes.append(BulkOutcome(id=raw, ok=True, status=status, duplicates=duplicates.get(application.id, [])))
+    return outcomes
+
+
+# ---------------------------------------------------------------- transfers
+
+
+def transfer_application(
+    session: Session,
+    principal: Principal,
+    application_id: str,
+    *,
+    union_id: str,
+    reason: str,
+    expected_version: int | None,
+    notices: NoticePolicy,
+    now: dt.datetime,
+) -> Application:
+    """Send a misrouted application to another union; the trace keeps every hop."""
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationFailed(errors={"reason": ["转办须填写原因"]})
+    application = _application_in_scope(session, principal, application_id)
+    number = enrollment.parse_id(union_id)
+    target = session.get(Union, number) if number else None
+    if target is None:
+        raise NotFound("目标工会不存在", code="union_not_found")
+    _check_version(application, expected_version)
+    if application.status not in OPEN_STATUSES:
+        raise Conflict("该申请已办结，不能转办", code="invalid_state", application_status=application.status)
+    if target.id == application.union_id:
+        raise ValidationFailed(errors={"union_id": ["申请已在该工会办理"]})
+    membership = enrollment.active_membership(session, application.identity_id)
+    if membership is not None and membership.union_id == target.id:
+        raise Conflict("申请人已是该工会会员", code="already_member", union=enrollment.union_summary(target))
+    source_union_id, source_path = application.union_id, application.union_path
+    hop = {
+        "at": now.isoformat(),
+        "by": "transfer",
+        "rule": "transfer",
+        "union": enrollment.union_summary(target),
+        "reasons": [reason],
+        "officer_id": str(principal.id),
+        "from_union_id": str(source_union_id),
+    }
+    application.union_id = target.id
+    application.union_path = target.path
+    application.route_rule = "transfer"
+    application.route_trace = [*(application.route_trace or []), hop]
+    _flush_guarded(session)
+    details = {"from_union_id": str(source_union_id), "to_union_id": str(target.id), "version": application.version}
+    record_event(
+        session,
+        actor=principal,
+        action="application.transfer",
+        object_type="application",
+        object_id=application.id,
+        union_path=source_path,
+        details=details,
+    )
+    if not target.path.startswith(source_path):
+        # The receiving side's admins see it arrive in their own trail.
+        record_event(
+            session,
+            actor=principal,
+            action="application.transfer_in",
+            object_type="application",
+            object_id=application.id,
+            union_path=target.path,
+            details=details,
+        )
+    _notify(
+        session,
+        application,
+        template="application_transferred",
+        phrase="已转办",
+        union=target,
+        notices=notices,
+        now=now,
+    )
+    return application

@@ -69,7 +69,8 @@ class Export:
     fmt: str
     unmasked: bool
     header: Sequence[str]
-    rows: Callable[[], Iterator[list[object]]]
+    # Called with the session to read from: the stream outlives the request's session (see exports.api).
+    rows: Callable[[Session], Iterator[list[object]]]
 
     @property
     def filename(self) -> str:
@@ -106,8 +107,8 @@ def prepare_export(
     log.info("export", extra={"kind": kind, "format": fmt, "unmasked": unmasked, "union_id": scope.union_id})
     ring = keyring if unmasked else None
     if kind == "members":
-        return Export(kind, fmt, unmasked, MEMBER_HEADER, lambda: member_rows(session, scope.path, ring))
-    return Export(kind, fmt, unmasked, APPLICATION_HEADER, lambda: application_rows(session, scope.path, ring))
+        return Export(kind, fmt, unmasked, MEMBER_HEADER, lambda reader: member_rows(reader, scope.path, ring))
+    return Export(kind, fmt, unmasked, APPLICATION_HEADER, lambda reader: application_rows(reader, scope.path, ring))
 
 
 def _local(moment: dt.datetime | None) -> str:

@@ -97,7 +97,7 @@ POSTGRES_SEED = (
               CASE WHEN st.status IN ('approved', 'rejected', 'returned')
                    THEN t.submitted + (g % 20) * interval '1 day' + (g % 17) * interval '1 hour' END,
               1, t.submitted, t.submitted
-       FROM generate_series(1, :n) g
+       FROM generate_series(1, CAST(:n AS bigint)) g
        JOIN stations s ON s.id = 1 + (g * 7919) % :stations
        JOIN unions u ON u.id = s.union_id
        CROSS JOIN LATERAL (SELECT CASE WHEN g % 20 < 2 THEN 'pending' WHEN g % 20 = 2 THEN 'returned'

@@ -125,7 +125,7 @@ def _child_segment(session: Session, path: Any, root_path: str) -> sa.ColumnElem
     return sa.case((path == root_path, ""), else_=sa.func.substr(path, start, sa.func.instr(rest, "/") - 1))
 
 
-def _decision_days(session: Session) -> sa.ColumnElement[float]:
+def _decision_days(session: Session) -> sa.ColumnElement[Any]:
     if _is_postgres(session):
         seconds = sa.extract("epoch", Application.decided_at - Application.submitted_at)
         return sa.cast(seconds, sa.Float) / _SECONDS_PER_DAY
@@ -159,15 +159,13 @@ def coverage(
     root = _scope_root(session, scope, union_id)
 
     groups: dict[str, Figures] = defaultdict(Figures)
-    for key, figures in _application_figures(session, root.path, by, period, now).items():
-        groups[key] = figures
+    groups.update(_application_figures(session, root.path, by, period, now))
+    # The applications' total row; members are added to it below, each in exactly one group.
+    total = groups.pop(TOTAL, Figures())
     for key, members in _member_counts(session, root.path, by).items():
         groups[key].active_members = members
 
-    total = Figures()
-    for figures in groups.values():
-        total.add_counts(figures)
-    total.median_days_to_decision = _medians(session, root.path, None, period).get("", None)
+    total.active_members = sum(figures.active_members for figures in groups.values())
 
     return Coverage(
         by=by,
@@ -187,32 +185,45 @@ def _scope_root(session: Session, scope: Scope, union_id: str | None) -> Union:
     return get_union(session, scope, number)
 
 
+TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_application_figures``
+
+
 def _application_figures(
     session: Session, root_path: str, by: str, period: Period, now: dt.datetime
 ) -> dict[str, Figures]:
-    key = _application_key(session, by, root_path).label("key")
+    """Per group, and under ``TOTAL`` for the whole subtree, in one pass over the applications.
+
+    PostgreSQL computes the groups and the total together (``GROUPING SETS ((key), ())``),
+    medians included. SQLite has neither ordered-set aggregates nor grouping sets: its
+    medians come from ``_medians`` and its total from the sum of the groups.
+    """
+    raw_key = _application_key(session, by, root_path)
     decided_in_period = sa.and_(Application.status.in_(DECIDED), period.holds(Application.decided_at))
     pending = Application.status == "pending"
     columns: list[Any] = [
-        key,
+        raw_key,
         sa.func.count().filter(pending),
         sa.func.count().filter(sa.and_(pending, Application.due_at < now)),
         sa.func.count().filter(sa.and_(decided_in_period, Application.status == "approved")),
         sa.func.count().filter(sa.and_(decided_in_period, Application.status == "rejected")),
     ]
+    statement = sa.select(*columns).where(
+        within_subtree(session, root_path, Application.union_path.expression), sa.or_(pending, decided_in_period)
+    )
     postgres = _is_postgres(session)
     if postgres:
         # NULLs are skipped by the aggregate: only decisions of the period enter the median.
         in_period_days = sa.case((decided_in_period, _decision_days(session)))
-        columns.append(sa.func.percentile_cont(0.5).within_group(in_period_days))
-    statement = (
-        sa.select(*columns)
-        .where(within_subtree(session, root_path, Application.union_path), sa.or_(pending, decided_in_period))
-        .group_by(key)
-    )
+        statement = statement.add_columns(sa.func.percentile_cont(0.5).within_group(in_period_days)).group_by(
+            sa.func.grouping_sets(sa.tuple_(raw_key), sa.tuple_())
+        )
+    else:
+        statement = statement.group_by(raw_key)
     result: dict[str, Figures] = {}
     for row in session.execute(statement):
-        result[str(row[0])] = Figures(
+        # Group keys are never NULL (NOT NULL columns, or '' for the root's own row): NULL is the total row.
+        key = TOTAL if row[0] is None else str(row[0])
+        result[key] = Figures(
             pending=row[1],
             overdue=row[2],
             approved=row[3],
@@ -220,8 +231,13 @@ def _application_figures(
             median_days_to_decision=_round(row[5]) if postgres else None,
         )
     if not postgres:
+        total = Figures()
+        for figures in result.values():
+            total.add_counts(figures)
         for group, median in _medians(session, root_path, by, period).items():
             result.setdefault(group, Figures()).median_days_to_decision = median
+        total.median_days_to_decision = _medians(session, root_path, None, period).get("")
+        result[TOTAL] = total
     return result
 
 
@@ -230,7 +246,7 @@ def _medians(session: Session, root_path: str, by: str | None, period: Period) -
     days = _decision_days(session)
     key: Any = sa.literal("") if by is None else _application_key(session, by, root_path)
     where = (
-        within_subtree(session, root_path, Application.union_path),
+        within_subtree(session, root_path, Application.union_path.expression),
         Application.status.in_(DECIDED),
         period.holds(Application.decided_at),
     )
@@ -265,7 +281,7 @@ def _member_counts(session: Session, root_path: str, by: str) -> dict[str, int]:
         sa.select(key.label("key"), sa.func.count())
         .select_from(Membership)
         .join(Union, Union.id == Membership.union_id)
-        .where(Membership.status == "active", within_subtree(session, root_path, Union.path))
+        .where(Membership.status == "active", within_subtree(session, root_path, Union.path.expression))
         .group_by(sa.literal_column("key"))
     )
     if by != "union":
@@ -650,14 +666,14 @@ def _employers_without_union(session: Session, root_path: str, limit: int) -> li
             .where(
                 Membership.status == "active",
                 Application.employer_id.is_not(None),
-                within_subtree(session, root_path, Union.path),
+                within_subtree(session, root_path, Union.path.expression),
             )
             .group_by(Application.employer_id)
         ).all()
     )
     if not counts:
         return []
-    employers = _with_parent_chains(session, set(counts))
+    employers = _with_parent_chains(session, {employer_id for employer_id in counts if employer_id is not None})
     with_union = set(
         session.scalars(
             sa.select(Union.employer_id).where(Union.kind == "enterprise", Union.employer_id.in_(list(employers)))

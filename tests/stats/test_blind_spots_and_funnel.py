@@ -119,7 +119,7 @@ def funnel_data(app, session, tree, file_application):
 
 
 def test_funnel_of_a_code_a_station_and_a_union(client, make_officer, tree, funnel_data):
-    old, new, rider = funnel_data
+    old, new, _rider = funnel_data
     _, headers = make_officer(tree.nanjing, "viewer")
     code = _get(client, headers, "/api/v1/stats/funnel", join_code_id=str(old.id))
     assert code["subject"] == "join_code" and code["items"] == []

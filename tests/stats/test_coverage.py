@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -15,7 +16,7 @@ FIGURES = ("active_members", "pending", "overdue", "approved", "rejected")
 def seeded(tree, file_application):
     """Applications on every level, in every state; returns the expected own counts per union."""
     t = tree
-    plan = [
+    plan: list[tuple[Any, Any, str, dict[str, Any]]] = [
         # (union, station, status, extra)
         (t.province, t.suzhou_point, "pending", {"due_in_days": -1, "route_rule": "fallback"}),
         (t.province, t.suzhou_point, "approved", {"decided_after_days": 4, "occupation": "domestic_worker"}),

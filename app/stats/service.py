@@ -191,75 +191,64 @@ TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_applicat
 def _application_figures(
     session: Session, root_path: str, by: str, period: Period, now: dt.datetime
 ) -> dict[str, Figures]:
-    """Per group, and under ``TOTAL`` for the whole subtree, in one pass over the applications.
+    """Per group, and under ``TOTAL`` for the whole subtree: counts in one pass, then the medians.
 
-    PostgreSQL computes the groups and the total together (``GROUPING SETS ((key), ())``),
-    medians included. SQLite has neither ordered-set aggregates nor grouping sets: its
-    medians come from ``_medians`` and its total from the sum of the groups.
+    PostgreSQL computes the groups and the total together (``GROUPING SETS ((key), ())``)
+    as a hash aggregate. The medians are a second query over the period's decisions
+    only: an ordered-set aggregate sorts its rows, and kept apart from the counts the
+    sort holds only the decided rows. SQLite has neither grouping sets nor ordered-set
+    aggregates: its total is the sum of the groups and its medians come from Python.
     """
     raw_key = _application_key(session, by, root_path)
     decided_in_period = sa.and_(Application.status.in_(DECIDED), period.holds(Application.decided_at))
     pending = Application.status == "pending"
-    columns: list[Any] = [
+    statement = sa.select(
         raw_key,
         sa.func.count().filter(pending),
         sa.func.count().filter(sa.and_(pending, Application.due_at < now)),
         sa.func.count().filter(sa.and_(decided_in_period, Application.status == "approved")),
         sa.func.count().filter(sa.and_(decided_in_period, Application.status == "rejected")),
-    ]
-    statement = sa.select(*columns).where(
-        within_subtree(session, root_path, Application.union_path.expression), sa.or_(pending, decided_in_period)
-    )
+    ).where(within_subtree(session, root_path, Application.union_path.expression), sa.or_(pending, decided_in_period))
     postgres = _is_postgres(session)
     if postgres:
-        # NULLs are skipped by the aggregate: only decisions of the period enter the median.
-        in_period_days = sa.case((decided_in_period, _decision_days(session)))
-        statement = statement.add_columns(sa.func.percentile_cont(0.5).within_group(in_period_days)).group_by(
-            sa.func.grouping_sets(sa.tuple_(raw_key), sa.tuple_())
-        )
+        statement = statement.group_by(sa.func.grouping_sets(sa.tuple_(raw_key), sa.tuple_()))
     else:
         statement = statement.group_by(raw_key)
     result: dict[str, Figures] = {}
-    for row in session.execute(statement):
+    for group, pending_count, overdue, approved, rejected in session.execute(statement):
         # Group keys are never NULL (NOT NULL columns, or '' for the root's own row): NULL is the total row.
-        key = TOTAL if row[0] is None else str(row[0])
-        result[key] = Figures(
-            pending=row[1],
-            overdue=row[2],
-            approved=row[3],
-            rejected=row[4],
-            median_days_to_decision=_round(row[5]) if postgres else None,
-        )
+        key = TOTAL if group is None else str(group)
+        result[key] = Figures(pending=pending_count, overdue=overdue, approved=approved, rejected=rejected)
     if not postgres:
-        total = Figures()
-        for figures in result.values():
-            total.add_counts(figures)
-        for group, median in _medians(session, root_path, by, period).items():
-            result.setdefault(group, Figures()).median_days_to_decision = median
-        total.median_days_to_decision = _medians(session, root_path, None, period).get("")
-        result[TOTAL] = total
+        total = result[TOTAL] = Figures()
+        for key, figures in result.items():
+            if key != TOTAL:
+                total.add_counts(figures)
+    for key, median in _medians(session, root_path, raw_key, period).items():
+        result.setdefault(key, Figures()).median_days_to_decision = median
     return result
 
 
-def _medians(session: Session, root_path: str, by: str | None, period: Period) -> dict[str, float | None]:
-    """Median days from submission to decision per group (``""`` for all) over the period's decisions."""
+def _medians(session: Session, root_path: str, raw_key: Any, period: Period) -> dict[str, float | None]:
+    """Median days from submission to decision per group and under ``TOTAL``, over the period's decisions."""
     days = _decision_days(session)
-    key: Any = sa.literal("") if by is None else _application_key(session, by, root_path)
     where = (
         within_subtree(session, root_path, Application.union_path.expression),
         Application.status.in_(DECIDED),
         period.holds(Application.decided_at),
     )
     if _is_postgres(session):
-        label = key.label("key")
-        statement = sa.select(label, sa.func.percentile_cont(0.5).within_group(days)).where(*where)
-        if by is not None:
-            statement = statement.group_by(label)
-        return {str(group): _round(median) for group, median in session.execute(statement)}
+        statement = (
+            sa.select(raw_key, sa.func.percentile_cont(0.5).within_group(days))
+            .where(*where)
+            .group_by(sa.func.grouping_sets(sa.tuple_(raw_key), sa.tuple_()))
+        )
+        return {TOTAL if group is None else str(group): _round(median) for group, median in session.execute(statement)}
     durations: dict[str, list[float]] = defaultdict(list)
-    rows = session.execute(sa.select(key, days).where(*where).execution_options(yield_per=10_000))
+    rows = session.execute(sa.select(raw_key, days).where(*where).execution_options(yield_per=10_000))
     for group, value in rows:
         durations[str(group)].append(float(value))
+        durations[TOTAL].append(float(value))
     return {group: _round(statistics.median(values)) for group, values in durations.items()}
 
 

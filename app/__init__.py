@@ -103,6 +103,12 @@ def register_blueprints(app: Flask) -> None:
 
     api.register_blueprint(review_api.blp, url_prefix=f"{API_PREFIX}/review")
 
+    from app.exports import api as exports_api
+    from app.stats import api as stats_api
+
+    api.register_blueprint(stats_api.blp, url_prefix=f"{API_PREFIX}/stats")
+    api.register_blueprint(exports_api.blp, url_prefix=f"{API_PREFIX}/exports")
+
 
 def register_commands(app: Flask) -> None:
     from app import cli

@@ -1,0 +1,39 @@
+"""Indexes the statistics read through; the tables themselves belong to enrollment.
+
+Declared here, on enrollment's tables, so that enrollment's models stay about
+enrollment; ``app.models`` imports this module so Alembic sees them.
+
+- Pending applications of a subtree, with their deadlines (pending and overdue
+  figures, and the review queue's "overdue" filter): a partial index over a tenth
+  of the table.
+- Decisions by time: the period figures (approvals, rejections, medians) of a
+  narrow period read only that period's rows.
+- Active memberships by union, with the application they came from: member counts
+  of a subtree without touching ended memberships.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.enrollment.models import Application, Membership
+
+PENDING = "status = 'pending'"
+ACTIVE = "status = 'active'"
+
+ix_applications_pending_path = sa.Index(
+    "ix_applications_pending_union_path",
+    Application.union_path,
+    Application.due_at,
+    postgresql_ops={"union_path": "text_pattern_ops"},
+    postgresql_where=sa.text(PENDING),
+    sqlite_where=sa.text(PENDING),
+)
+ix_applications_decided_at = sa.Index("ix_applications_decided_at", Application.decided_at)
+ix_memberships_active_union = sa.Index(
+    "ix_memberships_active_union",
+    Membership.union_id,
+    Membership.application_id,
+    postgresql_where=sa.text(ACTIVE),
+    sqlite_where=sa.text(ACTIVE),
+)

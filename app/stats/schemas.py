@@ -1,0 +1,164 @@
+"""Query and response shapes of ``/stats/coverage``, ``/stats/funnel`` and ``/stats/blind-spots``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from app.directory.regions import display_name
+from app.stats.service import GROUPINGS
+
+_ID = ma.validate.Length(min=1, max=40)
+
+
+class PeriodArgsSchema(ma.Schema):
+    since = ma.fields.AwareDateTime(
+        load_default=None, metadata={"description": "Start of the period (inclusive), RFC 3339 with an offset"}
+    )
+    until = ma.fields.AwareDateTime(
+        load_default=None, metadata={"description": "End of the period (exclusive), RFC 3339 with an offset"}
+    )
+
+
+class CoverageArgsSchema(PeriodArgsSchema):
+    by = ma.fields.String(required=True, validate=ma.validate.OneOf(GROUPINGS))
+    union_id = ma.fields.String(
+        load_default=None,
+        validate=_ID,
+        metadata={"description": "Narrow to this union's subtree (inside the officer's scope); default: the scope"},
+    )
+
+
+class FiguresSchema(ma.Schema):
+    active_members = ma.fields.Integer(required=True)
+    pending = ma.fields.Integer(required=True)
+    overdue = ma.fields.Integer(required=True, metadata={"description": "Pending and past the reply deadline"})
+    approved = ma.fields.Integer(required=True, metadata={"description": "Approved within the period"})
+    rejected = ma.fields.Integer(required=True, metadata={"description": "Rejected within the period"})
+    median_days_to_decision = ma.fields.Float(
+        allow_none=True, required=True, metadata={"description": "Over the period's approvals and rejections"}
+    )
+
+
+class CoverageRowSchema(ma.Schema):
+    key = ma.fields.String(required=True, metadata={"description": "Occupation, region code, union or station id"})
+    label = ma.fields.String(required=True)
+    own = ma.fields.Boolean(
+        metadata={"description": "by=union: the union's own figures (true) or a child's whole subtree (false)"}
+    )
+    figures = ma.fields.Nested(FiguresSchema, required=True)
+
+    @ma.post_dump
+    def _drop_unused_own(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("own") is None:
+            data.pop("own", None)
+        return data
+
+
+class ScopeUnionSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+
+
+class CoverageSchema(ma.Schema):
+    by = ma.fields.String(required=True)
+    union = ma.fields.Nested(
+        ScopeUnionSchema, required=True, metadata={"description": "The subtree these figures cover"}
+    )
+    since = ma.fields.AwareDateTime(allow_none=True)
+    until = ma.fields.AwareDateTime(allow_none=True)
+    as_of = ma.fields.AwareDateTime(required=True)
+    items = ma.fields.List(ma.fields.Nested(CoverageRowSchema), required=True)
+    total = ma.fields.Nested(FiguresSchema, required=True, metadata={"description": "The sum of the items"})
+
+
+class FunnelArgsSchema(PeriodArgsSchema):
+    join_code_id = ma.fields.String(load_default=None, validate=_ID)
+    station_id = ma.fields.String(load_default=None, validate=_ID)
+    union_id = ma.fields.String(load_default=None, validate=_ID)
+    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=200))
+
+
+class FunnelFiguresSchema(ma.Schema):
+    scans = ma.fields.Integer(required=True)
+    unique_devices = ma.fields.Integer(required=True)
+    phones_proved = ma.fields.Integer(required=True)
+    applications = ma.fields.Integer(required=True)
+    approvals = ma.fields.Integer(required=True)
+    conversion = ma.fields.Float(allow_none=True, required=True, metadata={"description": "approvals / scans"})
+
+
+class FunnelRowSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    figures = ma.fields.Nested(FunnelFiguresSchema, required=True)
+
+
+class FunnelSchema(ma.Schema):
+    subject = ma.fields.String(required=True, metadata={"description": "join_code | station | union"})
+    id = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    since = ma.fields.AwareDateTime(allow_none=True)
+    until = ma.fields.AwareDateTime(allow_none=True)
+    figures = ma.fields.Nested(FunnelFiguresSchema, required=True)
+    items = ma.fields.List(ma.fields.Nested(FunnelRowSchema), required=True)
+
+
+class BlindSpotArgsSchema(ma.Schema):
+    union_id = ma.fields.String(load_default=None, validate=_ID)
+    limit = ma.fields.Integer(load_default=200, validate=ma.validate.Range(min=1, max=1000))
+
+
+class BlindStationSchema(ma.Schema):
+    station = ma.fields.Method("_station", required=True)
+    employer = ma.fields.Method("_employer", allow_none=True)
+    occupations = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "Those only rule 5 takes"})
+    fallback_union = ma.fields.Nested(ScopeUnionSchema, allow_none=True, required=True)
+    scans = ma.fields.Integer(required=True)
+    unique_devices = ma.fields.Integer(required=True)
+    applicants = ma.fields.Integer(required=True)
+    workers = ma.fields.Integer(required=True, metadata={"description": "max(unique_devices, applicants)"})
+
+    def _station(self, row: Any) -> dict[str, Any]:
+        station = row.station
+        return {
+            "id": str(station.id),
+            "name": station.name,
+            "region_code": station.region_code,
+            "region_name": display_name(station.region_code),
+            "occupation": station.occupation,
+        }
+
+    def _employer(self, row: Any) -> dict[str, Any] | None:
+        return None if row.employer is None else {"id": str(row.employer.id), "name": row.employer.name}
+
+
+class BlindGroupSchema(ma.Schema):
+    key = ma.fields.String(required=True)
+    label = ma.fields.String(required=True)
+    stations = ma.fields.Integer(required=True)
+    workers = ma.fields.Integer(required=True)
+
+
+class EmployerWithoutUnionSchema(ma.Schema):
+    employer = ma.fields.Method("_employer", required=True)
+    members = ma.fields.Integer(required=True)
+
+    def _employer(self, row: Any) -> dict[str, Any]:
+        employer = row.employer
+        return {
+            "id": str(employer.id),
+            "name": employer.name,
+            "uscc": employer.uscc,
+            "region_code": employer.region_code,
+        }
+
+
+class BlindSpotsSchema(ma.Schema):
+    union = ma.fields.Nested(ScopeUnionSchema, required=True)
+    stations = ma.fields.List(ma.fields.Nested(BlindStationSchema), required=True)
+    regions = ma.fields.List(ma.fields.Nested(BlindGroupSchema), required=True)
+    occupations = ma.fields.List(ma.fields.Nested(BlindGroupSchema), required=True)
+    employers_without_union = ma.fields.List(ma.fields.Nested(EmployerWithoutUnionSchema), required=True)

@@ -1,0 +1,696 @@
+"""Coverage, funnel and blind-spot figures, always within an officer's union subtree.
+
+How the figures add up (the rule every query here keeps):
+
+- an application counts once, for the union it is routed to (``Application.union_path``);
+- a member counts once, for the union of the active membership (a person holds at
+  most one, enforced by the database);
+- a union's figures "with its subtree" are its own figures plus those of every
+  descendant. Both are sums over disjoint sets of rows, so a parent's total is
+  exactly its own plus the totals of its children, at every level, and two
+  officers at different levels see the same number for the same union.
+
+``by=union`` therefore lists the scope root's own figures (本级) and one row per
+direct child with that child's whole subtree; the rows add up to the total. Asking
+again with ``union_id`` of a child drills one level down.
+
+Medians are not additive, so each row's median is computed over that row's own
+durations: ``percentile_cont`` on PostgreSQL; SQLite has no ordered-set aggregates,
+so there the decided durations of the rows are read and the median is taken in
+Python (SQLite is the development database; the durations are one float per
+decision).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from app.directory.models import Employer, Station, Union, within_subtree
+from app.directory.regions import display_name
+from app.directory.scope import Scope
+from app.directory.service import get_station, get_union
+from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
+from app.enrollment.models import Application, Membership
+from app.errors import AppError, NotFound, ValidationFailed
+from app.joincodes.models import JoinCode, JoinScan
+from app.joincodes.service import parse_id
+from app.routing.models import RoutingRule
+from app.routing.service import route_station
+
+log = logging.getLogger("ruhui.stats")
+
+GROUPINGS = ("occupation", "region", "union", "station", "employment_form")
+DECIDED = ("approved", "rejected")
+_SECONDS_PER_DAY = 86_400.0
+
+
+@dataclass
+class Figures:
+    """The coverage figures of one group (or of the whole scope)."""
+
+    active_members: int = 0
+    pending: int = 0
+    overdue: int = 0
+    approved: int = 0
+    rejected: int = 0
+    median_days_to_decision: float | None = None
+
+    def add_counts(self, other: Figures) -> None:
+        self.active_members += other.active_members
+        self.pending += other.pending
+        self.overdue += other.overdue
+        self.approved += other.approved
+        self.rejected += other.rejected
+
+
+@dataclass
+class CoverageRow:
+    key: str
+    label: str
+    figures: Figures
+    # by=union only: True for the scope root's own row (本级), False for a child's whole subtree.
+    own: bool | None = None
+
+
+@dataclass
+class Coverage:
+    by: str
+    union: Union
+    since: dt.datetime | None
+    until: dt.datetime | None
+    as_of: dt.datetime
+    items: list[CoverageRow]
+    total: Figures
+
+
+@dataclass(frozen=True)
+class Period:
+    """``[since, until)`` on the decision time; either end may be open."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.since is not None and self.until is not None and self.since >= self.until:
+            raise ValidationFailed(errors={"until": ["结束时间须晚于开始时间"]})
+
+    def holds(self, column: Any) -> sa.ColumnElement[bool]:
+        conditions: list[sa.ColumnElement[bool]] = [column.is_not(None)]
+        if self.since is not None:
+            conditions.append(column >= self.since)
+        if self.until is not None:
+            conditions.append(column < self.until)
+        return sa.and_(*conditions)
+
+
+def _is_postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _child_segment(session: Session, path: Any, root_path: str) -> sa.ColumnElement[str]:
+    """The id (as text) of the root's child whose subtree holds ``path``; ``''`` for the root itself."""
+    start = len(root_path) + 1
+    if _is_postgres(session):
+        return sa.func.split_part(sa.func.substr(path, start), "/", 1)
+    rest = sa.func.substr(path, start)
+    return sa.case((path == root_path, ""), else_=sa.func.substr(path, start, sa.func.instr(rest, "/") - 1))
+
+
+def _decision_days(session: Session) -> sa.ColumnElement[Any]:
+    if _is_postgres(session):
+        seconds = sa.extract("epoch", Application.decided_at - Application.submitted_at)
+        return sa.cast(seconds, sa.Float) / _SECONDS_PER_DAY
+    return sa.func.julianday(Application.decided_at) - sa.func.julianday(Application.submitted_at)
+
+
+def _application_key(session: Session, by: str, root_path: str) -> Any:
+    if by == "union":
+        return _child_segment(session, Application.union_path, root_path)
+    if by == "region":
+        return Application.region_code
+    if by == "station":
+        return Application.station_id
+    return getattr(Application, by)
+
+
+def coverage(
+    session: Session,
+    scope: Scope,
+    *,
+    by: str,
+    now: dt.datetime,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    union_id: str | None = None,
+) -> Coverage:
+    """The coverage figures of the scope (or of ``union_id``'s subtree inside it), grouped ``by``."""
+    if by not in GROUPINGS:
+        raise ValidationFailed(errors={"by": [f"须为 {' | '.join(GROUPINGS)} 之一"]})
+    period = Period(since, until)
+    root = _scope_root(session, scope, union_id)
+
+    groups: dict[str, Figures] = defaultdict(Figures)
+    groups.update(_application_figures(session, root.path, by, period, now))
+    # The applications' total row; members are added to it below, each in exactly one group.
+    total = groups.pop(TOTAL, Figures())
+    for key, members in _member_counts(session, root.path, by).items():
+        groups[key].active_members = members
+
+    total.active_members = sum(figures.active_members for figures in groups.values())
+
+    return Coverage(
+        by=by,
+        union=root,
+        since=since,
+        until=until,
+        as_of=now,
+        items=_labelled_rows(session, by, root, groups),
+        total=total,
+    )
+
+
+def _scope_root(session: Session, scope: Scope, union_id: str | None) -> Union:
+    number = scope.union_id if union_id is None else parse_id(union_id)
+    if number is None:
+        raise NotFound("工会不存在")
+    return get_union(session, scope, number)
+
+
+TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_application_figures``
+
+
+def _application_figures(
+    session: Session, root_path: str, by: str, period: Period, now: dt.datetime
+) -> dict[str, Figures]:
+    """Per group, and under ``TOTAL`` for the whole subtree: counts in one pass, then the medians.
+
+    PostgreSQL computes the groups and the total together (``GROUPING SETS ((key), ())``)
+    as a hash aggregate. The medians are a second query over the period's decisions
+    only: an ordered-set aggregate sorts its rows, and kept apart from the counts the
+    sort holds only the decided rows. SQLite has neither grouping sets nor ordered-set
+    aggregates: its total is the sum of the groups and its medians come from Python.
+    """
+    raw_key = _application_key(session, by, root_path)
+    decided_in_period = sa.and_(Application.status.in_(DECIDED), period.holds(Application.decided_at))
+    pending = Application.status == "pending"
+    statement = sa.select(
+        raw_key,
+        sa.func.count().filter(pending),
+        sa.func.count().filter(sa.and_(pending, Application.due_at < now)),
+        sa.func.count().filter(sa.and_(decided_in_period, Application.status == "approved")),
+        sa.func.count().filter(sa.and_(decided_in_period, Application.status == "rejected")),
+    ).where(within_subtree(session, root_path, Application.union_path.expression), sa.or_(pending, decided_in_period))
+    postgres = _is_postgres(session)
+    if postgres:
+        statement = statement.group_by(sa.func.grouping_sets(sa.tuple_(raw_key), sa.tuple_()))
+    else:
+        statement = statement.group_by(raw_key)
+    result: dict[str, Figures] = {}
+    for group, pending_count, overdue, approved, rejected in session.execute(statement):
+        # Group keys are never NULL (NOT NULL columns, or '' for the root's own row): NULL is the total row.
+        key = TOTAL if group is None else str(group)
+        result[key] = Figures(pending=pending_count, overdue=overdue, approved=approved, rejected=rejected)
+    if not postgres:
+        total = result[TOTAL] = Figures()
+        for key, figures in result.items():
+            if key != TOTAL:
+                total.add_counts(figures)
+    for key, median in _medians(session, root_path, raw_key, period).items():
+        result.setdefault(key, Figures()).median_days_to_decision = median
+    return result
+
+
+def _medians(session: Session, root_path: str, raw_key: Any, period: Period) -> dict[str, float | None]:
+    """Median days from submission to decision per group and under ``TOTAL``, over the period's decisions."""
+    days = _decision_days(session)
+    where = (
+        within_subtree(session, root_path, Application.union_path.expression),
+        Application.status.in_(DECIDED),
+        period.holds(Application.decided_at),
+    )
+    if _is_postgres(session):
+        statement = (
+            sa.select(raw_key, sa.func.percentile_cont(0.5).within_group(days))
+            .where(*where)
+            .group_by(sa.func.grouping_sets(sa.tuple_(raw_key), sa.tuple_()))
+        )
+        return {TOTAL if group is None else str(group): _round(median) for group, median in session.execute(statement)}
+    durations: dict[str, list[float]] = defaultdict(list)
+    rows = session.execute(sa.select(raw_key, days).where(*where).execution_options(yield_per=10_000))
+    for group, value in rows:
+        durations[str(group)].append(float(value))
+        durations[TOTAL].append(float(value))
+    return {group: _round(statistics.median(values)) for group, values in durations.items()}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def _member_counts(session: Session, root_path: str, by: str) -> dict[str, int]:
+    """Active members per group, each counted for the union of the one active membership."""
+    if by == "union":
+        key: Any = _child_segment(session, Union.path, root_path)
+    elif by == "region":
+        key = Application.region_code
+    elif by == "station":
+        key = Application.station_id
+    else:
+        key = getattr(Application, by)
+    statement = (
+        sa.select(key.label("key"), sa.func.count())
+        .select_from(Membership)
+        .join(Union, Union.id == Membership.union_id)
+        .where(Membership.status == "active", within_subtree(session, root_path, Union.path.expression))
+        .group_by(sa.literal_column("key"))
+    )
+    if by != "union":
+        statement = statement.join(Application, Application.id == Membership.application_id)
+    return {str(group): int(count) for group, count in session.execute(statement)}
+
+
+def _labelled_rows(session: Session, by: str, root: Union, groups: Mapping[str, Figures]) -> list[CoverageRow]:
+    if by == "union":
+        rows = [CoverageRow(str(root.id), f"{root.name}（本级）", groups.get("", Figures()), own=True)]
+        children = session.execute(
+            sa.select(Union.id, Union.name).where(Union.parent_id == root.id).order_by(Union.id)
+        ).all()
+        rows.extend(CoverageRow(str(i), name, groups.get(str(i), Figures()), own=False) for i, name in children)
+        return rows
+    if by in ("occupation", "employment_form"):
+        vocabulary = OCCUPATIONS if by == "occupation" else EMPLOYMENT_FORMS
+        # Every group of the vocabulary is listed, zeros included: an empty group is a finding.
+        keys = list(vocabulary) + sorted(set(groups) - set(vocabulary))
+        return [CoverageRow(k, vocabulary.get(k, k), groups.get(k, Figures())) for k in keys]
+    if by == "region":
+        return [CoverageRow(code, display_name(code), groups[code]) for code in sorted(groups)]
+    ids = sorted(int(k) for k in groups)
+    names = dict(session.execute(sa.select(Station.id, Station.name).where(Station.id.in_(ids))).all())
+    return [CoverageRow(str(i), names.get(i, str(i)), groups[str(i)]) for i in ids]
+
+
+# --- funnel ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class FunnelFigures:
+    """Scans → distinct devices → phones proved → applications → approvals, for one population of codes."""
+
+    scans: int = 0
+    unique_devices: int = 0
+    phones_proved: int = 0
+    applications: int = 0
+    approvals: int = 0
+
+    @property
+    def conversion(self) -> float | None:
+        """Approvals per scan: what share of the scans ended in a membership."""
+        return round(self.approvals / self.scans, 4) if self.scans else None
+
+
+@dataclass
+class FunnelRow:
+    key: str
+    label: str
+    figures: FunnelFigures
+
+
+@dataclass
+class Funnel:
+    subject: str  # "join_code" | "station" | "union"
+    id: str
+    label: str
+    since: dt.datetime | None
+    until: dt.datetime | None
+    figures: FunnelFigures
+    # The next level down, most scanned first: stations of a union, codes of a station.
+    items: list[FunnelRow] = field(default_factory=list)
+
+
+def funnel(
+    session: Session,
+    scope: Scope,
+    *,
+    join_code_id: str | None = None,
+    station_id: str | None = None,
+    union_id: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int = 50,
+) -> Funnel:
+    """The join funnel of one join code, one station or one union's subtree (the scope root by default).
+
+    Attribution: a scan belongs to its code and the code's station; an application to
+    the code it was filed through (the join token is part of the form). A proved phone
+    is tied to a code at the first moment the system can know it: when that phone's
+    person files an application through the code, so ``phones_proved`` counts the
+    distinct people behind the applications (a person who withdrew and applied again
+    counts once). ``unique_devices`` counts distinct devices among the scans (clients
+    that send ``X-Device-Id``). A union's funnel covers the stations its subtree manages.
+    """
+    chosen = [name for name, value in (("join_code_id", join_code_id), ("station_id", station_id)) if value]
+    if union_id:
+        chosen.append("union_id")
+    if len(chosen) > 1:
+        raise ValidationFailed(errors={"_schema": ["join_code_id、station_id、union_id 至多指定一个"]})
+    period = Period(since, until)
+
+    if join_code_id:
+        code, station = _join_code_in_scope(session, scope, join_code_id)
+        figures = _funnel_figures(session, JoinCode.id, JoinCode.id == code.id, period).get(code.id, FunnelFigures())
+        return Funnel("join_code", str(code.id), station.name, since, until, figures)
+
+    if station_id:
+        station = get_station(session, scope, parse_id(station_id) or 0)
+        per_code = _funnel_figures(session, JoinCode.id, JoinCode.station_id == station.id, period)
+        codes = session.execute(
+            sa.select(JoinCode.id, JoinCode.created_at).where(JoinCode.station_id == station.id)
+        ).all()
+        items = [
+            FunnelRow(str(code_id), f"{created:%Y-%m-%d} 发放", per_code.get(code_id, FunnelFigures()))
+            for code_id, created in codes
+        ]
+        return Funnel("station", str(station.id), station.name, since, until, _sum(items), _top(items, limit))
+
+    root = _scope_root(session, scope, union_id)
+    managed = sa.select(Station.id).join(Union, Union.id == Station.union_id).where(within_subtree(session, root.path))
+    stations = dict(session.execute(sa.select(Station.id, Station.name).where(Station.id.in_(managed))).all())
+    per_station = _funnel_figures(session, JoinCode.station_id, JoinCode.station_id.in_(managed), period)
+    items = [FunnelRow(str(i), name, per_station.get(i, FunnelFigures())) for i, name in stations.items()]
+    return Funnel("union", str(root.id), root.name, since, until, _sum(items), _top(items, limit))
+
+
+def _join_code_in_scope(session: Session, scope: Scope, code_id: str) -> tuple[JoinCode, Station]:
+    number = parse_id(code_id)
+    row = None
+    if number is not None:
+        row = session.execute(
+            sa.select(JoinCode, Station, Union.path)
+            .join(Station, Station.id == JoinCode.station_id)
+            .join(Union, Union.id == Station.union_id)
+            .where(JoinCode.id == number)
+        ).first()
+    if row is None or not scope.covers(row[2]):
+        raise NotFound("入会码不存在", code="join_code_not_found")
+    return row[0], row[1]
+
+
+def _funnel_figures(
+    session: Session, group: Any, codes: sa.ColumnElement[bool], period: Period
+) -> dict[int, FunnelFigures]:
+    """Funnel figures of the join codes matching ``codes``, grouped by ``JoinCode.id`` or ``JoinCode.station_id``."""
+    result: dict[int, FunnelFigures] = defaultdict(FunnelFigures)
+    scans = (
+        sa.select(group, sa.func.count(), sa.func.count(sa.distinct(JoinScan.device_hash)))
+        .join(JoinCode, JoinCode.id == JoinScan.join_code_id)
+        .where(codes, _period(period, JoinScan.scanned_at))
+        .group_by(group)
+    )
+    for key, count, devices in session.execute(scans):
+        result[key].scans = count
+        result[key].unique_devices = devices
+    applications = (
+        sa.select(
+            group,
+            sa.func.count(sa.distinct(Application.person_id)),
+            sa.func.count(),
+            sa.func.count().filter(Application.status == "approved"),
+        )
+        .join(JoinCode, JoinCode.id == Application.join_code_id)
+        .where(codes, _period(period, Application.submitted_at))
+        .group_by(group)
+    )
+    for key, people, filed, approved in session.execute(applications):
+        result[key].phones_proved = people
+        result[key].applications = filed
+        result[key].approvals = approved
+    return result
+
+
+def _period(period: Period, column: Any) -> sa.ColumnElement[bool]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if period.since is not None:
+        conditions.append(column >= period.since)
+    if period.until is not None:
+        conditions.append(column < period.until)
+    return sa.and_(sa.true(), *conditions)
+
+
+def _sum(items: Iterable[FunnelRow]) -> FunnelFigures:
+    total = FunnelFigures()
+    for item in items:
+        for name in ("scans", "unique_devices", "phones_proved", "applications", "approvals"):
+            setattr(total, name, getattr(total, name) + getattr(item.figures, name))
+    return total
+
+
+def _top(items: list[FunnelRow], limit: int) -> list[FunnelRow]:
+    ranked = sorted(items, key=lambda row: (-row.figures.scans, -row.figures.applications, int(row.key)))
+    return ranked[:limit]
+
+
+# --- blind spots ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BlindStation:
+    station: Station
+    employer: Employer | None
+    occupations: list[str]
+    fallback_union: dict[str, str] | None  # None: not even a federation accepts (no_union_available)
+    scans: int
+    unique_devices: int
+    applicants: int
+
+    @property
+    def workers(self) -> int:
+        """Workers seen there: the larger of distinct scanning devices and distinct applicants.
+
+        The two sets overlap (most applicants scanned first) and cannot be joined, so
+        the larger is the honest lower bound of the people who reached the place.
+        """
+        return max(self.unique_devices, self.applicants)
+
+
+@dataclass
+class BlindGroup:
+    key: str
+    label: str
+    stations: int
+    workers: int
+
+
+@dataclass
+class EmployerWithoutUnion:
+    employer: Employer
+    members: int
+
+
+@dataclass
+class BlindSpots:
+    union: Union
+    stations: list[BlindStation]
+    regions: list[BlindGroup]
+    occupations: list[BlindGroup]
+    employers_without_union: list[EmployerWithoutUnion]
+
+
+def blind_spots(session: Session, scope: Scope, *, union_id: str | None = None, limit: int = 200) -> BlindSpots:
+    """Stations where workers can reach only a fallback federation (rule 5), most workers first.
+
+    Every station managed within the subtree is routed now, for its default occupation
+    and for every occupation applied with there, so a station shows up before anyone
+    has applied and drops out as soon as a union that takes its workers is built.
+    Decisions are shared between stations that only differ in id (same region,
+    employer and occupation, and no station override rule), which keeps a province's
+    ten thousand stations to a few hundred routings.
+    """
+    root = _scope_root(session, scope, union_id)
+    stations = list(
+        session.scalars(
+            sa.select(Station)
+            .join(Union, Union.id == Station.union_id)
+            .where(within_subtree(session, root.path))
+            .order_by(Station.id)
+        )
+    )
+    station_ids = [s.id for s in stations]
+    applied = _occupations_applied(session, station_ids)
+    with_station_rule = _stations_with_override(session, station_ids)
+    decisions: dict[tuple[Any, ...], dict[str, str] | bool | None] = {}
+
+    blind: list[tuple[Station, list[str], dict[str, str] | None]] = []
+    for station in stations:
+        fallback_occupations: list[str] = []
+        fallback_union: dict[str, str] | None = None
+        for occupation in [station.occupation, *sorted(applied.get(station.id, set()) - {station.occupation})]:
+            key: tuple[Any, ...] = (
+                (station.id,) if station.id in with_station_rule else (station.region_code, station.employer_id)
+            ) + (occupation,)
+            if key not in decisions:
+                decisions[key] = _fallback_outcome(session, station, occupation)
+            outcome = decisions[key]
+            if outcome is False:
+                continue
+            fallback_occupations.append(occupation)
+            if isinstance(outcome, dict):
+                fallback_union = outcome
+        if fallback_occupations:
+            blind.append((station, fallback_occupations, fallback_union))
+
+    reach = _station_reach(session, [s.id for s, _, _ in blind])
+    employers = _employers(session, {s.employer_id for s, _, _ in blind if s.employer_id is not None})
+    rows = [
+        BlindStation(
+            station=station,
+            employer=employers.get(station.employer_id) if station.employer_id else None,
+            occupations=occupations,
+            fallback_union=union,
+            scans=reach[station.id][0],
+            unique_devices=reach[station.id][1],
+            applicants=reach[station.id][2],
+        )
+        for station, occupations, union in blind
+    ]
+    rows.sort(key=lambda row: (-row.workers, -row.scans, row.station.id))
+    return BlindSpots(
+        union=root,
+        stations=rows[:limit],
+        regions=_blind_groups(rows, lambda row: [row.station.region_code], display_name),
+        occupations=_blind_groups(rows, lambda row: row.occupations, lambda code: OCCUPATIONS.get(code, code)),
+        employers_without_union=_employers_without_union(session, root.path, limit),
+    )
+
+
+def _fallback_outcome(session: Session, station: Station, occupation: str) -> dict[str, str] | bool | None:
+    """The fallback union when only rule 5 takes the worker, None when no union does, False otherwise."""
+    try:
+        decision = route_station(session, station, occupation)
+    except AppError as exc:
+        if exc.code == "no_union_available":
+            return None
+        raise
+    return decision.union_ref() if decision.is_blind_spot else False
+
+
+def _occupations_applied(session: Session, station_ids: list[int]) -> dict[int, set[str]]:
+    result: dict[int, set[str]] = defaultdict(set)
+    if station_ids:
+        rows = session.execute(
+            sa.select(Application.station_id, Application.occupation)
+            .where(Application.station_id.in_(station_ids))
+            .distinct()
+        )
+        for station_id, occupation in rows:
+            result[station_id].add(occupation)
+    return result
+
+
+def _stations_with_override(session: Session, station_ids: list[int]) -> set[int]:
+    if not station_ids:
+        return set()
+    return set(
+        session.scalars(sa.select(RoutingRule.station_id).where(RoutingRule.station_id.in_(station_ids)).distinct())
+    )
+
+
+def _station_reach(session: Session, station_ids: list[int]) -> dict[int, tuple[int, int, int]]:
+    """Per station: scans, distinct scanning devices, distinct applicants (people)."""
+    reach: dict[int, list[int]] = defaultdict(lambda: [0, 0, 0])
+    if station_ids:
+        scans = session.execute(
+            sa.select(JoinCode.station_id, sa.func.count(), sa.func.count(sa.distinct(JoinScan.device_hash)))
+            .join(JoinCode, JoinCode.id == JoinScan.join_code_id)
+            .where(JoinCode.station_id.in_(station_ids))
+            .group_by(JoinCode.station_id)
+        )
+        for station_id, count, devices in scans:
+            reach[station_id][0:2] = [count, devices]
+        applicants = session.execute(
+            sa.select(Application.station_id, sa.func.count(sa.distinct(Application.identity_id)))
+            .where(Application.station_id.in_(station_ids))
+            .group_by(Application.station_id)
+        )
+        for station_id, people in applicants:
+            reach[station_id][2] = people
+    return {station_id: (r[0], r[1], r[2]) for station_id, r in reach.items()} | {
+        station_id: (0, 0, 0) for station_id in station_ids if station_id not in reach
+    }
+
+
+def _employers(session: Session, ids: set[int]) -> dict[int, Employer]:
+    if not ids:
+        return {}
+    return {e.id: e for e in session.scalars(sa.select(Employer).where(Employer.id.in_(ids)))}
+
+
+def _blind_groups(rows: list[BlindStation], keys_of: Any, label_of: Any) -> list[BlindGroup]:
+    stations: dict[str, int] = defaultdict(int)
+    workers: dict[str, int] = defaultdict(int)
+    for row in rows:
+        for key in keys_of(row):
+            stations[key] += 1
+            workers[key] += row.workers
+    ranked = sorted(stations, key=lambda key: (-workers[key], -stations[key], key))
+    return [BlindGroup(key, label_of(key), stations[key], workers[key]) for key in ranked]
+
+
+def _employers_without_union(session: Session, root_path: str, limit: int) -> list[EmployerWithoutUnion]:
+    """Employers whose workers are members in the subtree, though neither they nor their HQ chain has a union."""
+    counts = dict(
+        session.execute(
+            sa.select(Application.employer_id, sa.func.count())
+            .select_from(Membership)
+            .join(Union, Union.id == Membership.union_id)
+            .join(Application, Application.id == Membership.application_id)
+            .where(
+                Membership.status == "active",
+                Application.employer_id.is_not(None),
+                within_subtree(session, root_path, Union.path.expression),
+            )
+            .group_by(Application.employer_id)
+        ).all()
+    )
+    if not counts:
+        return []
+    employers = _with_parent_chains(session, {employer_id for employer_id in counts if employer_id is not None})
+    with_union = set(
+        session.scalars(
+            sa.select(Union.employer_id).where(Union.kind == "enterprise", Union.employer_id.in_(list(employers)))
+        )
+    )
+    result = []
+    for employer_id, members in counts.items():
+        chain_id: int | None = employer_id
+        seen: set[int] = set()
+        covered = False
+        while chain_id is not None and chain_id not in seen and chain_id in employers:
+            if chain_id in with_union:
+                covered = True
+                break
+            seen.add(chain_id)
+            chain_id = employers[chain_id].parent_id
+        if not covered and employer_id in employers:
+            result.append(EmployerWithoutUnion(employers[employer_id], int(members)))
+    result.sort(key=lambda row: (-row.members, row.employer.id))
+    return result[:limit]
+
+
+def _with_parent_chains(session: Session, ids: set[int]) -> dict[int, Employer]:
+    """The employers and every HQ above them, one query per level of the HQ chains."""
+    employers: dict[int, Employer] = {}
+    wanted = set(ids)
+    while wanted:
+        found = _employers(session, wanted)
+        employers.update(found)
+        wanted = {e.parent_id for e in found.values() if e.parent_id is not None} - employers.keys()
+    return employers

@@ -1,0 +1,192 @@
+"""Coverage figures: sums that agree at every level of the union tree and for officers at every level."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from tests.stats.conftest import NOW
+
+FIGURES = ("active_members", "pending", "overdue", "approved", "rejected")
+
+
+@pytest.fixture
+def seeded(tree, file_application):
+    """Applications on every level, in every state; returns the expected own counts per union."""
+    t = tree
+    plan: list[tuple[Any, Any, str, dict[str, Any]]] = [
+        # (union, station, status, extra)
+        (t.province, t.suzhou_point, "pending", {"due_in_days": -1, "route_rule": "fallback"}),
+        (t.province, t.suzhou_point, "approved", {"decided_after_days": 4, "occupation": "domestic_worker"}),
+        (t.nanjing, t.depot, "approved", {"decided_after_days": 1}),
+        (t.nanjing, t.depot, "rejected", {"decided_after_days": 3}),
+        (t.xuanwu, t.depot, "pending", {}),
+        (t.xuanwu, t.depot, "pending", {"due_in_days": -2}),
+        (t.xuanwu, t.depot, "approved", {"decided_after_days": 2, "employment_form": "contract"}),
+        (t.xinjiekou, t.depot, "approved", {"decided_after_days": 10}),
+        (t.xinjiekou, t.depot, "approved", {"decided_after_days": 6, "membership": "transferred_out"}),
+        (t.xinjiekou, t.depot, "withdrawn", {}),
+        (t.qinhuai, t.rider_point, "approved", {"decided_after_days": 5, "occupation": "food_delivery_rider"}),
+        (t.qinhuai, t.rider_point, "returned", {"occupation": "food_delivery_rider"}),
+        (t.express, t.depot, "approved", {"decided_after_days": 1}),
+        (t.express, t.depot, "pending", {"due_in_days": -3}),
+        (t.suzhou, t.suzhou_point, "rejected", {"decided_after_days": 7, "occupation": "domestic_worker"}),
+        (t.gusu, t.suzhou_point, "approved", {"decided_after_days": 2, "occupation": "domestic_worker"}),
+        # Decided long ago: outside a period that starts 30 days back.
+        (t.gusu, t.suzhou_point, "approved", {"submitted_days_ago": 100, "decided_after_days": 1}),
+    ]
+    for union, station, status, extra in plan:
+        file_application(union, station, status=status, **extra)
+    return plan
+
+
+def _expected(plan, unions, *, since=None):
+    """Counts straight from the plan: what the rows of ``unions`` add up to."""
+    ids = {u.id for u in unions}
+    figures = dict.fromkeys(FIGURES, 0)
+    durations = []
+    for union, _, status, extra in plan:
+        if union.id not in ids:
+            continue
+        if status == "pending":
+            figures["pending"] += 1
+            figures["overdue"] += extra.get("due_in_days", 5) < 0
+        if status in ("approved", "rejected"):
+            decided = NOW - dt.timedelta(days=extra.get("submitted_days_ago", 10) - extra["decided_after_days"])
+            if since is None or decided >= since:
+                figures[status] += 1
+                durations.append(extra["decided_after_days"])
+        if status == "approved" and extra.get("membership", "active") == "active":
+            figures["active_members"] += 1
+    return figures, durations
+
+
+def _subtree(tree, union):
+    return [u for u in [*tree.all(), tree.suzhou, tree.gusu] if u.path.startswith(union.path)]
+
+
+def _coverage(client, headers, **query):
+    response = client.get("/api/v1/stats/coverage", query_string=query, headers=headers)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_every_union_total_is_its_own_plus_its_children(client, make_officer, tree, seeded):
+    _, headers = make_officer(tree.province, "admin")
+    for union in [*tree.all(), tree.suzhou, tree.gusu]:
+        body = _coverage(client, headers, by="union", union_id=str(union.id))
+        own, *children = body["items"]
+        assert own["own"] is True and own["key"] == str(union.id)
+        assert {c["key"] for c in children} == {str(u.id) for u in _subtree(tree, union) if u.parent_id == union.id}
+        expected_total, _ = _expected(seeded, _subtree(tree, union))
+        expected_own, _ = _expected(seeded, [union])
+        for name in FIGURES:
+            assert body["total"][name] == expected_total[name], (union.name, name)
+            assert own["figures"][name] == expected_own[name], (union.name, name)
+            assert body["total"][name] == sum(item["figures"][name] for item in body["items"])
+        for child in children:
+            drilled = _coverage(client, headers, by="union", union_id=child["key"])
+            assert drilled["total"] == child["figures"]
+
+
+def test_officers_at_three_levels_see_figures_that_agree(client, make_officer, tree, seeded):
+    _, province_admin = make_officer(tree.province, "admin")
+    _, city_viewer = make_officer(tree.nanjing, "viewer")
+    _, district_reviewer = make_officer(tree.xuanwu, "reviewer")
+
+    province = _coverage(client, province_admin, by="union")
+    city = _coverage(client, city_viewer, by="union")
+    district = _coverage(client, district_reviewer, by="union")
+
+    assert {i["key"]: i["figures"] for i in province["items"]}[str(tree.nanjing.id)] == city["total"]
+    assert {i["key"]: i["figures"] for i in city["items"]}[str(tree.xuanwu.id)] == district["total"]
+    assert district["union"]["id"] == str(tree.xuanwu.id)
+    assert district["total"]["pending"] == 2 and district["total"]["overdue"] == 1
+    assert district["total"]["active_members"] == 2  # the transferred-out membership no longer counts
+    # The median of the district's decisions (2, 10 and 6 days) is 6 days.
+    assert district["total"]["median_days_to_decision"] == pytest.approx(6.0, abs=0.01)
+    # Nothing above one's own union can be asked for.
+    response = client.get(
+        "/api/v1/stats/coverage", query_string={"by": "union", "union_id": str(tree.nanjing.id)},
+        headers=district_reviewer,
+    )  # fmt: skip
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("by", ["occupation", "region", "station", "employment_form"])
+def test_every_grouping_adds_up_to_the_same_total(client, make_officer, tree, seeded, by):
+    _, headers = make_officer(tree.province, "admin")
+    by_union = _coverage(client, headers, by="union")
+    grouped = _coverage(client, headers, by=by)
+    assert grouped["total"] == by_union["total"]
+    for name in FIGURES:
+        assert sum(item["figures"][name] for item in grouped["items"]) == grouped["total"][name]
+    _, city = make_officer(tree.nanjing, "viewer")
+    assert _coverage(client, city, by=by)["total"] == _coverage(client, city, by="union")["total"]
+
+
+def test_groups_are_labelled_in_chinese(client, make_officer, tree, seeded):
+    _, headers = make_officer(tree.province, "viewer")
+    occupations = {i["key"]: i for i in _coverage(client, headers, by="occupation")["items"]}
+    assert occupations["courier"]["label"] == "快递员"
+    assert occupations["security_guard"]["figures"]["pending"] == 0  # every one of the eight groups is listed
+    assert occupations["food_delivery_rider"]["figures"]["approved"] == 1
+    regions = {i["key"]: i["label"] for i in _coverage(client, headers, by="region")["items"]}
+    assert regions["320104"] == "南京市秦淮区"
+    stations = {i["key"]: i["label"] for i in _coverage(client, headers, by="station")["items"]}
+    assert stations[str(tree.rider_point.id)] == "秦淮骑手驿站"
+
+
+def test_the_period_limits_decisions_and_medians(client, make_officer, tree, seeded):
+    _, headers = make_officer(tree.province, "admin")
+    since = NOW - dt.timedelta(days=30)
+    body = _coverage(
+        client, headers, by="union", since=since.isoformat(), until=(NOW + dt.timedelta(days=1)).isoformat()
+    )
+    expected, durations = _expected(seeded, _subtree(tree, tree.province), since=since)
+    assert body["total"]["approved"] == expected["approved"]
+    all_time = _coverage(client, headers, by="union")
+    assert all_time["total"]["approved"] == body["total"]["approved"] + 1
+    durations.sort()
+    middle = len(durations) // 2
+    median = durations[middle] if len(durations) % 2 else (durations[middle - 1] + durations[middle]) / 2
+    assert body["total"]["median_days_to_decision"] == pytest.approx(median, abs=0.01)
+
+
+def test_no_decisions_means_no_median(client, make_officer, tree):
+    _, headers = make_officer(tree.province, "viewer")
+    body = _coverage(client, headers, by="union")
+    assert body["total"] == {
+        "active_members": 0, "pending": 0, "overdue": 0, "approved": 0, "rejected": 0,
+        "median_days_to_decision": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ({}, 422),
+        ({"by": "colour"}, 422),
+        ({"by": "union", "union_id": "abc"}, 404),
+        ({"by": "union", "union_id": "99999999999999999999999"}, 404),
+        ({"by": "union", "union_id": "999999999"}, 404),
+        ({"by": "union", "since": "2026-01-01"}, 422),
+        ({"by": "union", "since": "2026-01-01T00:00:00"}, 422),
+        ({"by": "union", "since": "2026-02-01T00:00:00+08:00", "until": "2026-01-01T00:00:00+08:00"}, 422),
+        ({"by": "union", "since": "x" * 5000}, 422),
+    ],
+)
+def test_bad_queries_are_client_errors(client, make_officer, tree, query, status):
+    _, headers = make_officer(tree.province, "viewer")
+    response = client.get("/api/v1/stats/coverage", query_string=query, headers=headers)
+    assert response.status_code == status
+    assert response.json["code"] in ("validation_error", "not_found")
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/stats/coverage?by=union", "/api/v1/stats/funnel", "/api/v1/stats/blind-spots"]
+)
+def test_statistics_are_for_officers_only(client, tree, path):
+    assert client.get(path).status_code == 401

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, BigId, IdPk, JSONType, TimestampMixin, UTCDateTime, utcnow
@@ -82,6 +83,9 @@ class Application(TimestampMixin, Base):
     decision_reason: Mapped[str | None] = mapped_column(sa.String(500))
     decided_by: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("officers.id"))
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # Whole hours from submission to decision, kept with the decision (see ``_stamp_decision_hours``):
+    # coverage statistics take their medians from a histogram of it in one pass, not a sort.
+    decision_hours: Mapped[int | None] = mapped_column(sa.Integer)
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     member_no: Mapped[str | None] = mapped_column(sa.String(32))
@@ -90,6 +94,16 @@ class Application(TimestampMixin, Base):
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012  # read once by SQLAlchemy
+
+
+@event.listens_for(Application, "before_insert")
+@event.listens_for(Application, "before_update")
+def _stamp_decision_hours(_mapper: Any, _connection: Any, application: Application) -> None:
+    if application.decided_at is None or application.submitted_at is None:
+        application.decision_hours = None
+        return
+    elapsed = application.decided_at - application.submitted_at
+    application.decision_hours = max(0, int(elapsed.total_seconds() // 3600))
 
 
 class Membership(TimestampMixin, Base):

@@ -15,17 +15,14 @@ direct child with that child's whole subtree; the rows add up to the total. Aski
 again with ``union_id`` of a child drills one level down.
 
 Medians are not additive, so each row's median is computed over that row's own
-durations: ``percentile_cont`` on PostgreSQL; SQLite has no ordered-set aggregates,
-so there the decided durations of the rows are read and the median is taken in
-Python (SQLite is the development database; the durations are one float per
-decision).
+decisions, from a histogram of whole hours to decision built by the same grouped
+query as the counts (the same SQL on both databases; exact to the hour).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -50,7 +47,6 @@ log = logging.getLogger("ruhui.stats")
 
 GROUPINGS = ("occupation", "region", "union", "station", "employment_form")
 DECIDED = ("approved", "rejected")
-_SECONDS_PER_DAY = 86_400.0
 
 
 @dataclass
@@ -125,13 +121,6 @@ def _child_segment(session: Session, path: Any, root_path: str) -> sa.ColumnElem
     return sa.case((path == root_path, ""), else_=sa.func.substr(path, start, sa.func.instr(rest, "/") - 1))
 
 
-def _decision_days(session: Session) -> sa.ColumnElement[Any]:
-    if _is_postgres(session):
-        seconds = sa.extract("epoch", Application.decided_at - Application.submitted_at)
-        return sa.cast(seconds, sa.Float) / _SECONDS_PER_DAY
-    return sa.func.julianday(Application.decided_at) - sa.func.julianday(Application.submitted_at)
-
-
 def _application_key(session: Session, by: str, root_path: str) -> Any:
     if by == "union":
         return _child_segment(session, Application.union_path, root_path)
@@ -191,65 +180,63 @@ TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_applicat
 def _application_figures(
     session: Session, root_path: str, by: str, period: Period, now: dt.datetime
 ) -> dict[str, Figures]:
-    """Per group, and under ``TOTAL`` for the whole subtree: counts in one pass, then the medians.
+    """Per group, and under ``TOTAL`` for the whole subtree, in one pass over the applications.
 
-    PostgreSQL computes the groups and the total together (``GROUPING SETS ((key), ())``)
-    as a hash aggregate. The medians are a second query over the period's decisions
-    only: an ordered-set aggregate sorts its rows, and kept apart from the counts the
-    sort holds only the decided rows. SQLite has neither grouping sets nor ordered-set
-    aggregates: its total is the sum of the groups and its medians come from Python.
+    Rows are grouped by the key and by the decision's whole hours (``decision_hours``,
+    NULL for rows not decided in the period), a hash aggregate on both databases; the
+    counts are summed per group here and the median days to decision come from the
+    resulting histogram. An ordered-set aggregate (``percentile_cont``) would sort every
+    decision instead: at a million applications that sort alone took over a second.
+    The median is therefore exact to the hour.
     """
     raw_key = _application_key(session, by, root_path)
     decided_in_period = sa.and_(Application.status.in_(DECIDED), period.holds(Application.decided_at))
     pending = Application.status == "pending"
-    statement = sa.select(
-        raw_key,
-        sa.func.count().filter(pending),
-        sa.func.count().filter(sa.and_(pending, Application.due_at < now)),
-        sa.func.count().filter(sa.and_(decided_in_period, Application.status == "approved")),
-        sa.func.count().filter(sa.and_(decided_in_period, Application.status == "rejected")),
-    ).where(within_subtree(session, root_path, Application.union_path.expression), sa.or_(pending, decided_in_period))
-    postgres = _is_postgres(session)
-    if postgres:
-        statement = statement.group_by(sa.func.grouping_sets(sa.tuple_(raw_key), sa.tuple_()))
-    else:
-        statement = statement.group_by(raw_key)
-    result: dict[str, Figures] = {}
-    for group, pending_count, overdue, approved, rejected in session.execute(statement):
-        # Group keys are never NULL (NOT NULL columns, or '' for the root's own row): NULL is the total row.
-        key = TOTAL if group is None else str(group)
-        result[key] = Figures(pending=pending_count, overdue=overdue, approved=approved, rejected=rejected)
-    if not postgres:
-        total = result[TOTAL] = Figures()
-        for key, figures in result.items():
-            if key != TOTAL:
-                total.add_counts(figures)
-    for key, median in _medians(session, root_path, raw_key, period).items():
-        result.setdefault(key, Figures()).median_days_to_decision = median
-    return result
-
-
-def _medians(session: Session, root_path: str, raw_key: Any, period: Period) -> dict[str, float | None]:
-    """Median days from submission to decision per group and under ``TOTAL``, over the period's decisions."""
-    days = _decision_days(session)
-    where = (
-        within_subtree(session, root_path, Application.union_path.expression),
-        Application.status.in_(DECIDED),
-        period.holds(Application.decided_at),
-    )
-    if _is_postgres(session):
-        statement = (
-            sa.select(raw_key, sa.func.percentile_cont(0.5).within_group(days))
-            .where(*where)
-            .group_by(sa.func.grouping_sets(sa.tuple_(raw_key), sa.tuple_()))
+    hours = sa.case((decided_in_period, Application.decision_hours), else_=None)
+    statement = (
+        sa.select(
+            raw_key,
+            hours,
+            sa.func.count().filter(pending),
+            sa.func.count().filter(sa.and_(pending, Application.due_at < now)),
+            sa.func.count().filter(sa.and_(decided_in_period, Application.status == "approved")),
+            sa.func.count().filter(sa.and_(decided_in_period, Application.status == "rejected")),
         )
-        return {TOTAL if group is None else str(group): _round(median) for group, median in session.execute(statement)}
-    durations: dict[str, list[float]] = defaultdict(list)
-    rows = session.execute(sa.select(raw_key, days).where(*where).execution_options(yield_per=10_000))
-    for group, value in rows:
-        durations[str(group)].append(float(value))
-        durations[TOTAL].append(float(value))
-    return {group: _round(statistics.median(values)) for group, values in durations.items()}
+        .where(
+            within_subtree(session, root_path, Application.union_path.expression),
+            sa.or_(pending, decided_in_period),
+        )
+        .group_by(raw_key, hours)
+    )
+    result: dict[str, Figures] = defaultdict(Figures)
+    histograms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for group, decision_hours, pending_count, overdue, approved, rejected in session.execute(statement):
+        for key in (str(group), TOTAL):
+            counts = Figures(pending=pending_count, overdue=overdue, approved=approved, rejected=rejected)
+            result[key].add_counts(counts)
+            if decision_hours is not None:
+                histograms[key][int(decision_hours)] += approved + rejected
+    for key, histogram in histograms.items():
+        result[key].median_days_to_decision = _median_days(histogram)
+    result.setdefault(TOTAL, Figures())
+    return dict(result)
+
+
+def _median_days(histogram: Mapping[int, int]) -> float | None:
+    """The median, in days, of a histogram of whole hours (the mean of the two middle values when even)."""
+    total = sum(histogram.values())
+    if total == 0:
+        return None
+    wanted = [(total - 1) // 2, total // 2]  # 0-based ranks of the middle value(s)
+    found: list[int] = []
+    seen = 0
+    for value in sorted(histogram):
+        count = histogram[value]
+        while wanted and wanted[0] < seen + count:
+            found.append(value)
+            wanted.pop(0)
+        seen += count
+    return _round(sum(found) / len(found) / 24)
 
 
 def _round(value: float | None) -> float | None:

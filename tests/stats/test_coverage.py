@@ -190,3 +190,20 @@ def test_bad_queries_are_client_errors(client, make_officer, tree, query, status
 )
 def test_statistics_are_for_officers_only(client, tree, path):
     assert client.get(path).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("histogram", "median"),
+    [
+        ({}, None),
+        ({48: 1}, 2.0),
+        ({48: 1, 240: 1}, 6.0),  # even: the mean of the two middle values
+        ({48: 1, 144: 1, 240: 1}, 6.0),
+        ({12: 3, 36: 1}, 0.5),
+        ({0: 2, 36: 2}, 0.75),
+    ],
+)
+def test_median_from_an_hour_histogram(histogram, median):
+    from app.stats.service import _median_days
+
+    assert _median_days(histogram) == median

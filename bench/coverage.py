@@ -89,7 +89,7 @@ POSTGRES_SEED = (
     """INSERT INTO applications (id, person_id, identity_id, join_code_id, station_id, employer_id, union_id,
                                  union_path, region_code, occupation, employment_form, is_transfer, consent_version,
                                  status, route_rule, route_trace, submitted_at, due_at, decided_at, decision_hours,
-                                 version, created_at, updated_at)
+                                 membership_active, version, created_at, updated_at)
        SELECT g, g, g, NULL, s.id, NULL, u.id, u.path, s.region_code,
               (CAST(:occupations AS text[]))[1 + g % 9], (CAST(:forms AS text[]))[1 + (g / 9) % 5], false, '2026-01',
               st.status, CASE WHEN g % 11 = 0 THEN 'fallback' ELSE 'industry' END, '[]',
@@ -97,7 +97,7 @@ POSTGRES_SEED = (
               CASE WHEN st.status IN ('approved', 'rejected', 'returned')
                    THEN t.submitted + (g % 20) * interval '1 day' + (g % 17) * interval '1 hour' END,
               CASE WHEN st.status IN ('approved', 'rejected', 'returned') THEN (g % 20) * 24 + g % 17 END,
-              1, t.submitted, t.submitted
+              st.status = 'approved', 1, t.submitted, t.submitted
        FROM generate_series(1, CAST(:n AS bigint)) g
        JOIN stations s ON s.id = 1 + (g * 7919) % :stations
        JOIN unions u ON u.id = s.union_id

@@ -86,6 +86,9 @@ class Application(TimestampMixin, Base):
     # Whole hours from submission to decision, kept with the decision (see ``_stamp_decision_hours``):
     # coverage statistics take their medians from a histogram of it in one pass, not a sort.
     decision_hours: Mapped[int | None] = mapped_column(sa.Integer)
+    # True while the membership this application granted is active (set by ``grant_membership``):
+    # coverage counts members in the same pass over applications as everything else.
+    membership_active: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     member_no: Mapped[str | None] = mapped_column(sa.String(32))

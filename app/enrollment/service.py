@@ -432,6 +432,9 @@ def grant_membership(session: Session, application: Application, now: dt.datetim
             raise Conflict("申请人已是该工会会员", code="already_member", union=union_summary(union))
         current.status = "transferred_out"
         current.ended_at = now
+        granted_by = session.get(Application, current.application_id)
+        if granted_by is not None:
+            granted_by.membership_active = False
         session.flush()  # the old membership leaves "active" before the new one may enter it
     member_no = members.allocate_member_no(session, identity, union.region_code, now)
     membership = Membership(
@@ -444,5 +447,6 @@ def grant_membership(session: Session, application: Application, now: dt.datetim
     )
     session.add(membership)
     application.member_no = member_no
+    application.membership_active = True
     session.flush()
     return membership

@@ -149,12 +149,7 @@ def coverage(
 
     groups: dict[str, Figures] = defaultdict(Figures)
     groups.update(_application_figures(session, root.path, by, period, now))
-    # The applications' total row; members are added to it below, each in exactly one group.
     total = groups.pop(TOTAL, Figures())
-    for key, members in _member_counts(session, root.path, by).items():
-        groups[key].active_members = members
-
-    total.active_members = sum(figures.active_members for figures in groups.values())
 
     return Coverage(
         by=by,
@@ -182,6 +177,9 @@ def _application_figures(
 ) -> dict[str, Figures]:
     """Per group, and under ``TOTAL`` for the whole subtree, in one pass over the applications.
 
+    Active members are counted there too: each active membership is flagged on the
+    application that granted it (``membership_active``), routed to the membership's union.
+
     Rows are grouped by the key and by the decision's whole hours (``decision_hours``,
     NULL for rows not decided in the period), a hash aggregate on both databases; the
     counts are summed per group here and the median days to decision come from the
@@ -201,18 +199,21 @@ def _application_figures(
             sa.func.count().filter(sa.and_(pending, Application.due_at < now)),
             sa.func.count().filter(sa.and_(decided_in_period, Application.status == "approved")),
             sa.func.count().filter(sa.and_(decided_in_period, Application.status == "rejected")),
+            sa.func.count().filter(Application.membership_active),
         )
         .where(
             within_subtree(session, root_path, Application.union_path.expression),
-            sa.or_(pending, decided_in_period),
+            sa.or_(pending, decided_in_period, Application.membership_active),
         )
         .group_by(raw_key, hours)
     )
     result: dict[str, Figures] = defaultdict(Figures)
     histograms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for group, decision_hours, pending_count, overdue, approved, rejected in session.execute(statement):
+    for group, decision_hours, pending_count, overdue, approved, rejected, members in session.execute(statement):
         for key in (str(group), TOTAL):
-            counts = Figures(pending=pending_count, overdue=overdue, approved=approved, rejected=rejected)
+            counts = Figures(
+                active_members=members, pending=pending_count, overdue=overdue, approved=approved, rejected=rejected
+            )
             result[key].add_counts(counts)
             if decision_hours is not None:
                 histograms[key][int(decision_hours)] += approved + rejected
@@ -241,28 +242,6 @@ def _median_days(histogram: Mapping[int, int]) -> float | None:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 2)
-
-
-def _member_counts(session: Session, root_path: str, by: str) -> dict[str, int]:
-    """Active members per group, each counted for the union of the one active membership."""
-    if by == "union":
-        key: Any = _child_segment(session, Union.path, root_path)
-    elif by == "region":
-        key = Application.region_code
-    elif by == "station":
-        key = Application.station_id
-    else:
-        key = getattr(Application, by)
-    statement = (
-        sa.select(key.label("key"), sa.func.count())
-        .select_from(Membership)
-        .join(Union, Union.id == Membership.union_id)
-        .where(Membership.status == "active", within_subtree(session, root_path, Union.path.expression))
-        .group_by(sa.literal_column("key"))
-    )
-    if by != "union":
-        statement = statement.join(Application, Application.id == Membership.application_id)
-    return {str(group): int(count) for group, count in session.execute(statement)}
 
 
 def _labelled_rows(session: Session, by: str, root: Union, groups: Mapping[str, Figures]) -> list[CoverageRow]:

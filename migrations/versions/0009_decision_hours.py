@@ -1,4 +1,4 @@
-"""Applications keep the whole hours from submission to decision (medians from a histogram)
+"""Applications keep the hours to decision and whether their membership is active (coverage in one pass)
 
 Revision ID: 0009_decision_hours
 Revises: 0008_coverage
@@ -19,7 +19,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.add_column(sa.Column('decision_hours', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('membership_active', sa.Boolean(), server_default=sa.false(), nullable=False))
 
+    op.execute(
+        "UPDATE applications SET membership_active = EXISTS (SELECT 1 FROM memberships m"
+        " WHERE m.application_id = applications.id AND m.status = 'active')"
+    )
     # Fill it for decisions already taken; new ones are stamped by the model on flush.
     if op.get_bind().dialect.name == "postgresql":
         op.execute(
@@ -35,4 +40,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table('applications', schema=None) as batch_op:
+        batch_op.drop_column('membership_active')
         batch_op.drop_column('decision_hours')

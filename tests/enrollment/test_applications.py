@@ -148,6 +148,9 @@ def test_an_active_member_is_told_which_union_and_may_transfer(client, session, 
         session.commit()
     memberships = session.scalars(sa.select(Membership).order_by(Membership.id)).all()
     assert [(m.status, m.member_no) for m in memberships] == [("transferred_out", member_no), ("active", member_no)]
+    session.expire_all()
+    granting = [session.get(Application, m.application_id).membership_active for m in memberships]
+    assert granting == [False, True], "coverage counts the member once, where the active membership is"
     assert second.union_id == nanjing.suzhou.id
     assert member_no.startswith("320100" + str(utcnow().year))
 

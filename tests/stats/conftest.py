@@ -132,6 +132,8 @@ def file_application(app, session):
             decided_at=decided,
             due_at=NOW + dt.timedelta(days=due_in_days),
             member_no=f"M{n:08d}" if status == "approved" else None,
+            # What grant_membership keeps: the granting application knows its membership is active.
+            membership_active=status == "approved" and membership == "active",
         )
         session.add(application)
         session.flush()

@@ -61,6 +61,18 @@ IdPk = Annotated[int, mapped_column(BigId, primary_key=True)]
 Timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow)]
 
 
+_MAX_ID = 2**63 - 1
+
+
+def parse_id(value: str | int) -> int | None:
+    """An id from a path or a body: ids are opaque strings to clients, so anything not a stored id is absent."""
+    text = str(value)
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if 0 < number <= _MAX_ID else None
+
+
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 

@@ -123,8 +123,3 @@ def mask_name(name: str) -> str:
 def mask_id_number(number: str) -> str:
     """``11010519491231002X`` → ``110105********002X``: region kept, birth date hidden."""
     return number[:6] + "*" * 8 + number[14:] if len(number) == 18 else "*" * len(number)
-
-
-def mask_phone(phone: str) -> str:
-    """``13812345678`` → ``138****5678``."""
-    return phone[:3] + "****" + phone[7:] if len(phone) == 11 else "*" * len(phone)

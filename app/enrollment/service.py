@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.auth.access import Principal
+from app.db import parse_id
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.enrollment import members
 from app.enrollment.deadlines import add_working_days
@@ -49,10 +50,6 @@ class ApplicationForm:
 
 def _application_not_found() -> NotFound:
     return NotFound("申请不存在", code="application_not_found")
-
-
-def parse_id(value: str) -> int | None:
-    return int(value) if value.isascii() and value.isdigit() and 0 < len(value) <= 18 else None
 
 
 # ---------------------------------------------------------------- identities

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.audit import service as audit
 from app.auth.access import Principal
-from app.db import utcnow
+from app.db import parse_id, utcnow
 from app.directory import regions
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
@@ -33,7 +33,6 @@ TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MAX_EXPIRY = dt.timedelta(days=3660)
 # A print-shop bundle beyond this is an export job, not a request.
 MAX_BUNDLE_STATIONS = 2000
-_MAX_ID = 2**63 - 1
 _DEVICE_ID_MAX = 128
 
 
@@ -44,15 +43,6 @@ def new_token() -> str:
 def join_url(base_url: str, token: str) -> str:
     """The URL printed in the QR code: one link that WeChat and any phone camera both open."""
     return f"{base_url.rstrip('/')}/j/{token}"
-
-
-def parse_id(value: str | int) -> int | None:
-    """An id from a path: ids are opaque strings to clients, so anything not a stored id is simply absent."""
-    text = str(value)
-    if not text.isascii() or not text.isdigit() or len(text) > 19:
-        return None
-    number = int(text)
-    return number if 0 < number <= _MAX_ID else None
 
 
 def code_status(code: JoinCode, now: dt.datetime) -> str:

@@ -41,6 +41,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.audit.service import record_event
 from app.auth.access import Principal
 from app.auth.models import Person
+from app.db import parse_id
 from app.directory.models import Employer, Station, Union
 from app.enrollment import service as enrollment
 from app.enrollment.deadlines import CHINA
@@ -163,7 +164,7 @@ def review_queue(
         statement = statement.where(Application.occupation == filters.occupation)
     for column, raw in ((Application.station_id, filters.station_id), (Application.union_id, filters.union_id)):
         if raw is not None:
-            number = enrollment.parse_id(raw)
+            number = parse_id(raw)
             statement = statement.where(column == number if number else sa.false())
     if filters.since:
         statement = statement.where(Application.submitted_at >= filters.since)
@@ -420,7 +421,7 @@ def bulk_decide(
     unique_ids = list(dict.fromkeys(ids))
     if len(unique_ids) > MAX_BULK:
         raise ValidationFailed(errors={"ids": [f"一次最多处理 {MAX_BULK} 份申请"]})
-    numbers = {raw: enrollment.parse_id(raw) for raw in unique_ids}
+    numbers = {raw: parse_id(raw) for raw in unique_ids}
     wanted = [n for n in numbers.values() if n]
     visible = {
         a.id: a for a in session.scalars(sa.select(Application).where(Application.id.in_(wanted), _in_scope(principal)))
@@ -474,7 +475,7 @@ def transfer_application(
     if not reason:
         raise ValidationFailed(errors={"reason": ["转办须填写原因"]})
     application = _application_in_scope(session, principal, application_id)
-    number = enrollment.parse_id(union_id)
+    number = parse_id(union_id)
     target = session.get(Union, number) if number else None
     if target is None:
         raise NotFound("目标工会不存在", code="union_not_found")

@@ -31,6 +31,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.db import parse_id
 from app.directory.models import Employer, Station, Union, within_subtree
 from app.directory.regions import display_name
 from app.directory.scope import Scope
@@ -39,7 +40,6 @@ from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment.models import Application, Membership
 from app.errors import AppError, NotFound, ValidationFailed
 from app.joincodes.models import JoinCode, JoinScan
-from app.joincodes.service import parse_id
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
 

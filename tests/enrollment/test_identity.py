@@ -11,7 +11,6 @@ from app.enrollment.identity import (
     check_character,
     mask_id_number,
     mask_name,
-    mask_phone,
     normalise_name,
     parse_id_number,
 )
@@ -92,7 +91,6 @@ def test_age_turns_on_the_birthday():
         (mask_name, "张三", "张*"),
         (mask_name, "欧阳娜娜", "欧***"),
         (mask_id_number, "11010519491231002X", "110105********002X"),
-        (mask_phone, "13812345678", "138****5678"),
     ],
 )
 def test_masking(function, value, masked):

@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -87,8 +87,10 @@ def station_in_scope(session: Session, principal: Principal, station_id: str | i
     return station
 
 
-def join_code_in_scope(session: Session, principal: Principal, code_id: str | int) -> JoinCode:
-    """The join code, when its station's union lies in the officer's scope (else 404)."""
+def join_code_and_station(
+    session: Session, code_id: str | int, in_scope: Callable[[str], bool]
+) -> tuple[JoinCode, Station]:
+    """The join code and its station, when ``in_scope`` accepts the station's union path (else 404)."""
     number = parse_id(code_id)
     row = None
     if number is not None:
@@ -98,10 +100,14 @@ def join_code_in_scope(session: Session, principal: Principal, code_id: str | in
             .join(Union, Union.id == Station.union_id)
             .where(JoinCode.id == number)
         ).first()
-    if row is None or not principal.in_scope(row[2]):
+    if row is None or not in_scope(row[2]):
         raise _join_code_not_found()
-    code: JoinCode = row[0]
-    return code
+    return row[0], row[1]
+
+
+def join_code_in_scope(session: Session, principal: Principal, code_id: str | int) -> JoinCode:
+    """The join code, when its station's union lies in the officer's scope (else 404)."""
+    return join_code_and_station(session, code_id, principal.in_scope)[0]
 
 
 def _check_expiry(expires_at: dt.datetime | None, now: dt.datetime) -> None:

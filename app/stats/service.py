@@ -39,6 +39,7 @@ from app.directory.service import get_station, get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment.models import Application, Membership
 from app.errors import AppError, NotFound, ValidationFailed
+from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinCode, JoinScan
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
@@ -356,18 +357,7 @@ def funnel(
 
 
 def _join_code_in_scope(session: Session, scope: Scope, code_id: str) -> tuple[JoinCode, Station]:
-    number = parse_id(code_id)
-    row = None
-    if number is not None:
-        row = session.execute(
-            sa.select(JoinCode, Station, Union.path)
-            .join(Station, Station.id == JoinCode.station_id)
-            .join(Union, Union.id == Station.union_id)
-            .where(JoinCode.id == number)
-        ).first()
-    if row is None or not scope.covers(row[2]):
-        raise NotFound("入会码不存在", code="join_code_not_found")
-    return row[0], row[1]
+    return joincodes_service.join_code_and_station(session, code_id, scope.covers)
 
 
 def _funnel_figures(

@@ -32,40 +32,6 @@ class ApplicationFormSchema(ma.Schema):
     )
 
 
-class UnionRefSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
-
-
-class StationRefSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-    address = ma.fields.String(required=True)
-    region_code = ma.fields.String(required=True)
-
-
-class EmployerRefSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-
-
-class RouteHopSchema(ma.Schema):
-    at = ma.fields.String(required=True)
-    by = ma.fields.String(required=True, metadata={"description": "routing, or transfer"})
-    rule = ma.fields.String(required=True)
-    union = ma.fields.Nested(UnionRefSchema, required=True)
-    reasons = ma.fields.List(ma.fields.String(), required=True)
-
-
-class RouteSchema(ma.Schema):
-    rule = ma.fields.String(
-        required=True, metadata={"enum": ["override", "enterprise", "industry", "regional", "fallback", "transfer"]}
-    )
-    reasons = ma.fields.List(ma.fields.String(), required=True)
-    hops = ma.fields.List(ma.fields.Nested(RouteHopSchema), required=True)
-
-
 class ApplicationSchema(ma.Schema):
     """The application as the worker and the officer's queue see it (personal data masked)."""
 

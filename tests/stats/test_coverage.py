@@ -207,3 +207,27 @@ def test_median_from_an_hour_histogram(histogram, median):
     from app.stats.service import _median_days
 
     assert _median_days(histogram) == median
+
+
+def test_moving_a_union_takes_its_applications_along(client, make_officer, tree, file_application):
+    """新街口街道 moves from 玄武区 straight under 南京市: its applications leave 玄武区's queue and figures."""
+    file_application(tree.xinjiekou, tree.depot)
+    file_application(tree.xinjiekou, tree.depot, status="approved", decided_after_days=2)
+    _, city_admin = make_officer(tree.nanjing, "admin")
+    _, district = make_officer(tree.xuanwu, "reviewer")
+    assert _coverage(client, district, by="union")["total"]["pending"] == 1
+
+    moved = client.patch(
+        f"/api/v1/unions/{tree.xinjiekou.id}", json={"parent_id": str(tree.nanjing.id)}, headers=city_admin
+    )
+    assert moved.status_code == 200, moved.json
+
+    assert _coverage(client, district, by="union")["total"] == {
+        **dict.fromkeys(FIGURES, 0),
+        "median_days_to_decision": None,
+    }
+    queue = client.get("/api/v1/review/applications", headers=district)
+    assert queue.status_code == 200 and queue.json["items"] == []
+    city = {item["key"]: item["figures"] for item in _coverage(client, city_admin, by="union")["items"]}
+    assert city[str(tree.xinjiekou.id)]["pending"] == 1 and city[str(tree.xinjiekou.id)]["active_members"] == 1
+    assert str(tree.xuanwu.id) in city and city[str(tree.xuanwu.id)]["pending"] == 0

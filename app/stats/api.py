@@ -36,7 +36,12 @@ class CoverageView(MethodView):
     @blp.response(200, CoverageSchema)
     @_errors
     def get(self, args: dict[str, Any]) -> Any:
-        """Show coverage figures of the subtree grouped by occupation, region, union, station or employment form."""
+        """Show coverage figures of the subtree grouped by occupation, region, union, station or employment form.
+
+        `by=station` pages its items like every list (`limit`, `cursor`; stations in id order,
+        `next_cursor` null on the last page); `total` is always the whole subtree's. The other
+        groupings are bounded and come whole.
+        """
         return service.coverage(db.session, officer_scope(), now=utcnow(), **args)
 
 

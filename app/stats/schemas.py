@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from app.directory.regions import display_name
+from app.pagination import PageArgsSchema
 from app.stats.service import GROUPINGS
 
 _ID = ma.validate.Length(min=1, max=40)
@@ -21,7 +22,7 @@ class PeriodArgsSchema(ma.Schema):
     )
 
 
-class CoverageArgsSchema(PeriodArgsSchema):
+class CoverageArgsSchema(PeriodArgsSchema, PageArgsSchema):
     by = ma.fields.String(required=True, validate=ma.validate.OneOf(GROUPINGS))
     union_id = ma.fields.String(
         load_default=None,
@@ -71,7 +72,14 @@ class CoverageSchema(ma.Schema):
     until = ma.fields.AwareDateTime(allow_none=True)
     as_of = ma.fields.AwareDateTime(required=True)
     items = ma.fields.List(ma.fields.Nested(CoverageRowSchema), required=True)
-    total = ma.fields.Nested(FiguresSchema, required=True, metadata={"description": "The sum of the items"})
+    next_cursor = ma.fields.String(
+        allow_none=True, required=True, metadata={"description": "by=station: the next page of stations, or null"}
+    )
+    total = ma.fields.Nested(
+        FiguresSchema,
+        required=True,
+        metadata={"description": "The whole subtree: the sum of the items (of every page)"},
+    )
 
 
 class FunnelArgsSchema(PeriodArgsSchema):

@@ -41,6 +41,7 @@ from app.enrollment.models import Application, Membership
 from app.errors import AppError, NotFound, ValidationFailed
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinCode, JoinScan
+from app.pagination import DEFAULT_LIMIT, Page, paginate
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
 
@@ -61,13 +62,6 @@ class Figures:
     rejected: int = 0
     median_days_to_decision: float | None = None
 
-    def add_counts(self, other: Figures) -> None:
-        self.active_members += other.active_members
-        self.pending += other.pending
-        self.overdue += other.overdue
-        self.approved += other.approved
-        self.rejected += other.rejected
-
 
 @dataclass
 class CoverageRow:
@@ -87,6 +81,7 @@ class Coverage:
     as_of: dt.datetime
     items: list[CoverageRow]
     total: Figures
+    next_cursor: str | None = None  # by=station: the stations come a page at a time
 
 
 @dataclass(frozen=True)
@@ -122,16 +117,6 @@ def _child_segment(session: Session, path: Any, root_path: str) -> sa.ColumnElem
     return sa.case((path == root_path, ""), else_=sa.func.substr(path, start, sa.func.instr(rest, "/") - 1))
 
 
-def _application_key(session: Session, by: str, root_path: str) -> Any:
-    if by == "union":
-        return _child_segment(session, Application.union_path, root_path)
-    if by == "region":
-        return Application.region_code
-    if by == "station":
-        return Application.station_id
-    return getattr(Application, by)
-
-
 def coverage(
     session: Session,
     scope: Scope,
@@ -141,25 +126,45 @@ def coverage(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     union_id: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
 ) -> Coverage:
-    """The coverage figures of the scope (or of ``union_id``'s subtree inside it), grouped ``by``."""
+    """The coverage figures of the scope (or of ``union_id``'s subtree inside it), grouped ``by``.
+
+    ``by=station`` is a list that grows with the directory (a province has ten thousand
+    stations), so its items come a page at a time, in station id order, like every list
+    of the contract; ``total`` is always the whole subtree's. The other groupings are
+    bounded (the occupations, the employment forms, a union's children, the regions) and
+    come whole, with ``next_cursor`` null.
+    """
     if by not in GROUPINGS:
         raise ValidationFailed(errors={"by": [f"须为 {' | '.join(GROUPINGS)} 之一"]})
     period = Period(since, until)
     root = _scope_root(session, scope, union_id)
+    if _is_postgres(session):
+        for name, value in POSTGRES_REPORT_SETTINGS.items():
+            session.execute(sa.text(f"SET LOCAL {name} = '{value}'"))  # names and values: the constants above
 
-    groups: dict[str, Figures] = defaultdict(Figures)
-    groups.update(_application_figures(session, root.path, by, period, now))
-    total = groups.pop(TOTAL, Figures())
-
+    next_cursor = None
+    if by == "station":
+        page = _station_page(session, root.path, period, limit, cursor)
+        stations: list[Station] = page.items
+        groups = (
+            _application_figures(
+                session, root.path, period, now, by=by, only=Application.station_id.in_([s.id for s in stations])
+            )
+            if stations
+            else {}
+        )
+        items = [CoverageRow(str(s.id), s.name, groups.get(str(s.id), Figures())) for s in stations]
+        total = _application_figures(session, root.path, period, now)[TOTAL]
+        next_cursor = page.next_cursor
+    else:
+        groups = _application_figures(session, root.path, period, now, by=by)
+        total = groups.pop(TOTAL)
+        items = _labelled_rows(session, by, root, groups)
     return Coverage(
-        by=by,
-        union=root,
-        since=since,
-        until=until,
-        as_of=now,
-        items=_labelled_rows(session, by, root, groups),
-        total=total,
+        by=by, union=root, since=since, until=until, as_of=now, items=items, total=total, next_cursor=next_cursor
     )
 
 
@@ -172,73 +177,137 @@ def _scope_root(session: Session, scope: Scope, union_id: str | None) -> Union:
 
 TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_application_figures``
 
+# A coverage statement hashes a million rows into as many (group, hour) pairs as there are
+# decisions; with PostgreSQL's default 4 MB of work memory that spills to disk and the
+# planner prefers sorting instead. Coverage asks for enough memory for the hash, and no
+# JIT compilation (it costs more than it saves on one pass), for its own transaction only
+# (``SET LOCAL``). At most three processes (the query and two parallel workers) use it.
+POSTGRES_REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
+
+
+def _counted(session: Session, root_path: str, period: Period) -> tuple[sa.ColumnElement[bool], ...]:
+    """The applications coverage reads: routed into the subtree, and pending, decided in the period or a member."""
+    return (
+        within_subtree(session, root_path, Application.union_path.expression),
+        sa.or_(Application.status == "pending", _decided_in(period), Application.membership_active),
+    )
+
+
+def _decided_in(period: Period) -> sa.ColumnElement[bool]:
+    return sa.and_(Application.status.in_(DECIDED), period.holds(Application.decided_at))
+
+
+def _station_page(session: Session, root_path: str, period: Period, limit: int, cursor: str | None) -> Page:
+    """A page of the stations that have applications coverage counts, in id order."""
+    counted = sa.exists().where(Application.station_id == Station.id, *_counted(session, root_path, period))
+    return paginate(
+        session, sa.select(Station).where(counted), keys=[Station.id], limit=limit, cursor=cursor, descending=False
+    )
+
 
 def _application_figures(
-    session: Session, root_path: str, by: str, period: Period, now: dt.datetime
+    session: Session,
+    root_path: str,
+    period: Period,
+    now: dt.datetime,
+    *,
+    by: str | None = None,
+    only: sa.ColumnElement[bool] | None = None,
 ) -> dict[str, Figures]:
-    """Per group, and under ``TOTAL`` for the whole subtree, in one pass over the applications.
+    """Per group ``by`` (as text), and under ``TOTAL`` for the whole subtree unless ``only`` narrows the rows.
 
-    Active members are counted there too: each active membership is flagged on the
-    application that granted it (``membership_active``), routed to the membership's union.
+    One pass over the applications. Active members are counted there too: each active
+    membership is flagged on the application that granted it (``membership_active``),
+    routed to the membership's union.
 
-    Rows are grouped by the key and by the decision's whole hours (``decision_hours``,
-    NULL for rows not decided in the period), a hash aggregate on both databases; the
-    counts are summed per group here and the median days to decision come from the
-    resulting histogram. An ordered-set aggregate (``percentile_cont``) would sort every
-    decision instead: at a million applications that sort alone took over a second.
-    The median is therefore exact to the hour.
+    The pass groups rows by the key and by the decision's whole hours (``decision_hours``,
+    NULL for rows not decided in the period), a hash aggregate; the database then sums
+    each group and finds its median from that histogram with a running count (a window),
+    so one row per group comes back. An ordered-set aggregate (``percentile_cont``) would
+    sort every decision instead. The same SQL runs on both databases; medians are exact
+    to the hour.
     """
-    raw_key = _application_key(session, by, root_path)
-    decided_in_period = sa.and_(Application.status.in_(DECIDED), period.holds(Application.decided_at))
     pending = Application.status == "pending"
-    hours = sa.case((decided_in_period, Application.decision_hours), else_=None)
-    statement = (
+    decided_in_period = _decided_in(period)
+    hours = sa.case((decided_in_period, Application.decision_hours), else_=None).label("hours")
+    key = _application_key(session, by, root_path).label("key") if by else None
+    conditions = _counted(session, root_path, period) + (() if only is None else (only,))
+    grouped = (
         sa.select(
-            raw_key,
+            *([key] if key is not None else []),
             hours,
-            sa.func.count().filter(pending),
-            sa.func.count().filter(sa.and_(pending, Application.due_at < now)),
-            sa.func.count().filter(sa.and_(decided_in_period, Application.status == "approved")),
-            sa.func.count().filter(sa.and_(decided_in_period, Application.status == "rejected")),
-            sa.func.count().filter(Application.membership_active),
+            sa.func.count().filter(pending).label("pending"),
+            sa.func.count().filter(sa.and_(pending, Application.due_at < now)).label("overdue"),
+            sa.func.count().filter(sa.and_(decided_in_period, Application.status == "approved")).label("approved"),
+            sa.func.count().filter(sa.and_(decided_in_period, Application.status == "rejected")).label("rejected"),
+            sa.func.count().filter(Application.membership_active).label("members"),
         )
-        .where(
-            within_subtree(session, root_path, Application.union_path.expression),
-            sa.or_(pending, decided_in_period, Application.membership_active),
-        )
-        .group_by(raw_key, hours)
+        .where(*conditions)
+        .group_by(*([key] if key is not None else []), hours)
+        .cte("grouped")
+        .prefix_with("MATERIALIZED")  # per group and for the total below: one pass
     )
-    result: dict[str, Figures] = defaultdict(Figures)
-    histograms: dict[str, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for group, decision_hours, pending_count, overdue, approved, rejected, members in session.execute(statement):
-        for key in (str(group), TOTAL):
-            counts = Figures(
-                active_members=members, pending=pending_count, overdue=overdue, approved=approved, rejected=rejected
-            )
-            result[key].add_counts(counts)
-            if decision_hours is not None:
-                histograms[key][int(decision_hours)] += approved + rejected
-    for key, histogram in histograms.items():
-        result[key].median_days_to_decision = _median_days(histogram)
-    result.setdefault(TOTAL, Figures())
-    return dict(result)
+    parts = []
+    if key is not None:
+        parts.append(_rolled_up(grouped, keyed=True))
+    if only is None:
+        parts.append(_rolled_up(grouped, keyed=False))
+    result: dict[str, Figures] = {}
+    for group, pending_count, overdue, approved, rejected, members, median_hours in session.execute(
+        sa.union_all(*parts)
+    ):
+        result[TOTAL if group is None else str(group)] = Figures(
+            active_members=int(members),
+            pending=int(pending_count),
+            overdue=int(overdue),
+            approved=int(approved),
+            rejected=int(rejected),
+            median_days_to_decision=None if median_hours is None else _round(float(median_hours) / 24),
+        )
+    return result
 
 
-def _median_days(histogram: Mapping[int, int]) -> float | None:
-    """The median, in days, of a histogram of whole hours (the mean of the two middle values when even)."""
-    total = sum(histogram.values())
-    if total == 0:
-        return None
-    wanted = [(total - 1) // 2, total // 2]  # 0-based ranks of the middle value(s)
-    found: list[int] = []
-    seen = 0
-    for value in sorted(histogram):
-        count = histogram[value]
-        while wanted and wanted[0] < seen + count:
-            found.append(value)
-            wanted.pop(0)
-        seen += count
-    return _round(sum(found) / len(found) / 24)
+def _application_key(session: Session, by: str, root_path: str) -> Any:
+    if by == "union":
+        return _child_segment(session, Application.union_path, root_path)
+    if by == "region":
+        return Application.region_code
+    if by == "station":
+        return Application.station_id
+    return getattr(Application, by)
+
+
+COUNTS = ("pending", "overdue", "approved", "rejected", "members")
+
+
+def _rolled_up(grouped: Any, *, keyed: bool) -> sa.Select[Any]:
+    """One row per key (``keyed``) or one row for all, key NULL: the sums and the median of the hour histogram.
+
+    Within a group, ``running`` is the number of decisions taking at most this many hours
+    and ``decided`` the group's number of decisions. The value at 0-based rank r is the
+    first ``hours`` whose running count exceeds r; the median is the mean of the values
+    at ranks (decided - 1) // 2 and decided // 2, that is of the first hours with
+    2·running ≥ decided and of the first with 2·running > decided.
+    """
+    if keyed:
+        source = grouped
+    else:  # the whole subtree: one histogram, a row per hour
+        sums = [sa.func.sum(grouped.c[name]).label(name) for name in COUNTS]
+        source = sa.select(grouped.c.hours, *sums).group_by(grouped.c.hours).subquery("by_hours")
+    weight = sa.case((source.c.hours.is_(None), 0), else_=source.c.approved + source.c.rejected)
+    partition = [source.c.key] if keyed else None
+    ranked = sa.select(
+        source,
+        sa.func.sum(weight).over(partition_by=partition, order_by=source.c.hours).label("running"),
+        sa.func.sum(weight).over(partition_by=partition).label("decided"),
+    ).subquery("ranked")
+    with_hours = ranked.c.hours.is_not(None)
+    lower = sa.func.min(ranked.c.hours).filter(sa.and_(with_hours, 2 * ranked.c.running >= ranked.c.decided))
+    upper = sa.func.min(ranked.c.hours).filter(sa.and_(with_hours, 2 * ranked.c.running > ranked.c.decided))
+    columns = [*(sa.func.coalesce(sa.func.sum(ranked.c[name]), 0) for name in COUNTS), (lower + upper) / 2.0]
+    if keyed:
+        return sa.select(sa.cast(ranked.c.key, sa.String), *columns).group_by(ranked.c.key)
+    return sa.select(sa.cast(sa.null(), sa.String), *columns).select_from(ranked)
 
 
 def _round(value: float | None) -> float | None:
@@ -258,11 +327,7 @@ def _labelled_rows(session: Session, by: str, root: Union, groups: Mapping[str, 
         # Every group of the vocabulary is listed, zeros included: an empty group is a finding.
         keys = list(vocabulary) + sorted(set(groups) - set(vocabulary))
         return [CoverageRow(k, vocabulary.get(k, k), groups.get(k, Figures())) for k in keys]
-    if by == "region":
-        return [CoverageRow(code, display_name(code), groups[code]) for code in sorted(groups)]
-    ids = sorted(int(k) for k in groups)
-    names = dict(session.execute(sa.select(Station.id, Station.name).where(Station.id.in_(ids))).all())
-    return [CoverageRow(str(i), names.get(i, str(i)), groups[str(i)]) for i in ids]
+    return [CoverageRow(code, display_name(code), groups[code]) for code in sorted(groups)]  # by=region
 
 
 # --- funnel ---------------------------------------------------------------------------------------------------------

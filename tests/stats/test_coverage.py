@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import statistics
 from typing import Any
 
 import pytest
@@ -192,21 +194,83 @@ def test_statistics_are_for_officers_only(client, tree, path):
     assert client.get(path).status_code == 401
 
 
-@pytest.mark.parametrize(
-    ("histogram", "median"),
-    [
-        ({}, None),
-        ({48: 1}, 2.0),
-        ({48: 1, 240: 1}, 6.0),  # even: the mean of the two middle values
-        ({48: 1, 144: 1, 240: 1}, 6.0),
-        ({12: 3, 36: 1}, 0.5),
-        ({0: 2, 36: 2}, 0.75),
-    ],
-)
-def test_median_from_an_hour_histogram(histogram, median):
-    from app.stats.service import _median_days
+# Whole hours to decision per occupation, and the median in days each group must show.
+MEDIAN_CASES = {
+    "courier": ([48], 2.0),
+    "truck_driver": ([48, 240], 6.0),  # even: the mean of the two middle values
+    "caregiver": ([240, 48, 144], 6.0),
+    "domestic_worker": ([12, 12, 12, 36], 0.5),
+    "mall_info_worker": ([0, 0, 36, 36], 0.75),
+    "security_guard": ([], None),
+}
 
-    assert _median_days(histogram) == median
+
+def test_medians_of_every_group_and_of_the_total(client, make_officer, tree, file_application):
+    for occupation, (hours, _) in MEDIAN_CASES.items():
+        for status, h in zip(itertools.cycle(["approved", "rejected"]), hours, strict=False):
+            # Half an hour more than the whole hours: the median counts whole hours.
+            file_application(
+                tree.nanjing, tree.depot, status=status, occupation=occupation, decided_after_days=(h + 0.5) / 24
+            )
+    file_application(tree.nanjing, tree.depot, occupation="security_guard")  # pending: no decision, no median
+    _, headers = make_officer(tree.province, "viewer")
+
+    body = _coverage(client, headers, by="occupation")
+
+    medians = {item["key"]: item["figures"]["median_days_to_decision"] for item in body["items"]}
+    assert {key: medians[key] for key in MEDIAN_CASES} == {key: median for key, (_, median) in MEDIAN_CASES.items()}
+    every = [h for hours, _ in MEDIAN_CASES.values() for h in hours]
+    assert body["total"]["median_days_to_decision"] == round(statistics.median(every) / 24, 2)
+    assert body["total"]["approved"] + body["total"]["rejected"] == len(every)
+
+
+def test_stations_come_a_page_at_a_time_and_add_up_to_the_total(client, make_officer, session, tree, file_application):
+    from app.directory.models import Station
+
+    stations = [tree.depot, tree.rider_point, tree.suzhou_point]
+    for n in range(4):
+        extra = Station(name=f"新街口快递点{n}", union_id=tree.xinjiekou.id, region_code="320102", occupation="courier")
+        session.add(extra)
+        session.flush()
+        stations.append(extra)
+    session.commit()
+    for i, station in enumerate(stations):
+        file_application(tree.xinjiekou, station, status="approved", decided_after_days=i + 1)
+        file_application(tree.xinjiekou, station)
+    quiet = Station(name="无人申请的点部", union_id=tree.xinjiekou.id, region_code="320102", occupation="courier")
+    session.add(quiet)
+    session.commit()
+    _, headers = make_officer(tree.province, "viewer")
+
+    pages, cursor = [], None
+    while True:
+        body = _coverage(client, headers, by="station", limit=3, **({"cursor": cursor} if cursor else {}))
+        pages.append(body)
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+
+    assert [len(page["items"]) for page in pages] == [3, 3, 1]
+    keys = [item["key"] for page in pages for item in page["items"]]
+    assert keys == sorted((str(s.id) for s in stations), key=int)  # each station once, in id order; none empty
+    assert all(page["total"] == pages[0]["total"] for page in pages)
+    for name in FIGURES:
+        assert sum(item["figures"][name] for page in pages for item in page["items"]) == pages[0]["total"][name]
+    assert pages[0]["total"]["pending"] == 7 and pages[0]["total"]["approved"] == 7
+    first = pages[0]["items"][0]
+    assert first["label"] == tree.depot.name and first["figures"]["median_days_to_decision"] == 1.0
+    # Other groupings come whole.
+    occupations = _coverage(client, headers, by="occupation", limit=1)
+    assert len(occupations["items"]) >= 8 and occupations["next_cursor"] is None
+
+
+def test_a_forged_station_cursor_is_a_client_error(client, make_officer, tree):
+    _, headers = make_officer(tree.province, "viewer")
+    response = client.get(
+        "/api/v1/stats/coverage", query_string={"by": "station", "cursor": "bm90LWEtY3Vyc29y"}, headers=headers
+    )
+    assert response.status_code == 422
+    assert response.json["code"] == "validation_error" and "cursor" in response.json["errors"]
 
 
 def test_moving_a_union_takes_its_applications_along(client, make_officer, tree, file_application):

@@ -25,12 +25,18 @@ from app.auth.schemas import (
 )
 from app.db import db
 from app.errors import AppError, ErrorSchema
+from app.joincodes import service as joincodes
 from app.pagination import Page, PageArgsSchema, page_schema
 
 auth_blp = Blueprint("auth", __name__, description="Sign-in for workers (SMS code or WeChat) and token refresh.")
 officers_blp = Blueprint("officers", __name__, description="Officer accounts, their roles, and their sign-in.")
 
 OfficerPageSchema = page_schema(OfficerSchema, "OfficerPage")
+
+
+def _device_id() -> str | None:
+    """The ``X-Device-Id`` the mini-program also sent with the scan: ties this sign-in to that join code."""
+    return request.headers.get(joincodes.DEVICE_ID_HEADER)
 
 
 def _client_ip() -> str:
@@ -76,9 +82,15 @@ class OtpVerification(MethodView):
     @auth_blp.alt_response(410, schema=ErrorSchema, description="otp_expired (also: used, or unknown)")
     @auth_blp.alt_response(429, schema=ErrorSchema, description="otp_locked: five wrong codes")
     def post(self, body: dict[str, Any]) -> service.Tokens:
-        """Exchange a challenge and its code for tokens."""
+        """Exchange a challenge and its code for tokens.
+
+        Send the ``X-Device-Id`` header the scan sent: the sign-in then counts as a phone
+        proved after that scan in the join funnel.
+        """
         with _commit_refusals_too():
-            return service.verify_otp(db.session, challenge_id=body["challenge_id"], code=body["code"])
+            return service.verify_otp(
+                db.session, challenge_id=body["challenge_id"], code=body["code"], device_id=_device_id()
+            )
 
 
 @auth_blp.route("/wechat")
@@ -90,8 +102,14 @@ class WeChatSignIn(MethodView):
     @auth_blp.alt_response(501, schema=ErrorSchema, description="wechat_not_configured")
     @auth_blp.alt_response(503, schema=ErrorSchema, description="wechat_unavailable")
     def post(self, body: dict[str, Any]) -> service.Tokens:
-        """Sign in with WeChat; a phone_code proves the number and links the account."""
-        tokens = service.sign_in_with_wechat(db.session, code=body["code"], phone_code=body.get("phone_code"))
+        """Sign in with WeChat; a phone_code proves the number and links the account.
+
+        Send the ``X-Device-Id`` header the scan sent: the sign-in then counts as a phone
+        proved after that scan in the join funnel.
+        """
+        tokens = service.sign_in_with_wechat(
+            db.session, code=body["code"], phone_code=body.get("phone_code"), device_id=_device_id()
+        )
         db.session.commit()
         return tokens
 

@@ -38,6 +38,7 @@ from app.errors import (
     Unauthorized,
     ValidationFailed,
 )
+from app.joincodes import service as joincodes
 from app.notify import sms
 from app.notify.wechat import WeChatCodeInvalid, WeChatNotConfigured, WeChatUnavailable, wechat_client
 from app.pagination import Page, paginate
@@ -324,11 +325,12 @@ def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
     return OtpIssued(challenge_id=challenge_id, expires_in=int(OTP_TTL.total_seconds()), resend_after=OTP_RESEND_AFTER)
 
 
-def verify_otp(session: Session, *, challenge_id: str, code: str) -> Tokens:
+def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str | None = None) -> Tokens:
     """Check a code; the right one (once, in time) signs the worker in.
 
     A wrong code is counted (and flushed) before ``otp_invalid`` is raised; after
-    five the challenge is dead (``otp_locked``).
+    five the challenge is dead (``otp_locked``). ``device_id`` (``X-Device-Id``) ties the
+    sign-in to the join code the device just scanned, for the funnel.
     """
     now = utcnow()
     challenge = session.get(OtpChallenge, challenge_id, with_for_update=True)
@@ -364,14 +366,26 @@ def verify_otp(session: Session, *, challenge_id: str, code: str) -> Tokens:
     if consumed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
         raise Gone("验证码已失效，请重新获取", code="otp_expired")  # a parallel request used it first
     person = find_or_create_person(session, phone)
+    _note_sign_in(session, person, "sms", device_id)
     return issue_tokens(session, "worker", person.id)
+
+
+def _note_sign_in(session: Session, person: Person, method: str, device_id: str | None) -> None:
+    joincodes.record_sign_in_after_scan(
+        session,
+        person_id=person.id,
+        method=method,
+        device_id=device_id,
+        device_key=current_app.extensions["ruhui.settings"].secret_key,
+        now=utcnow(),
+    )
 
 
 # ---------------------------------------------------------------------------
 # WeChat sign-in
 
 
-def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None) -> Tokens:
+def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None, device_id: str | None = None) -> Tokens:
     """Sign a worker in with a ``wx.login`` code; a ``phone_code`` proves the number and links it.
 
     Every WeChat call happens before anything is written, so no database lock is
@@ -395,6 +409,7 @@ def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None) 
         if login.unionid and linked.wechat_unionid != login.unionid:
             linked.wechat_unionid = login.unionid
             session.flush()
+        _note_sign_in(session, linked, "wechat", device_id)
         return issue_tokens(session, "worker", linked.id)
 
     if proved.country_code not in ("86", ""):
@@ -409,6 +424,7 @@ def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None) 
     person.wechat_openid = login.openid
     person.wechat_unionid = login.unionid or person.wechat_unionid
     session.flush()
+    _note_sign_in(session, person, "wechat", device_id)
     return issue_tokens(session, "worker", person.id)
 
 

@@ -28,7 +28,6 @@ from app.pagination import Page, PageArgsSchema, page_schema
 blp = Blueprint("join-codes", __name__, description="Join codes of stations: issue, revoke, rotate, print (admins)")
 join_blp = Blueprint("join", __name__, description="What the mini-program shows after a scan (no sign-in)")
 
-DEVICE_ID_HEADER = "X-Device-Id"
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")  # China keeps no daylight saving time
 _BINARY = {"type": "string", "format": "binary"}
 # The images of a code never change while its URL does not; the ETag catches a changed PUBLIC_BASE_URL.
@@ -258,7 +257,7 @@ class JoinResolve(MethodView):
             db.session,
             token,
             channel="miniprogram",
-            device_id=request.headers.get(DEVICE_ID_HEADER),
+            device_id=request.headers.get(service.DEVICE_ID_HEADER),
             device_key=settings.secret_key,
             base_url=settings.public_base_url,
             consent_version=settings.consent_version,

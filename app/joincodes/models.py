@@ -53,6 +53,8 @@ class JoinScan(Base):
         sa.CheckConstraint(f"channel IN {SCAN_CHANNELS!r}", name="channel"),
         sa.Index("ix_join_scans_code_time", "join_code_id", "scanned_at"),
         sa.Index("ix_join_scans_code_device", "join_code_id", "device_hash"),
+        # A sign-in looks up the device's latest scan (``ScanSignIn``).
+        sa.Index("ix_join_scans_device_time", "device_hash", "scanned_at"),
     )
 
     id: Mapped[IdPk]
@@ -61,6 +63,29 @@ class JoinScan(Base):
     channel: Mapped[str] = mapped_column(sa.String(16))
     # A keyed hash of the device id the client sent (never the id itself); NULL when none was sent.
     device_hash: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class ScanSignIn(Base):
+    """A worker proved a phone number on a device that had just scanned a join code: the funnel's second step.
+
+    Scans carry no person (no one is signed in yet) and an application carries the code
+    only when one is filed, so the step between — "phones proved after a scan" — is tied
+    at sign-in time: when the sign-in request sends the ``X-Device-Id`` the scan sent, it
+    is attributed to that device's latest scan within ``ATTRIBUTION_WINDOW`` (last touch).
+    Append-only, like the scans.
+    """
+
+    __tablename__ = "scan_sign_ins"
+    __table_args__ = (
+        sa.CheckConstraint("method IN ('sms', 'wechat')", name="method"),
+        sa.Index("ix_scan_sign_ins_code_time", "join_code_id", "signed_in_at"),
+    )
+
+    id: Mapped[IdPk]
+    join_code_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("join_codes.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("persons.id"), index=True)
+    signed_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    method: Mapped[str] = mapped_column(sa.String(8))
 
 
 class WxaCode(Base):

@@ -22,7 +22,7 @@ from app.db import parse_id, utcnow
 from app.directory import regions
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
-from app.joincodes.models import JoinCode, JoinScan
+from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
 from app.pagination import Page, paginate
 from app.routing.service import route_station
 
@@ -242,6 +242,35 @@ def device_hash(device_id: str | None, key: str) -> str | None:
     if not device_id or len(device_id) > _DEVICE_ID_MAX or not device_id.isprintable():
         return None
     return hmac.new(key.encode(), device_id.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# The header a client sends its stable, app-generated device id in (scans and sign-ins).
+DEVICE_ID_HEADER = "X-Device-Id"
+# How long after a scan a sign-in on the same device still counts for that scan's code.
+ATTRIBUTION_WINDOW = dt.timedelta(hours=24)
+
+
+def record_sign_in_after_scan(
+    session: Session, *, person_id: int, method: str, device_id: str | None, device_key: str, now: dt.datetime
+) -> ScanSignIn | None:
+    """Tie a worker's sign-in to the code the same device scanned last, within the window; None when none."""
+    device = device_hash(device_id, device_key)
+    if device is None:
+        return None
+    code_id = session.scalar(
+        sa.select(JoinScan.join_code_id)
+        .where(
+            JoinScan.device_hash == device, JoinScan.scanned_at <= now, JoinScan.scanned_at > now - ATTRIBUTION_WINDOW
+        )
+        .order_by(JoinScan.scanned_at.desc(), JoinScan.id.desc())
+        .limit(1)
+    )
+    if code_id is None:
+        return None
+    sign_in = ScanSignIn(join_code_id=code_id, person_id=person_id, method=method, signed_in_at=now)
+    session.add(sign_in)
+    session.flush()
+    return sign_in
 
 
 def record_scan(

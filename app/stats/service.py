@@ -40,7 +40,7 @@ from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment.models import Application, Membership
 from app.errors import AppError, NotFound, ValidationFailed
 from app.joincodes import service as joincodes_service
-from app.joincodes.models import JoinCode, JoinScan
+from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
 from app.pagination import DEFAULT_LIMIT, Page, paginate
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
@@ -383,11 +383,14 @@ def funnel(
 
     Attribution: a scan belongs to its code and the code's station; an application to
     the code it was filed through (the join token is part of the form). A proved phone
-    is tied to a code at the first moment the system can know it: when that phone's
-    person files an application through the code, so ``phones_proved`` counts the
-    distinct people behind the applications (a person who withdrew and applied again
-    counts once). ``unique_devices`` counts distinct devices among the scans (clients
-    that send ``X-Device-Id``). A union's funnel covers the stations its subtree manages.
+    belongs to a code when the person signed in on a device that had scanned the code
+    within the day before (the sign-in sent the scan's ``X-Device-Id``; the latest scan
+    wins, see ``ScanSignIn``), or when the person filed an application through the code
+    (a client that sends no device id is still counted once it applies).
+    ``phones_proved`` counts distinct people over both, so it is at least the number of
+    distinct applicants and a person who signed in twice or applied twice counts once.
+    ``unique_devices`` counts distinct devices among the scans (clients that send
+    ``X-Device-Id``). A union's funnel covers the stations its subtree manages.
     """
     chosen = [name for name, value in (("join_code_id", join_code_id), ("station_id", station_id)) if value]
     if union_id:
@@ -439,21 +442,26 @@ def _funnel_figures(
     for key, count, devices in session.execute(scans):
         result[key].scans = count
         result[key].unique_devices = devices
+    filed_through = sa.and_(codes, _period(period, Application.submitted_at))
     applications = (
-        sa.select(
-            group,
-            sa.func.count(sa.distinct(Application.person_id)),
-            sa.func.count(),
-            sa.func.count().filter(Application.status == "approved"),
-        )
+        sa.select(group, sa.func.count(), sa.func.count().filter(Application.status == "approved"))
         .join(JoinCode, JoinCode.id == Application.join_code_id)
-        .where(codes, _period(period, Application.submitted_at))
+        .where(filed_through)
         .group_by(group)
     )
-    for key, people, filed, approved in session.execute(applications):
-        result[key].phones_proved = people
+    for key, filed, approved in session.execute(applications):
         result[key].applications = filed
         result[key].approvals = approved
+    people = sa.union(  # UNION, not UNION ALL: a person counts once per group
+        sa.select(group.label("grp"), ScanSignIn.person_id.label("person_id"))
+        .join(JoinCode, JoinCode.id == ScanSignIn.join_code_id)
+        .where(codes, _period(period, ScanSignIn.signed_in_at)),
+        sa.select(group.label("grp"), Application.person_id.label("person_id"))
+        .join(JoinCode, JoinCode.id == Application.join_code_id)
+        .where(filed_through),
+    ).subquery("people")
+    for key, proved in session.execute(sa.select(people.c.grp, sa.func.count()).group_by(people.c.grp)):
+        result[key].phones_proved = proved
     return result
 
 

@@ -12,6 +12,9 @@ from werkzeug.wrappers import Response
 from app.auth.models import Person
 from app.auth.tokens import decode_access_token
 from app.db import utcnow
+from app.directory.models import Station
+from app.joincodes import service as joincodes_service
+from app.joincodes.models import ScanSignIn
 from app.notify.models import WeChatAccessToken
 from app.notify.wechat import wechat_access_token, wechat_client
 from tests.auth.support import sign_in_by_sms
@@ -268,3 +271,28 @@ def test_cached_token_expiry_is_kept_as_utc(app, fake_wechat, session):
     row = session.get(WeChatAccessToken, fake_wechat.app_id)
     assert row.expires_at.tzinfo is not None
     assert dt.timedelta(seconds=7190) < row.expires_at - utcnow() <= dt.timedelta(seconds=7200)
+
+
+def test_a_wechat_sign_in_after_a_scan_counts_for_that_code(app, client, fake_wechat, session, province):
+    station = Station(
+        name="测试点部", union_id=province.id, region_code="320102", occupation="courier", address="某路1号"
+    )
+    session.add(station)
+    session.flush()
+    with app.app_context():
+        code = joincodes_service.create_join_code(session, station, created_by_id=None)
+    session.commit()
+    device = {"X-Device-Id": "phone-w"}
+    assert client.get(f"/api/v1/join/{code.token}", headers=device).status_code == 200
+
+    proved = client.post(
+        WECHAT_URL, json={"code": fake_wechat.login_code("o-w"), "phone_code": fake_wechat.phone_code(PHONE)},
+        headers=device,
+    )  # fmt: skip
+    again = client.post(WECHAT_URL, json={"code": fake_wechat.login_code("o-w")}, headers=device)
+    elsewhere = client.post(WECHAT_URL, json={"code": fake_wechat.login_code("o-w")}, headers={"X-Device-Id": "pc"})
+
+    assert proved.status_code == again.status_code == elsewhere.status_code == 200
+    person = person_of(app, proved.get_json())
+    rows = session.execute(sa.select(ScanSignIn.join_code_id, ScanSignIn.person_id, ScanSignIn.method)).all()
+    assert rows == [(code.id, person, "wechat"), (code.id, person, "wechat")]  # not the device that never scanned

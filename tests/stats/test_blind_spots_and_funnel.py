@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ from app.db import utcnow
 from app.directory.demo import DEMO_STATIONS, load_demo
 from app.directory.models import Station, Union
 from app.joincodes import service as joincodes_service
+from tests.auth.support import ConsoleInbox
 
 FALLBACK_STATIONS = {s.name for s in DEMO_STATIONS if s.expected_rule == "fallback"}
 
@@ -166,3 +168,63 @@ def test_a_funnel_outside_the_scope_does_not_exist(client, make_officer, tree, f
         {"union_id": str(tree.nanjing.id)},
     ):
         assert client.get("/api/v1/stats/funnel", query_string=query, headers=suzhou).status_code == 404
+
+
+def _sign_in(client, inbox, phone: str, device: str | None) -> dict[str, Any]:
+    headers = {"X-Device-Id": device} if device else {}
+    challenge = client.post("/api/v1/auth/otp", json={"phone": phone})
+    assert challenge.status_code == 202, challenge.json
+    answer = {"challenge_id": challenge.json["challenge_id"], "code": inbox.code_for(phone)}
+    tokens = client.post("/api/v1/auth/otp/verify", json=answer, headers=headers)
+    assert tokens.status_code == 200, tokens.json
+    return tokens.json
+
+
+def test_phones_proved_after_a_scan_count_for_the_code_the_device_scanned_last(
+    app, client, session, make_officer, tree, capsys
+):
+    """Scans carry no person; the sign-in that follows on the same device (X-Device-Id) ties one to the code."""
+    inbox = ConsoleInbox(capsys)
+    with app.app_context():
+        depot_code = joincodes_service.create_join_code(session, tree.depot, created_by_id=None)
+        rider_code = joincodes_service.create_join_code(session, tree.rider_point, created_by_id=None)
+        # A device that scanned the depot's code yesterday, more than a day before it signs in.
+        joincodes_service.record_scan(
+            session, depot_code, channel="miniprogram", device_id="old-phone", now=utcnow() - dt.timedelta(hours=25),
+            device_key=app.extensions["ruhui.settings"].secret_key,
+        )  # fmt: skip
+    session.commit()
+
+    def scan(code, device):
+        assert client.get(f"/api/v1/join/{code.token}", headers={"X-Device-Id": device}).status_code == 200
+
+    def apply(tokens, id_number):
+        form = {
+            "join_token": depot_code.token, "full_name": "张三", "id_number": id_number,
+            "occupation": "courier", "employment_form": "platform", "consent_version": "2026-01",
+        }  # fmt: skip
+        headers = {"Authorization": f"Bearer {tokens['access_token']}"}
+        assert client.post("/api/v1/applications", json=form, headers=headers).status_code == 201
+
+    scan(depot_code, "phone-a")
+    apply(_sign_in(client, inbox, "13800138001", "phone-a"), "11010519491231002X")  # proved, then applied: once
+    scan(depot_code, "phone-b")
+    scan(rider_code, "phone-b")
+    _sign_in(client, inbox, "13800138002", "phone-b")  # last touch: the rider point's code
+    scan(depot_code, "phone-c")
+    apply(_sign_in(client, inbox, "13800138003", None), "110105199001011232")  # no device id: counted by applying
+    _sign_in(client, inbox, "13800138004", "never-scanned")
+    _sign_in(client, inbox, "13800138005", "old-phone")  # its scan is more than a day old
+    _sign_in(client, inbox, "13800138006", "phone-d")  # signed in before scanning, and never applied
+    scan(depot_code, "phone-d")
+
+    _, headers = make_officer(tree.nanjing, "viewer")
+    depot = _get(client, headers, "/api/v1/stats/funnel", join_code_id=str(depot_code.id))["figures"]
+    assert (depot["scans"], depot["phones_proved"], depot["applications"]) == (5, 2, 2)
+    rider = _get(client, headers, "/api/v1/stats/funnel", join_code_id=str(rider_code.id))["figures"]
+    assert (rider["scans"], rider["phones_proved"], rider["applications"]) == (1, 1, 0)
+    union = _get(client, headers, "/api/v1/stats/funnel")["figures"]
+    assert union["phones_proved"] == 3
+    since = (utcnow() + dt.timedelta(minutes=1)).isoformat()
+    later = _get(client, headers, "/api/v1/stats/funnel", join_code_id=str(depot_code.id), since=since)
+    assert later["figures"]["phones_proved"] == 0  # sign-ins count in the period they happened

@@ -59,13 +59,21 @@ class Application(TimestampMixin, Base):
         ),
         # The review queue's keyset order (app/review): newest or oldest submission first, per status or all.
         sa.Index("ix_applications_queue_order", "submitted_at", "id"),
+        # A station's applications, and whether any lies in a subtree: coverage's page of
+        # stations probes it once per station without reading the rows.
+        sa.Index(
+            "ix_applications_station_union_path",
+            "station_id",
+            "union_path",
+            postgresql_ops={"union_path": "text_pattern_ops"},
+        ),
         sa.Index("ix_applications_queue_status_order", "status", "submitted_at", "id"),
     )
     id: Mapped[IdPk]
     person_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("persons.id"), index=True)
     identity_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("identities.id"), index=True)
     join_code_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("join_codes.id"), index=True)
-    station_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("stations.id"), index=True)
+    station_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("stations.id"))
     employer_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("employers.id"), index=True)
     employer_name: Mapped[str | None] = mapped_column(sa.String(200))
     union_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unions.id"), index=True)

@@ -177,7 +177,8 @@ def _sign_in(client, inbox, phone: str, device: str | None) -> dict[str, Any]:
     answer = {"challenge_id": challenge.json["challenge_id"], "code": inbox.code_for(phone)}
     tokens = client.post("/api/v1/auth/otp/verify", json=answer, headers=headers)
     assert tokens.status_code == 200, tokens.json
-    return tokens.json
+    body: dict[str, Any] = tokens.json
+    return body
 
 
 def test_phones_proved_after_a_scan_count_for_the_code_the_device_scanned_last(

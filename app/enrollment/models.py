@@ -79,8 +79,9 @@ class Application(TimestampMixin, Base):
     union_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unions.id"), index=True)
     # The routed union's materialised path, copied here so a queue scoped to a subtree is one index range.
     union_path: Mapped[str] = mapped_column(sa.String(400))
-    region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
-    occupation: Mapped[str] = mapped_column(sa.String(32), index=True)
+    # Indexed with the hours to decision for coverage (``app.stats.models``), which serves lookups too.
+    region_code: Mapped[str] = mapped_column(sa.String(6))
+    occupation: Mapped[str] = mapped_column(sa.String(32))
     employment_form: Mapped[str] = mapped_column(sa.String(32))
     is_transfer: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     consent_version: Mapped[str] = mapped_column(sa.String(16))

@@ -10,11 +10,18 @@ enrollment; ``app.models`` imports this module so Alembic sees them.
   narrow period read only that period's rows.
 - Active memberships by union, with the application they came from: member counts
   of a subtree without touching ended memberships.
+- Per grouping of the coverage query (occupation, region, employment form), the
+  applications sorted by (key, decision_hours) and carrying every other column the
+  statement reads: at the top of the tree it is read whole, in order, by a parallel
+  index-only scan feeding a streaming aggregate (see ``app.stats.service``). About
+  90 MB each per million applications on PostgreSQL, and written only when an
+  application is filed or decided.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.enrollment.models import Application, Membership
 
@@ -37,3 +44,17 @@ ix_memberships_active_union = sa.Index(
     postgresql_where=sa.text(ACTIVE),
     sqlite_where=sa.text(ACTIVE),
 )
+
+
+def _in_key_order(name: str, key: InstrumentedAttribute[str]) -> sa.Index:
+    return sa.Index(
+        name,
+        key,
+        Application.decision_hours,
+        postgresql_include=["union_path", "status", "decided_at", "due_at", "membership_active"],
+    )
+
+
+ix_applications_occupation_hours = _in_key_order("ix_applications_occupation_hours", Application.occupation)
+ix_applications_region_hours = _in_key_order("ix_applications_region_hours", Application.region_code)
+ix_applications_form_hours = _in_key_order("ix_applications_form_hours", Application.employment_form)

@@ -142,7 +142,10 @@ def coverage(
     period = Period(since, until)
     root = _scope_root(session, scope, union_id)
     if _is_postgres(session):
-        for name, value in POSTGRES_REPORT_SETTINGS.items():
+        settings = dict(POSTGRES_REPORT_SETTINGS)
+        if by in ORDERED_GROUPINGS and root.parent_id is None:
+            settings.update(READ_IN_KEY_ORDER)
+        for name, value in settings.items():
             session.execute(sa.text(f"SET LOCAL {name} = '{value}'"))  # names and values: the constants above
 
     next_cursor = None
@@ -183,6 +186,15 @@ TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_applicat
 # JIT compilation (it costs more than it saves on one pass), for its own transaction only
 # (``SET LOCAL``). At most three processes (the query and two parallel workers) use it.
 POSTGRES_REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
+# At the top of the tree the statement reads every application. For these groupings an
+# index sorted by (key, decision_hours) carries every column the statement reads
+# (``app.stats.models``), so a parallel index-only scan feeds a streaming aggregate: no
+# hash table of (group, hour) pairs at all, half the time of the hash aggregate at a
+# million applications. The planner still prices the hash cheaper, so the statement
+# turns hashing and heap scans off for itself. Lower in the tree a range of the
+# union-path index is cheaper, and the planner chooses freely.
+ORDERED_GROUPINGS = ("occupation", "region", "employment_form")
+READ_IN_KEY_ORDER = {"enable_hashagg": "off", "enable_seqscan": "off"}
 
 
 def _counted(session: Session, root_path: str, period: Period) -> tuple[sa.ColumnElement[bool], ...]:
@@ -221,15 +233,19 @@ def _application_figures(
     routed to the membership's union.
 
     The pass groups rows by the key and by the decision's whole hours (``decision_hours``,
-    NULL for rows not decided in the period), a hash aggregate; the database then sums
-    each group and finds its median from that histogram with a running count (a window),
-    so one row per group comes back. An ordered-set aggregate (``percentile_cont``) would
+    NULL while pending) — a hash aggregate, or at the top of the tree a streaming one over
+    a covering index in that order (``ORDERED_GROUPINGS``); the database then sums each
+    group and finds its median from that histogram with a running count (a window), so
+    one row per group comes back. An ordered-set aggregate (``percentile_cont``) would
     sort every decision instead. The same SQL runs on both databases; medians are exact
     to the hour.
     """
     pending = Application.status == "pending"
     decided_in_period = _decided_in(period)
-    hours = sa.case((decided_in_period, Application.decision_hours), else_=None).label("hours")
+    # Every decision's hours, in the period or not: the histogram weighs each (group, hour)
+    # by its decisions in the period (see ``_rolled_up``), and the plain column keeps the
+    # (key, decision_hours) order of the covering indexes.
+    hours = Application.decision_hours.label("hours")
     key = _application_key(session, by, root_path).label("key") if by else None
     conditions = _counted(session, root_path, period) + (() if only is None else (only,))
     grouped = (
@@ -294,14 +310,14 @@ def _rolled_up(grouped: Any, *, keyed: bool) -> sa.Select[Any]:
     else:  # the whole subtree: one histogram, a row per hour
         sums = [sa.func.sum(grouped.c[name]).label(name) for name in COUNTS]
         source = sa.select(grouped.c.hours, *sums).group_by(grouped.c.hours).subquery("by_hours")
-    weight = sa.case((source.c.hours.is_(None), 0), else_=source.c.approved + source.c.rejected)
+    weight = source.c.approved + source.c.rejected  # decisions in the period
     partition = [source.c.key] if keyed else None
     ranked = sa.select(
         source,
         sa.func.sum(weight).over(partition_by=partition, order_by=source.c.hours).label("running"),
         sa.func.sum(weight).over(partition_by=partition).label("decided"),
     ).subquery("ranked")
-    with_hours = ranked.c.hours.is_not(None)
+    with_hours = sa.and_(ranked.c.hours.is_not(None), ranked.c.approved + ranked.c.rejected > 0)
     lower = sa.func.min(ranked.c.hours).filter(sa.and_(with_hours, 2 * ranked.c.running >= ranked.c.decided))
     upper = sa.func.min(ranked.c.hours).filter(sa.and_(with_hours, 2 * ranked.c.running > ranked.c.decided))
     columns = [*(sa.func.coalesce(sa.func.sum(ranked.c[name]), 0) for name in COUNTS), (lower + upper) / 2.0]

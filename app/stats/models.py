@@ -46,7 +46,7 @@ ix_memberships_active_union = sa.Index(
 )
 
 
-def _in_key_order(name: str, key: InstrumentedAttribute[str]) -> sa.Index:
+def _in_key_order(name: str, key: InstrumentedAttribute[str] | sa.ColumnElement[str]) -> sa.Index:
     return sa.Index(
         name,
         key,
@@ -58,3 +58,11 @@ def _in_key_order(name: str, key: InstrumentedAttribute[str]) -> sa.Index:
 ix_applications_occupation_hours = _in_key_order("ix_applications_occupation_hours", Application.occupation)
 ix_applications_region_hours = _in_key_order("ix_applications_region_hours", Application.region_code)
 ix_applications_form_hours = _in_key_order("ix_applications_form_hours", Application.employment_form)
+# by=union at the top of the tree groups by the second element of the path (the child of
+# the root, a city federation in a province's tree). PostgreSQL only: SQLite has no split_part
+# and no need, and what it indexes is that expression exactly (``TOP_CHILD``).
+# The constants are written into the SQL, not bound: a bound parameter would not match the index.
+TOP_CHILD = sa.func.split_part(Application.union_path, sa.literal_column("'/'"), sa.literal_column("3"))
+ix_applications_top_child_hours = _in_key_order("ix_applications_top_child_hours", TOP_CHILD).ddl_if(
+    dialect="postgresql"
+)

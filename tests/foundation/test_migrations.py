@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -26,6 +27,9 @@ def _diff(url: str) -> list[Any]:
         engine.dispose()
 
 
+# SQLite cannot index (or reflect) the PostgreSQL-only expression index of app.stats.models;
+# Alembic says so and leaves it out of the comparison there, which is what the models ask for.
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrated_schema_matches_the_models(database_url):
     assert _diff(database_url) == []
 

@@ -81,6 +81,21 @@ def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any
         raise ValidationFailed(errors={"cursor": ["分页游标无效"]}) from exc
 
 
+def _keyset_page(
+    statement: Any, keys: Sequence[InstrumentedAttribute[Any]], limit: int, cursor: str | None, descending: bool
+) -> Any:
+    """``statement`` narrowed to the rows after the cursor, in key order, one row more than the page."""
+    if cursor:
+        values = _decode(cursor, keys)
+        left, right = (
+            sa.tuple_(*keys),
+            sa.tuple_(*[sa.literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]),
+        )
+        statement = statement.where(left < right if descending else left > right)
+    order = [k.desc() if descending else k.asc() for k in keys]
+    return statement.order_by(*order).limit(limit + 1)
+
+
 def paginate(
     session: Session,
     statement: sa.Select[Any],
@@ -91,15 +106,7 @@ def paginate(
     descending: bool = True,
 ) -> Page:
     """Run ``statement`` one keyset page at a time; ``keys`` must end with a unique column."""
-    if cursor:
-        values = _decode(cursor, keys)
-        left, right = (
-            sa.tuple_(*keys),
-            sa.tuple_(*[sa.literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]),
-        )
-        statement = statement.where(left < right if descending else left > right)
-    order = [k.desc() if descending else k.asc() for k in keys]
-    rows = list(session.scalars(statement.order_by(*order).limit(limit + 1)))
+    rows = list(session.scalars(_keyset_page(statement, keys, limit, cursor, descending)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
@@ -121,15 +128,7 @@ def paginate_rows(
 
     Items are the result rows; the cursor is read from the row's first entity, which owns ``keys``.
     """
-    if cursor:
-        values = _decode(cursor, keys)
-        left, right = (
-            sa.tuple_(*keys),
-            sa.tuple_(*[sa.literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]),
-        )
-        statement = statement.where(left < right if descending else left > right)
-    order = [k.desc() if descending else k.asc() for k in keys]
-    rows = list(session.execute(statement.order_by(*order).limit(limit + 1)).all())
+    rows = list(session.execute(_keyset_page(statement, keys, limit, cursor, descending)).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]

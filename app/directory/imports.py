@@ -292,6 +292,14 @@ class _Import:
                 found[str(record.external_code)] = record
         return found
 
+    def refused(self, row: Row, record: Union | Employer | Station | None) -> bool:
+        """Report the row's problems, and a code already held outside the scope; True when it cannot be imported."""
+        if record is not None and not self.in_scope(record):
+            row.problems.append(f"编码 {row.code} 已被占用")
+        if row.problems:
+            self.fail(row, *row.problems)
+        return bool(row.problems)
+
     def in_scope(self, record: Union | Employer | Station) -> bool:
         union = record if isinstance(record, Union) else self.session.get(Union, record.union_id)
         return union is not None and self.scope.covers(union.path)
@@ -410,10 +418,7 @@ def _import_unions(job: _Import, rows: list[Row]) -> None:
     file_codes = {row.code for row in rows}
     for row in _in_dependency_order(job, rows, lambda row: row.values.get("parent_code")):
         record = existing.get(row.code)
-        if record is not None and not job.in_scope(record):
-            row.problems.append(f"编码 {row.code} 已被占用")
-        if row.problems:
-            job.fail(row, *row.problems)
+        if job.refused(row, record):
             imported[row.code] = None
             continue
         try:
@@ -461,10 +466,7 @@ def _import_employers(job: _Import, rows: list[Row]) -> None:
     ordered = _in_dependency_order(job, rows, lambda row: _code_of(by_uscc.get(row.values.get("parent_uscc") or "")))
     for row in ordered:
         record = existing.get(row.code)
-        if record is not None and not job.in_scope(record):
-            row.problems.append(f"编码 {row.code} 已被占用")
-        if row.problems:
-            job.fail(row, *row.problems)
+        if job.refused(row, record):
             imported[row.code] = None
             continue
         try:
@@ -503,10 +505,7 @@ def _import_stations(job: _Import, rows: list[Row]) -> None:
     existing = job.existing(Station, rows)
     for row in rows:
         record = existing.get(row.code)
-        if record is not None and not job.in_scope(record):
-            row.problems.append(f"编码 {row.code} 已被占用")
-        if row.problems:
-            job.fail(row, *row.problems)
+        if job.refused(row, record):
             continue
         try:
             values = row.values

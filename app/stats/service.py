@@ -97,12 +97,17 @@ class Period:
             raise ValidationFailed(errors={"until": ["结束时间须晚于开始时间"]})
 
     def holds(self, column: Any) -> sa.ColumnElement[bool]:
-        conditions: list[sa.ColumnElement[bool]] = [column.is_not(None)]
+        """``column`` is set and within the period (a decision time, which may be NULL)."""
+        return sa.and_(column.is_not(None), self.spans(column))
+
+    def spans(self, column: Any) -> sa.ColumnElement[bool]:
+        """``column`` lies within the period (a time that is always set: a scan, a submission)."""
+        conditions: list[sa.ColumnElement[bool]] = []
         if self.since is not None:
             conditions.append(column >= self.since)
         if self.until is not None:
             conditions.append(column < self.until)
-        return sa.and_(*conditions)
+        return sa.and_(sa.true(), *conditions)
 
 
 def _is_postgres(session: Session) -> bool:
@@ -142,9 +147,10 @@ def coverage(
         raise ValidationFailed(errors={"by": [f"须为 {' | '.join(GROUPINGS)} 之一"]})
     period = Period(since, until)
     root = _scope_root(session, scope, union_id)
+    top = root.parent_id is None  # the top of the tree: the statement reads every application
     if _is_postgres(session):
         settings = dict(POSTGRES_REPORT_SETTINGS)
-        if by in ORDERED_GROUPINGS and root.parent_id is None:  # the top of the tree
+        if by in ORDERED_GROUPINGS and top:
             settings.update(READ_IN_KEY_ORDER)
         for name, value in settings.items():
             session.execute(sa.text(f"SET LOCAL {name} = '{value}'"))  # names and values: the constants above
@@ -164,7 +170,7 @@ def coverage(
         total = _application_figures(session, root.path, period, now)[TOTAL]
         next_cursor = page.next_cursor
     else:
-        groups = _application_figures(session, root.path, period, now, by=by, top=root.parent_id is None)
+        groups = _application_figures(session, root.path, period, now, by=by, top=top)
         total = groups.pop(TOTAL)
         items = _labelled_rows(session, by, root, groups)
     return Coverage(
@@ -457,13 +463,13 @@ def _funnel_figures(
     scans = (
         sa.select(group, sa.func.count(), sa.func.count(sa.distinct(JoinScan.device_hash)))
         .join(JoinCode, JoinCode.id == JoinScan.join_code_id)
-        .where(codes, _period(period, JoinScan.scanned_at))
+        .where(codes, period.spans(JoinScan.scanned_at))
         .group_by(group)
     )
     for key, count, devices in session.execute(scans):
         result[key].scans = count
         result[key].unique_devices = devices
-    filed_through = sa.and_(codes, _period(period, Application.submitted_at))
+    filed_through = sa.and_(codes, period.spans(Application.submitted_at))
     applications = (
         sa.select(group, sa.func.count(), sa.func.count().filter(Application.status == "approved"))
         .join(JoinCode, JoinCode.id == Application.join_code_id)
@@ -476,7 +482,7 @@ def _funnel_figures(
     people = sa.union(  # UNION, not UNION ALL: a person counts once per group
         sa.select(group.label("grp"), ScanSignIn.person_id.label("person_id"))
         .join(JoinCode, JoinCode.id == ScanSignIn.join_code_id)
-        .where(codes, _period(period, ScanSignIn.signed_in_at)),
+        .where(codes, period.spans(ScanSignIn.signed_in_at)),
         sa.select(group.label("grp"), Application.person_id.label("person_id"))
         .join(JoinCode, JoinCode.id == Application.join_code_id)
         .where(filed_through),
@@ -484,15 +490,6 @@ def _funnel_figures(
     for key, proved in session.execute(sa.select(people.c.grp, sa.func.count()).group_by(people.c.grp)):
         result[key].phones_proved = proved
     return result
-
-
-def _period(period: Period, column: Any) -> sa.ColumnElement[bool]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if period.since is not None:
-        conditions.append(column >= period.since)
-    if period.until is not None:
-        conditions.append(column < period.until)
-    return sa.and_(sa.true(), *conditions)
 
 
 def _sum(items: Iterable[FunnelRow]) -> FunnelFigures:

@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from app.directory.regions import ancestors, contains, display_name
 from app.directory.vocabulary import OCCUPATIONS
@@ -193,6 +193,31 @@ def route(
     return RouteDecision(chosen.id, "fallback", trace, chosen.name, chosen.kind)
 
 
+class _HasParent(Protocol):
+    @property
+    def parent_id(self) -> int | None: ...
+
+
+_Linked = TypeVar("_Linked", bound=_HasParent)
+
+
+def parent_chain(
+    first_id: int | None, lookup: Callable[[int], _Linked | None], limit: int | None = None
+) -> list[_Linked]:
+    """The record ``first_id``, then its parent, grandparent…, stopping at a gap, a loop or ``limit`` records."""
+    chain: list[_Linked] = []
+    seen: set[int] = set()
+    current = first_id
+    while current is not None and current not in seen and (limit is None or len(chain) < limit):
+        record = lookup(current)
+        if record is None:
+            break
+        chain.append(record)
+        seen.add(current)
+        current = record.parent_id
+    return chain
+
+
 # --- the candidates of each rule -------------------------------------------------------------------------------------
 
 
@@ -212,17 +237,7 @@ class _Context:
 
     def employer_chain(self) -> list[EmployerFacts]:
         """The station's employer, then its parent, grandparent…, stopping at a gap or a loop."""
-        chain: list[EmployerFacts] = []
-        seen: set[int] = set()
-        employer_id = self.station.employer_id
-        while employer_id is not None and employer_id not in seen:
-            employer = self.snapshot.employers.get(employer_id)
-            if employer is None:
-                break
-            chain.append(employer)
-            seen.add(employer_id)
-            employer_id = employer.parent_id
-        return chain
+        return parent_chain(self.station.employer_id, self.snapshot.employers.get)
 
 
 @dataclass(frozen=True)

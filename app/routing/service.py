@@ -26,6 +26,7 @@ from app.routing.engine import (
     RouteDecision,
     StationFacts,
     UnionFacts,
+    parent_chain,
     route,
 )
 from app.routing.models import RoutingRule
@@ -106,16 +107,7 @@ def build_snapshot(session: Session, station: StationFacts, occupation: str) -> 
 
 
 def _employer_chain(session: Session, employer_id: int | None) -> list[Employer]:
-    chain: list[Employer] = []
-    seen: set[int] = set()
-    while employer_id is not None and employer_id not in seen and len(chain) < MAX_EMPLOYER_CHAIN:
-        employer = session.get(Employer, employer_id)
-        if employer is None:
-            break
-        chain.append(employer)
-        seen.add(employer_id)
-        employer_id = employer.parent_id
-    return chain
+    return parent_chain(employer_id, lambda number: session.get(Employer, number), MAX_EMPLOYER_CHAIN)
 
 
 def _union_facts(session: Session, condition: sa.ColumnElement[bool]) -> list[UnionFacts]:

@@ -42,6 +42,7 @@ from app.errors import AppError, NotFound, ValidationFailed
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
 from app.pagination import DEFAULT_LIMIT, Page, paginate
+from app.routing.engine import parent_chain
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
 from app.stats.models import TOP_CHILD
@@ -717,15 +718,7 @@ def _employers_without_union(session: Session, root_path: str, limit: int) -> li
     )
     result = []
     for employer_id, members in counts.items():
-        chain_id: int | None = employer_id
-        seen: set[int] = set()
-        covered = False
-        while chain_id is not None and chain_id not in seen and chain_id in employers:
-            if chain_id in with_union:
-                covered = True
-                break
-            seen.add(chain_id)
-            chain_id = employers[chain_id].parent_id
+        covered = any(employer.id in with_union for employer in parent_chain(employer_id, employers.get))
         if not covered and employer_id in employers:
             result.append(EmployerWithoutUnion(employers[employer_id], int(members)))
     result.sort(key=lambda row: (-row.members, row.employer.id))

@@ -10,10 +10,11 @@ enrollment; ``app.models`` imports this module so Alembic sees them.
   narrow period read only that period's rows.
 - Active memberships by union, with the application they came from: member counts
   of a subtree without touching ended memberships.
-- Per grouping of the coverage query (occupation, region, employment form), the
-  applications sorted by (key, decision_hours) and carrying every other column the
-  statement reads: at the top of the tree it is read whole, in order, by a parallel
-  index-only scan feeding a streaming aggregate (see ``app.stats.service``). About
+- Per grouping of the coverage query (occupation, region, employment form, and on
+  PostgreSQL the root's child for by=union), the applications sorted by (key,
+  decision_hours) and carrying every other column the statement reads: at the top of
+  the tree it is read whole, in order, by a parallel index-only scan feeding a
+  streaming aggregate (see ``app.stats.service``). About
   90 MB each per million applications on PostgreSQL, and written only when an
   application is filed or decided.
 """

@@ -8,7 +8,7 @@ from typing import Any
 import marshmallow as ma
 
 from app.auth.models import OFFICER_ROLES
-from app.directory.schemas import UnionRefSchema
+from app.schemas import UnionRefSchema
 
 
 def _printable(value: str) -> None:

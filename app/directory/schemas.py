@@ -107,15 +107,13 @@ def _region_name(obj: Any) -> str:
     return display_name(obj.region_code)
 
 
+def _region_name_field() -> ma.fields.Function:
+    return ma.fields.Function(
+        _region_name, dump_only=True, metadata={"type": "string", "description": "e.g. 南京市玄武区"}
+    )
+
+
 # --- unions ---------------------------------------------------------------------------------------------------------
-
-
-class UnionRefSchema(ma.Schema):
-    """A union as other resources show it (applications, routing): ``{"id","name","kind"}``."""
-
-    id = IdField(required=True)
-    name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
 
 
 class UnionSchema(_Timestamps):
@@ -124,7 +122,7 @@ class UnionSchema(_Timestamps):
     kind = ma.fields.String(metadata={"enum": list(UNION_KINDS)})
     parent_id = IdField(allow_none=True)
     region_code = ma.fields.String()
-    region_name = ma.fields.Function(_region_name, dump_only=True)
+    region_name = _region_name_field()
     occupations = ma.fields.List(ma.fields.String())
     employer_id = IdField(allow_none=True)
     accepting = ma.fields.Boolean()
@@ -174,7 +172,7 @@ class EmployerSchema(_Timestamps):
     uscc = ma.fields.String(metadata={"description": "Unified social credit code (GB 32100-2015)"})
     parent_id = IdField(allow_none=True)
     region_code = ma.fields.String()
-    region_name = ma.fields.Function(_region_name, dump_only=True)
+    region_name = _region_name_field()
     union_id = IdField(metadata={"description": "The union whose officers manage this record"})
     external_code = ma.fields.String(allow_none=True)
 
@@ -215,7 +213,7 @@ class StationSchema(_Timestamps):
     name = ma.fields.String()
     employer_id = IdField(allow_none=True)
     region_code = ma.fields.String()
-    region_name = ma.fields.Function(_region_name, dump_only=True)
+    region_name = _region_name_field()
     address = ma.fields.String()
     occupation = ma.fields.String(metadata={"description": "The default occupation of workers here"})
     union_id = IdField(metadata={"description": "The union whose officers manage this record"})

@@ -7,6 +7,7 @@ import marshmallow as ma
 from app.directory.models import OCCUPATIONS
 from app.directory.regions import full_name
 from app.joincodes import qr
+from app.schemas import EmployerRefSchema, UnionRefSchema
 
 
 class JoinCodeCreateSchema(ma.Schema):
@@ -94,15 +95,7 @@ class StationBriefSchema(ma.Schema):
     )
 
 
-class EmployerBriefSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-
-
-class UnionBriefSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
+class UnionPreviewSchema(UnionRefSchema):
     rule = ma.fields.String(
         metadata={"description": "The routing rule that chose it: override, enterprise, industry, regional, fallback"}
     )
@@ -117,9 +110,9 @@ class JoinScreenSchema(ma.Schema):
 
     join_code = ma.fields.Nested(JoinCodeBriefSchema, required=True)
     station = ma.fields.Nested(StationBriefSchema, required=True)
-    employer = ma.fields.Nested(EmployerBriefSchema, allow_none=True, required=True)
+    employer = ma.fields.Nested(EmployerRefSchema, allow_none=True, required=True)
     union_preview = ma.fields.Nested(
-        UnionBriefSchema,
+        UnionPreviewSchema,
         attribute="union",
         allow_none=True,
         required=True,

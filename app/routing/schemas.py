@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from app.directory.schemas import IdField, Text, UnionRefSchema, validate_region_code
+from app.directory.schemas import IdField, Text, validate_region_code
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.pagination import PageArgsSchema, page_schema
 from app.routing.engine import OUTCOMES, RULES
+from app.schemas import UnionRefSchema
 
 
 class ExplainQuerySchema(ma.Schema):

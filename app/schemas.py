@@ -1,0 +1,52 @@
+"""Response shapes every feature shares: the union reference, and a nested shape read from the object itself.
+
+Low in the tree on purpose (marshmallow and the directory's vocabulary only, no Flask, no feature), so any
+feature's schemas or services can import it without an import cycle.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from app.directory.vocabulary import UNION_KINDS
+
+
+class UnionRefSchema(ma.Schema):
+    """A union as other resources show it (applications, memberships, routing, stats): ``{"id","name","kind"}``.
+
+    Dumps a ``Union`` row or anything else with ``id``, ``name`` and ``kind`` (a routing decision's
+    union, an already-dumped dict).
+    """
+
+    id = ma.fields.String(required=True, metadata={"description": "Opaque id (a string)"})
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True, metadata={"enum": list(UNION_KINDS)})
+
+
+class EmployerRefSchema(ma.Schema):
+    """An employer as other resources show it (applications, join screens, stats): ``{"id","name"}``."""
+
+    id = ma.fields.String(required=True, metadata={"description": "Opaque id (a string)"})
+    name = ma.fields.String(required=True)
+
+
+_UNION_REF = UnionRefSchema()
+
+
+def union_ref(union: Any) -> dict[str, str]:
+    """``union`` as the reference other resources (and error details, and stored route hops) carry."""
+    ref: dict[str, str] = _UNION_REF.dump(union)
+    return ref
+
+
+class Itself(ma.fields.Nested):
+    """A nested object whose fields are read from the dumped object itself, not from one of its attributes.
+
+    For a flat record that the contract shows in two levels (an audit event's ``actor`` is its
+    ``actor_kind`` and ``actor_id``). Documented like any ``Nested``: a ``$ref`` to the nested schema.
+    """
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = ma.missing) -> Any:
+        return obj

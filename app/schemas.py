@@ -1,4 +1,5 @@
-"""Response shapes every feature shares: the union reference, and a nested shape read from the object itself.
+"""Shapes every feature shares: the union and employer references, a nested shape read from the object
+itself, and a whole-string pattern that the OpenAPI document can state as it is checked.
 
 Low in the tree on purpose (marshmallow and the directory's vocabulary only, no Flask, no feature), so any
 feature's schemas or services can import it without an import cycle.
@@ -6,6 +7,7 @@ feature's schemas or services can import it without an import cycle.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import marshmallow as ma
@@ -39,6 +41,23 @@ def union_ref(union: Any) -> dict[str, str]:
     """``union`` as the reference other resources (and error details, and stored route hops) carry."""
     ref: dict[str, str] = _UNION_REF.dump(union)
     return ref
+
+
+class WholeMatch(ma.validate.Regexp):
+    """A pattern the whole value must match, written as the OpenAPI document shows it (``^…$``).
+
+    JSON Schema patterns are ECMA-262, which has no ``\\Z``; Python's ``$`` also matches before a final
+    newline. ``re.fullmatch`` holds the value to the pattern as a client reads it: ``"123456\\n"`` is refused.
+    """
+
+    def __init__(self, pattern: str, *, error: str | None = None) -> None:
+        self.whole: re.Pattern[str] = re.compile(pattern)
+        super().__init__(self.whole, error=error)
+
+    def __call__(self, value: str) -> str:  # type: ignore[override]  # str only; Regexp also overloads bytes
+        if self.whole.fullmatch(value) is None:
+            raise ma.ValidationError(self._format_error(value))
+        return value
 
 
 class Itself(ma.fields.Nested):

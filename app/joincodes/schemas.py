@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from app.directory.models import OCCUPATIONS
 from app.directory.regions import full_name
+from app.directory.schemas import REGION_CODES
 from app.joincodes import qr
 from app.schemas import EmployerRefSchema, UnionRefSchema
 
@@ -63,7 +64,7 @@ class BundleArgsSchema(QrArgsSchema):
     region_code = ma.fields.String(
         load_default=None,
         validate=ma.validate.Regexp(r"^\d{6}$"),
-        metadata={"description": "Stations within this GB/T 2260 region"},
+        metadata={"description": "Stations within this GB/T 2260 region", "enum": REGION_CODES},
     )
     union_id = ma.fields.String(load_default=None, metadata={"description": "Stations managed within this union"})
 

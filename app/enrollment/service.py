@@ -24,6 +24,7 @@ from app.joincodes import service as joincodes
 from app.pagination import Page, paginate
 from app.privacy import keyring
 from app.routing import service as routing
+from app.schemas import union_ref
 
 ID_NUMBER_CONTEXT = "identity.id_number"
 NAME_CONTEXT = "identity.name"
@@ -114,7 +115,8 @@ def active_membership(session: Session, identity_id: int) -> Membership | None:
 
 
 def union_summary(union: Union) -> dict[str, str]:
-    return {"id": str(union.id), "name": union.name, "kind": union.kind}
+    """The union as route hops and error details carry it: the one union reference shape."""
+    return union_ref(union)
 
 
 # ---------------------------------------------------------------- submit

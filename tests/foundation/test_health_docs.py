@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from openapi_spec_validator import validate
 
@@ -57,7 +58,7 @@ def test_docs_page_loads_every_asset_from_the_app(client):
 _TYPED = ("type", "$ref", "allOf", "oneOf", "anyOf")
 
 
-def _untyped(schema: dict, where: str) -> list[str]:
+def _untyped(schema: dict[str, Any], where: str) -> list[str]:
     """Every property (or list item) below ``schema`` that says neither a type nor a reference.
 
     A map's values may be anything (``additionalProperties: {}``, as an audit event's ``details``): that says

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth import service
-from app.auth.access import current_principal, require_officer
+from app.auth.access import current_actor, require_officer
 from app.auth.schemas import (
     OfficerCreateSchema,
     OfficerLoginSchema,
@@ -149,7 +149,7 @@ class Officers(MethodView):
     @officers_blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
     def get(self, args: dict[str, Any]) -> Page:
         """List the officers of the unions in your subtree."""
-        return service.list_officers(db.session, current_principal(), limit=args["limit"], cursor=args["cursor"])
+        return service.list_officers(db.session, current_actor(), limit=args["limit"], cursor=args["cursor"])
 
     @require_officer("admin")
     @officers_blp.arguments(OfficerCreateSchema)
@@ -161,7 +161,7 @@ class Officers(MethodView):
         """Create an officer account on a union in your subtree."""
         officer = service.create_officer_in_scope(
             db.session,
-            current_principal(),
+            current_actor(),
             username=body["username"],
             password=body["password"],
             union_id=body["union_id"],

@@ -21,13 +21,13 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
+from app.actors import Actor
 from app.audit.service import record_event
-from app.auth.access import Principal
 from app.auth.models import OFFICER_ROLES, Officer, OtpChallenge, Person, RefreshToken
 from app.auth.passwords import MIN_PASSWORD_LENGTH, dummy_hash, hash_password, verify_password
 from app.auth.phones import InvalidPhone, mask_phone, normalise_phone
 from app.auth.tokens import issue_access_token
-from app.db import utcnow
+from app.db import parse_id, utcnow
 from app.directory.models import Union
 from app.errors import (
     AppError,
@@ -125,7 +125,7 @@ def phone_of(person: Person) -> str:
     return keyring().decrypt(person.phone_sealed, PHONE_PURPOSE)
 
 
-def person_for(session: Session, principal: Principal) -> Person:
+def person_for(session: Session, principal: Actor) -> Person:
     """The ``Person`` behind a worker principal; 401 when there is none (any more)."""
     person = session.get(Person, principal.id) if principal.kind == "worker" else None
     if person is None:
@@ -466,17 +466,16 @@ def find_officer(session: Session, username: str) -> Officer | None:
     return session.scalars(sa.select(Officer).where(Officer.username == username)).first()
 
 
-def _union_in_scope(session: Session, principal: Principal, union_id: str) -> Union | None:
-    union = (
-        session.get(Union, int(union_id)) if union_id.isascii() and union_id.isdigit() and len(union_id) < 19 else None
-    )
-    if union is None or not principal.in_scope(union.path):
+def _union_in_scope(session: Session, principal: Actor, union_id: str) -> Union | None:
+    number = parse_id(union_id)
+    union = session.get(Union, number) if number else None
+    if union is None or not principal.covers(union.path):
         return None
     return union
 
 
 def create_officer_in_scope(
-    session: Session, principal: Principal, *, username: str, password: str, union_id: str, role: str, name: str | None
+    session: Session, principal: Actor, *, username: str, password: str, union_id: str, role: str, name: str | None
 ) -> Officer:
     """An admin creates an account on a union in its own subtree."""
     union = _union_in_scope(session, principal, union_id)
@@ -489,13 +488,12 @@ def create_officer_in_scope(
     return officer
 
 
-def list_officers(session: Session, principal: Principal, *, limit: int, cursor: str | None) -> Page:
+def list_officers(session: Session, principal: Actor, *, limit: int, cursor: str | None) -> Page:
     """Officers on the unions of the caller's subtree, newest first."""
-    assert principal.union_path is not None
     statement = (
         sa.select(Officer)
         .join(Officer.union)
-        .where(Union.path.startswith(principal.union_path))
+        .where(principal.covers(Union.path))
         .options(contains_eager(Officer.union))
     )
     return paginate(session, statement, keys=[Officer.id], limit=limit, cursor=cursor)
@@ -507,7 +505,7 @@ def _audit_login(session: Session, officer: Officer | None, *, ok: bool, usernam
     union_path = None
     if officer is not None:
         union_path = session.scalar(sa.select(Union.path).where(Union.id == officer.union_id))
-    actor = Principal(kind="officer", id=officer.id) if officer is not None else None
+    actor = Actor(kind="officer", id=officer.id) if officer is not None else None
     sessions = sessionmaker(session.get_bind())
     with sessions() as own:
         record_event(

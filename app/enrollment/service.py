@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.auth.access import Principal
+from app.actors import Actor
 from app.db import parse_id
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.enrollment import members
@@ -263,7 +263,7 @@ def own_application(session: Session, person_id: int, application_id: str) -> Ap
     return application
 
 
-def visible_application(session: Session, principal: Principal, application_id: str) -> Application:
+def visible_application(session: Session, principal: Actor, application_id: str) -> Application:
     """A worker's own application, or one routed into an officer's subtree; otherwise 404."""
     number = parse_id(application_id)
     application = session.get(Application, number) if number else None
@@ -271,7 +271,7 @@ def visible_application(session: Session, principal: Principal, application_id: 
         raise _application_not_found()
     if principal.kind == "worker" and application.person_id == principal.id:
         return application
-    if principal.kind == "officer" and principal.in_scope(application.union_path):
+    if principal.kind == "officer" and principal.covers(application.union_path):
         return application
     raise _application_not_found()
 

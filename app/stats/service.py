@@ -31,10 +31,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.actors import Actor, within_subtree
 from app.db import parse_id
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import display_name
-from app.directory.scope import Scope
 from app.directory.service import get_station, get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment.models import Application, Membership
@@ -126,7 +126,7 @@ def _child_segment(session: Session, path: Any, root_path: str) -> sa.ColumnElem
 
 def coverage(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     by: str,
     now: dt.datetime,
@@ -179,7 +179,7 @@ def coverage(
     )
 
 
-def _scope_root(session: Session, scope: Scope, union_id: str | None) -> Union:
+def _scope_root(session: Session, scope: Actor, union_id: str | None) -> Union:
     number = scope.union_id if union_id is None else parse_id(union_id)
     if number is None:
         raise NotFound("工会不存在")
@@ -209,7 +209,7 @@ READ_IN_KEY_ORDER = {"enable_hashagg": "off", "enable_seqscan": "off"}
 def _counted(session: Session, root_path: str, period: Period) -> tuple[sa.ColumnElement[bool], ...]:
     """The applications coverage reads: routed into the subtree, and pending, decided in the period or a member."""
     return (
-        within_subtree(session, root_path, Application.union_path.expression),
+        within_subtree(Application.union_path, root_path),
         sa.or_(Application.status == "pending", _decided_in(period), Application.membership_active),
     )
 
@@ -398,7 +398,7 @@ class Funnel:
 
 def funnel(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     join_code_id: str | None = None,
     station_id: str | None = None,
@@ -445,15 +445,17 @@ def funnel(
         return Funnel("station", str(station.id), station.name, since, until, _sum(items), _top(items, limit))
 
     root = _scope_root(session, scope, union_id)
-    managed = sa.select(Station.id).join(Union, Union.id == Station.union_id).where(within_subtree(session, root.path))
+    managed = (
+        sa.select(Station.id).join(Union, Union.id == Station.union_id).where(within_subtree(Union.path, root.path))
+    )
     stations = dict(session.execute(sa.select(Station.id, Station.name).where(Station.id.in_(managed))).all())
     per_station = _funnel_figures(session, JoinCode.station_id, JoinCode.station_id.in_(managed), period)
     items = [FunnelRow(str(i), name, per_station.get(i, FunnelFigures())) for i, name in stations.items()]
     return Funnel("union", str(root.id), root.name, since, until, _sum(items), _top(items, limit))
 
 
-def _join_code_in_scope(session: Session, scope: Scope, code_id: str) -> tuple[JoinCode, Station]:
-    return joincodes_service.join_code_and_station(session, code_id, scope.covers)
+def _join_code_in_scope(session: Session, scope: Actor, code_id: str) -> tuple[JoinCode, Station]:
+    return joincodes_service.join_code_and_station(session, scope, code_id)
 
 
 def _funnel_figures(
@@ -552,7 +554,7 @@ class BlindSpots:
     employers_without_union: list[EmployerWithoutUnion]
 
 
-def blind_spots(session: Session, scope: Scope, *, union_id: str | None = None, limit: int = 200) -> BlindSpots:
+def blind_spots(session: Session, scope: Actor, *, union_id: str | None = None, limit: int = 200) -> BlindSpots:
     """Stations where workers can reach only a fallback federation (rule 5), most workers first.
 
     Every station managed within the subtree is routed now, for its default occupation
@@ -567,7 +569,7 @@ def blind_spots(session: Session, scope: Scope, *, union_id: str | None = None, 
         session.scalars(
             sa.select(Station)
             .join(Union, Union.id == Station.union_id)
-            .where(within_subtree(session, root.path))
+            .where(within_subtree(Union.path, root.path))
             .order_by(Station.id)
         )
     )
@@ -703,7 +705,7 @@ def _employers_without_union(session: Session, root_path: str, limit: int) -> li
             .where(
                 Membership.status == "active",
                 Application.employer_id.is_not(None),
-                within_subtree(session, root_path, Union.path.expression),
+                within_subtree(Union.path, root_path),
             )
             .group_by(Application.employer_id)
         ).all()

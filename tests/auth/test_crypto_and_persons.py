@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.actors import Actor
 from app.auth import service
-from app.auth.access import Principal
 from app.errors import Unauthorized
 
 PHONE = "13812345678"
@@ -20,8 +20,8 @@ def test_person_helpers(app, session):
         assert found is not None and found.id == person.id
         assert service.find_person_by_phone(session, "13900000000") is None
         assert service.phone_of(person) == PHONE
-        assert service.person_for(session, Principal(kind="worker", id=person.id)).id == person.id
+        assert service.person_for(session, Actor(kind="worker", id=person.id)).id == person.id
         with pytest.raises(Unauthorized):
-            service.person_for(session, Principal(kind="worker", id=person.id + 1000))
+            service.person_for(session, Actor(kind="worker", id=person.id + 1000))
         with pytest.raises(Unauthorized):
-            service.person_for(session, Principal(kind="officer", id=person.id))
+            service.person_for(session, Actor(kind="officer", id=person.id))

@@ -18,7 +18,7 @@ from app.actors import Actor, within_subtree
 from app.audit.service import record_event
 from app.directory.models import Employer, Station, Union
 from app.directory.regions import contains, display_name, is_valid_region_code, within
-from app.enrollment.models import Application
+from app.enrollment.models import rehome_applications
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.pagination import Page, paginate
 
@@ -199,15 +199,7 @@ def _move_subtree(session: Session, union: Union, new_parent: Union) -> None:
         .values(path=sa.literal(new_path, sa.String) + sa.func.substr(Union.path, len(old_path) + 1)),
         execution_options={"synchronize_session": "fetch"},
     )
-    # Applications keep a copy of their union's path (a subtree's queue and figures are one
-    # index range): rewrite it with the unions, or the old parent's officers would go on
-    # seeing them and the new parent's would not. No application is loaded here to sync.
-    session.execute(
-        sa.update(Application)
-        .where(within_subtree(Application.union_path, old_path))
-        .values(union_path=sa.literal(new_path, sa.String) + sa.func.substr(Application.union_path, len(old_path) + 1)),
-        execution_options={"synchronize_session": False},
-    )
+    rehome_applications(session, old_path, new_path)
     union.parent_id = new_parent.id
     log.info("union moved", extra={"union_id": union.id, "parent_id": new_parent.id})
 

@@ -18,7 +18,15 @@ from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Statio
 from app.enrollment import members
 from app.enrollment.deadlines import add_working_days
 from app.enrollment.identity import IdentityError, mask_id_number, mask_name, normalise_name, parse_id_number
-from app.enrollment.models import OPEN_STATUSES, Application, IdempotencyRecord, Identity, Membership
+from app.enrollment.models import (
+    OPEN_STATUSES,
+    Application,
+    IdempotencyRecord,
+    Identity,
+    Membership,
+    route_hop,
+    union_summary,
+)
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes import service as joincodes
 from app.pagination import Page, paginate
@@ -113,21 +121,7 @@ def active_membership(session: Session, identity_id: int) -> Membership | None:
     ).first()
 
 
-def union_summary(union: Union) -> dict[str, str]:
-    return {"id": str(union.id), "name": union.name, "kind": union.kind}
-
-
 # ---------------------------------------------------------------- submit
-
-
-def _route_hop(decision: Any, union: Union, at: dt.datetime) -> dict[str, Any]:
-    return {
-        "at": at.isoformat(),
-        "by": "routing",
-        "rule": decision.rule,
-        "union": union_summary(union),
-        "reasons": list(decision.reasons),
-    }
 
 
 def _place(
@@ -137,10 +131,8 @@ def _place(
     decision = routing.route_station(session, station, form.occupation, form.employment_form)
     union = session.get(Union, decision.union_id)
     assert union is not None
-    application.union_id = union.id
-    application.union_path = union.path
-    application.route_rule = decision.rule
-    application.route_trace = [*(application.route_trace or []), _route_hop(decision, union, now)]
+    hop = route_hop(union, at=now, by="routing", rule=decision.rule, reasons=list(decision.reasons))
+    application.route_to(union, rule=decision.rule, hop=hop)
 
 
 def _live_station(session: Session, join_token: str, now: dt.datetime) -> tuple[int, Station]:

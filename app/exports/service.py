@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from app.actors import Actor, within_subtree
 from app.audit.service import record_event
+from app.clock import CHINA
 from app.directory.models import Employer, Station, Union
 from app.directory.regions import display_name
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
-from app.enrollment.deadlines import CHINA
 from app.enrollment.models import Application, Identity, Membership
 from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.errors import Forbidden

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from typing import Any
 
@@ -12,6 +11,7 @@ from flask_smorest import Blueprint
 from markupsafe import Markup
 
 from app.auth.access import current_actor, require_officer
+from app.clock import CHINA
 from app.config import Settings
 from app.db import db
 from app.directory.models import OCCUPATIONS
@@ -28,7 +28,6 @@ from app.pagination import Page, PageArgsSchema, page_schema
 blp = Blueprint("join-codes", __name__, description="Join codes of stations: issue, revoke, rotate, print (admins)")
 join_blp = Blueprint("join", __name__, description="What the mini-program shows after a scan (no sign-in)")
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")  # China keeps no daylight saving time
 _BINARY = {"type": "string", "format": "binary"}
 # The images of a code never change while its URL does not; the ETag catches a changed PUBLIC_BASE_URL.
 _IMAGE_CACHE_CONTROL = "private, max-age=86400"
@@ -210,7 +209,7 @@ class JoinCodePoster(MethodView):
             "joincodes/poster.html",
             screen=screen,
             occupation_label=OCCUPATIONS.get(screen.station.occupation, ""),
-            beijing=BEIJING,
+            beijing=CHINA,
             qr_svg=Markup(qr.render_svg(screen.url, 600)),  # noqa: S704  # our own SVG: numbers only, no input text
         )
         return Response(html, mimetype="text/html", headers={"Cache-Control": "private, no-cache"})

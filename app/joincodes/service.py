@@ -10,7 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -253,6 +253,17 @@ def record_sign_in_after_scan(
     session.add(sign_in)
     session.flush()
     return sign_in
+
+
+def sign_in_attribution(device_id: str | None, device_key: str) -> Callable[[Session, int, str], ScanSignIn | None]:
+    """The hook a sign-in calls (``on_sign_in``): ties it to the code this device scanned last."""
+
+    def record(session: Session, person_id: int, method: str) -> ScanSignIn | None:
+        return record_sign_in_after_scan(
+            session, person_id=person_id, method=method, device_id=device_id, device_key=device_key, now=utcnow()
+        )
+
+    return record
 
 
 def record_scan(

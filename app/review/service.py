@@ -44,10 +44,10 @@ from app.auth.models import Person
 from app.db import parse_id
 from app.directory.models import Employer, Station, Union
 from app.enrollment import service as enrollment
-from app.enrollment.deadlines import CHINA
-from app.enrollment.models import OPEN_STATUSES, Application, Identity, Membership
+from app.enrollment.models import OPEN_STATUSES, Application, Identity, Membership, route_hop, union_summary
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.notify import outbox
+from app.notify.subscribe import decision_message
 from app.pagination import Page, paginate_rows
 from app.privacy import keyring
 
@@ -260,16 +260,13 @@ def _notify(
         session,
         person_id=person.id,
         template=template,
-        params={
-            "template_id": notices.wechat_template_id,
-            "page": notices.wechat_page,
-            # Subscribe-message values: phrase ≤ 5 characters, thing ≤ 20, time as 2026-01-31 17:30.
-            "data": {
-                "phrase1": {"value": phrase},
-                "thing2": {"value": union.name[:20]},
-                "time3": {"value": now.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")},
-            },
-        },
+        params=decision_message(
+            template_id=notices.wechat_template_id,
+            page=notices.wechat_page,
+            phrase=phrase,
+            union_name=union.name,
+            at=now,
+        ),
         subject=subject,
     )
 
@@ -484,21 +481,18 @@ def transfer_application(
         raise ValidationFailed(errors={"union_id": ["申请已在该工会办理"]})
     membership = enrollment.active_membership(session, application.identity_id)
     if membership is not None and membership.union_id == target.id:
-        raise Conflict("申请人已是该工会会员", code="already_member", union=enrollment.union_summary(target))
+        raise Conflict("申请人已是该工会会员", code="already_member", union=union_summary(target))
     source_union_id, source_path = application.union_id, application.union_path
-    hop = {
-        "at": now.isoformat(),
-        "by": "transfer",
-        "rule": "transfer",
-        "union": enrollment.union_summary(target),
-        "reasons": [reason],
-        "officer_id": str(principal.id),
-        "from_union_id": str(source_union_id),
-    }
-    application.union_id = target.id
-    application.union_path = target.path
-    application.route_rule = "transfer"
-    application.route_trace = [*(application.route_trace or []), hop]
+    hop = route_hop(
+        target,
+        at=now,
+        by="transfer",
+        rule="transfer",
+        reasons=[reason],
+        officer_id=str(principal.id),
+        from_union_id=str(source_union_id),
+    )
+    application.route_to(target, rule="transfer", hop=hop)
     _flush_guarded(session)
     details = {"from_union_id": str(source_union_id), "to_union_id": str(target.id), "version": application.version}
     record_event(

@@ -37,7 +37,7 @@ from app.directory.models import Employer, Station, Union
 from app.directory.regions import display_name
 from app.directory.service import get_station, get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
-from app.enrollment.models import Application, Membership
+from app.enrollment.models import TOP_CHILD, Application, Membership
 from app.errors import AppError, NotFound, ValidationFailed
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
@@ -45,7 +45,6 @@ from app.pagination import DEFAULT_LIMIT, Page, paginate
 from app.routing.engine import parent_chain
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
-from app.stats.models import TOP_CHILD
 
 log = logging.getLogger("ruhui.stats")
 
@@ -196,7 +195,7 @@ TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_applicat
 POSTGRES_REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 # At the top of the tree the statement reads every application. For these groupings an
 # index sorted by (key, decision_hours) carries every column the statement reads
-# (``app.stats.models``; for by=union the key is the second element of the path, the
+# (``app.enrollment.models``; for by=union the key is the second element of the path, the
 # root's child), so a parallel index-only scan feeds a streaming aggregate: no
 # hash table of (group, hour) pairs at all, half the time of the hash aggregate at a
 # million applications. The planner still prices the hash cheaper, so the statement

@@ -37,7 +37,6 @@ from app.errors import (
     Gone,
     RateLimited,
     ServiceUnavailable,
-    Unauthorized,
     ValidationFailed,
 )
 from app.notify import sms
@@ -117,18 +116,6 @@ def find_or_create_person(session: Session, phone: str) -> Person:
         assert existing is not None
         return existing
     return person
-
-
-def person_for(session: Session, principal: Actor) -> Person:
-    """The ``Person`` behind a worker principal; 401 when there is none (any more)."""
-    person = session.get(Person, principal.id) if principal.kind == "worker" else None
-    if person is None:
-        raise Unauthorized("登录已失效，请重新登录")
-    return person
-
-
-# ---------------------------------------------------------------------------
-# Sessions: access token + rotating refresh token
 
 
 def _refresh_hash(token: str) -> str:
@@ -213,25 +200,6 @@ def refresh_session(session: Session, refresh_token: str) -> Tokens:
         _revoke_family(session, row.family_id, now)
         raise _token_invalid()
     return issue_tokens(session, row.principal_kind, row.subject_id, family_id=row.family_id)
-
-
-def revoke_sessions(session: Session, kind: str, subject_id: int) -> int:
-    """Sign a principal out everywhere (its refresh tokens); access tokens lapse within minutes."""
-    result = session.execute(
-        sa.update(RefreshToken)
-        .where(
-            RefreshToken.principal_kind == kind,
-            RefreshToken.subject_id == subject_id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    )
-    session.flush()
-    return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
-
-
-# ---------------------------------------------------------------------------
-# Phone sign-in by SMS code
 
 
 def _code_hash(challenge_id: str, phone: str, code: str) -> str:

@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth.access import admin_errors, current_actor, require_officer
-from app.db import db
+from app.db import db, parse_id
 from app.directory import imports, service
 from app.directory.models import Employer, Station, Union
 from app.directory.schemas import (
@@ -29,7 +29,6 @@ from app.directory.schemas import (
     UnionPatchSchema,
     UnionQuerySchema,
     UnionSchema,
-    parse_id,
 )
 from app.pagination import Page
 

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
 from app.actors import Actor
+from app.db import parse_id
 from app.directory import service
 from app.directory.models import Employer, Station, Union
 from app.directory.regions import is_valid_region_code
-from app.directory.schemas import parse_id
 from app.directory.uscc import normalise_uscc, uscc_problem
 from app.directory.vocabulary import OCCUPATIONS, UNION_KIND_NAMES, UNION_KINDS
 from app.errors import AppError, ValidationFailed

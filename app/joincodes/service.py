@@ -59,23 +59,19 @@ def _join_code_not_found() -> NotFound:
     return NotFound("入会码不存在", code="join_code_not_found")
 
 
-def _station_not_found() -> NotFound:
-    return NotFound("站点不存在", code="station_not_found")
-
-
 # --- officers: managing codes within their scope ---------------------------------------------
 
 
 def station_in_scope(session: Session, principal: Actor, station_id: str | int) -> Station:
     """The station, when it exists and its union lies in the officer's scope (else 404: existence is not revealed)."""
-    return get_station(session, principal, parse_id(station_id) or 0, code="station_not_found")
+    return get_station(session, principal, parse_id(station_id), code="station_not_found")
 
 
 def join_code_and_station(session: Session, scope: Actor, code_id: str | int) -> tuple[JoinCode, Station]:
     """The join code and its station, when the station's union lies in the scope (else 404)."""
     number = parse_id(code_id)
     row = None
-    if number is not None:
+    if number:
         row = session.execute(
             sa.select(JoinCode, Station)
             .join(Station, Station.id == JoinCode.station_id)
@@ -125,12 +121,15 @@ def create_join_code(
     return code
 
 
-def _revoke(session: Session, code: JoinCode, *, revoked_by_id: int | None, now: dt.datetime) -> bool:
-    """Mark ``code`` revoked unless it already is; True when this call revoked it.
+def revoke_join_code(
+    session: Session, code: JoinCode, *, revoked_by_id: int | None, now: dt.datetime | None = None
+) -> bool:
+    """Stop ``code`` admitting anyone unless it already is revoked (the first revocation stands); True when this did.
 
     A conditional UPDATE rather than read-then-write, so two officers revoking or
     rotating the same code at once cannot both believe they did it.
     """
+    now = now or utcnow()
     result = session.execute(
         sa.update(JoinCode)
         .where(JoinCode.id == code.id, JoinCode.revoked_at.is_(None))
@@ -141,19 +140,13 @@ def _revoke(session: Session, code: JoinCode, *, revoked_by_id: int | None, now:
     return bool(getattr(result, "rowcount", 0))
 
 
-def revoke_join_code(session: Session, code: JoinCode, *, revoked_by_id: int | None) -> JoinCode:
-    """Stop ``code`` admitting anyone. Revoking a revoked code changes nothing (the first revocation stands)."""
-    _revoke(session, code, revoked_by_id=revoked_by_id, now=utcnow())
-    return code
-
-
 def rotate_join_code(
     session: Session, code: JoinCode, *, officer_id: int | None, expires_at: dt.datetime | None = None
 ) -> JoinCode:
     """Replace ``code`` in one step: a new code for the same station, the old one revoked and pointing at it."""
     now = utcnow()
     _check_expiry(expires_at, now)
-    if not _revoke(session, code, revoked_by_id=officer_id, now=now):
+    if not revoke_join_code(session, code, revoked_by_id=officer_id, now=now):
         raise Conflict("该入会码已停用，无法轮换；请为站点新建入会码", code="join_code_revoked")
     station = session.get(Station, code.station_id)
     assert station is not None  # join_codes.station_id is a foreign key
@@ -348,7 +341,7 @@ def join_code_report(session: Session, principal: Actor, code_id: str, *, base_u
 
 def revoke_join_code_in_scope(session: Session, principal: Actor, code_id: str, *, base_url: str) -> JoinCodeReport:
     code = join_code_in_scope(session, principal, code_id)
-    if _revoke(session, code, revoked_by_id=principal.id, now=utcnow()):
+    if revoke_join_code(session, code, revoked_by_id=principal.id):
         _audit(session, principal, "revoke", code)
     return _reports(session, [code], base_url)[0]
 
@@ -521,12 +514,12 @@ def stations_for_print(
     )
     if employer_id is not None:
         number = parse_id(employer_id)
-        statement = statement.where(Station.employer_id == (number or 0))
+        statement = statement.where(Station.employer_id == number)
     if region_code is not None:
         statement = statement.where(_region_filter(region_code))
     if union_id is not None:
         number = parse_id(union_id)
-        union = session.get(Union, number) if number is not None else None
+        union = session.get(Union, number) if number else None
         if union is None or not principal.covers(union.path):
             raise NotFound("工会组织不存在", code="union_not_found")
         statement = statement.where(within_subtree(Union.path, union.path))

@@ -8,8 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth.access import admin_errors, current_actor, require_officer
-from app.db import db
-from app.directory.schemas import parse_id
+from app.db import db, parse_id
 from app.pagination import Page
 from app.routing import service
 from app.routing.models import RoutingRule

@@ -38,7 +38,7 @@ from app.directory.regions import display_name
 from app.directory.service import get_station, get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment.models import TOP_CHILD, Application, Membership
-from app.errors import AppError, NotFound, ValidationFailed
+from app.errors import AppError, ValidationFailed
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
 from app.pagination import DEFAULT_LIMIT, Page, paginate
@@ -179,10 +179,7 @@ def coverage(
 
 
 def _scope_root(session: Session, scope: Actor, union_id: str | None) -> Union:
-    number = scope.union_id if union_id is None else parse_id(union_id)
-    if number is None:
-        raise NotFound("工会不存在")
-    return get_union(session, scope, number)
+    return get_union(session, scope, scope.union_id if union_id is None else parse_id(union_id))
 
 
 TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_application_figures``
@@ -432,7 +429,7 @@ def funnel(
         return Funnel("join_code", str(code.id), station.name, since, until, figures)
 
     if station_id:
-        station = get_station(session, scope, parse_id(station_id) or 0)
+        station = get_station(session, scope, parse_id(station_id))
         per_code = _funnel_figures(session, JoinCode.id, JoinCode.station_id == station.id, period)
         codes = session.execute(
             sa.select(JoinCode.id, JoinCode.created_at).where(JoinCode.station_id == station.id)

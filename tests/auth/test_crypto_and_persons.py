@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
-from app.actors import Actor
 from app.auth import service
 from app.auth.phones import phone_of
-from app.errors import Unauthorized
 
 PHONE = "13812345678"
 
@@ -21,8 +17,3 @@ def test_person_helpers(app, session):
         assert found is not None and found.id == person.id
         assert service.find_person_by_phone(session, "13900000000") is None
         assert phone_of(person) == PHONE
-        assert service.person_for(session, Actor(kind="worker", id=person.id)).id == person.id
-        with pytest.raises(Unauthorized):
-            service.person_for(session, Actor(kind="worker", id=person.id + 1000))
-        with pytest.raises(Unauthorized):
-            service.person_for(session, Actor(kind="officer", id=person.id))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -39,6 +39,11 @@ def _device_id() -> str | None:
     return request.headers.get(joincodes.DEVICE_ID_HEADER)
 
 
+def _policy() -> service.SignInPolicy:
+    settings = current_app.extensions["ruhui.settings"]
+    return service.SignInPolicy(secret_key=settings.secret_key, sms_daily_budget=settings.sms_daily_budget)
+
+
 def _client_ip() -> str:
     # ProxyFix (TRUSTED_PROXY_HOPS) has already put the client's address here.
     return request.remote_addr or "unknown"
@@ -69,7 +74,7 @@ class OtpChallenges(MethodView):
     @auth_blp.alt_response(503, schema=ErrorSchema, description="sms_unavailable")
     def post(self, body: dict[str, Any]) -> service.OtpIssued:
         """Send a six-digit sign-in code by SMS."""
-        issued = service.issue_otp(db.session, phone=body["phone"], client_ip=_client_ip())
+        issued = service.issue_otp(db.session, phone=body["phone"], client_ip=_client_ip(), policy=_policy())
         db.session.commit()
         return issued
 
@@ -89,7 +94,11 @@ class OtpVerification(MethodView):
         """
         with _commit_refusals_too():
             return service.verify_otp(
-                db.session, challenge_id=body["challenge_id"], code=body["code"], device_id=_device_id()
+                db.session,
+                challenge_id=body["challenge_id"],
+                code=body["code"],
+                policy=_policy(),
+                device_id=_device_id(),
             )
 
 
@@ -108,7 +117,7 @@ class WeChatSignIn(MethodView):
         proved after that scan in the join funnel.
         """
         tokens = service.sign_in_with_wechat(
-            db.session, code=body["code"], phone_code=body.get("phone_code"), device_id=_device_id()
+            db.session, code=body["code"], phone_code=body.get("phone_code"), policy=_policy(), device_id=_device_id()
         )
         db.session.commit()
         return tokens

@@ -17,7 +17,6 @@ import secrets
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
@@ -68,6 +67,14 @@ REFRESH_TTL = {"worker": dt.timedelta(days=30), "officer": dt.timedelta(hours=12
 # --- officer sign-in ----------------------------------------------------------
 LOGIN_ATTEMPTS_PER_USERNAME = Limit("login-username", "5/15minutes")
 LOGIN_ATTEMPTS_PER_IP = Limit("login-ip", "20/15minutes")
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """What workers' sign-in takes from the settings; the view builds it (see ``api.py``)."""
+
+    secret_key: str  # SECRET_KEY: SMS codes are hashed, and scanning devices recognised, under keys derived from it
+    sms_daily_budget: int  # SMS codes sent per day across all numbers (SMS_DAILY_BUDGET)
 
 
 @dataclass(frozen=True)
@@ -240,9 +247,9 @@ def revoke_sessions(session: Session, kind: str, subject_id: int) -> int:
 # Phone sign-in by SMS code
 
 
-def _code_hash(challenge_id: str, phone: str, code: str) -> str:
+def _code_hash(challenge_id: str, phone: str, code: str, secret_key: str) -> str:
     """The code bound to its challenge and number, under a key of its own."""
-    key = derive_key(current_app.extensions["ruhui.settings"].secret_key, "otp-code-v1")
+    key = derive_key(secret_key, "otp-code-v1")
     return hmac.new(key, f"{challenge_id}\x00{phone}\x00{code}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -267,9 +274,8 @@ def _seconds_to_next_budget_day(now: dt.datetime) -> int:
     return max(1, int((midnight - local).total_seconds()))
 
 
-def _spend_sms_allowance(phone_key: str, client_ip: str) -> None:
+def _spend_sms_allowance(phone_key: str, client_ip: str, daily_budget: int) -> None:
     """Count one SMS against every limit, or refuse (429 per number/IP, 503 past the budget)."""
-    daily_budget: int = current_app.extensions["ruhui.settings"].sms_daily_budget
     now = utcnow()
     budget = Limit("sms-budget", f"{max(daily_budget, 1)}/day", fixed=True)
     budget_day = now.astimezone(SMS_BUDGET_TIMEZONE).date().isoformat()
@@ -290,13 +296,13 @@ def _spend_sms_allowance(phone_key: str, client_ip: str) -> None:
     raise _otp_rate_limited(refusal.retry_after)
 
 
-def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
+def issue_otp(session: Session, *, phone: str, client_ip: str, policy: SignInPolicy) -> OtpIssued:
     """Send a six-digit code to ``phone`` and open a challenge for it.
 
     The answer is the same whether or not the number belongs to anybody.
     """
     phone = _valid_phone(phone)
-    _spend_sms_allowance(phone_index(phone), client_ip)
+    _spend_sms_allowance(phone_index(phone), client_ip, policy.sms_daily_budget)
     challenge_id = secrets.token_urlsafe(16)
     code = f"{secrets.randbelow(1_000_000):06d}"
     minutes = str(int(OTP_TTL.total_seconds() // 60))
@@ -315,7 +321,7 @@ def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
         OtpChallenge(
             id=challenge_id,
             phone_sealed=keyring().encrypt(phone, PHONE_PURPOSE),
-            code_hash=_code_hash(challenge_id, phone, code),
+            code_hash=_code_hash(challenge_id, phone, code, policy.secret_key),
             failed_attempts=0,
             expires_at=now + OTP_TTL,
             created_at=now,
@@ -325,7 +331,9 @@ def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
     return OtpIssued(challenge_id=challenge_id, expires_in=int(OTP_TTL.total_seconds()), resend_after=OTP_RESEND_AFTER)
 
 
-def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str | None = None) -> Tokens:
+def verify_otp(
+    session: Session, *, challenge_id: str, code: str, policy: SignInPolicy, device_id: str | None = None
+) -> Tokens:
     """Check a code; the right one (once, in time) signs the worker in.
 
     A wrong code is counted (and flushed) before ``otp_invalid`` is raised; after
@@ -339,7 +347,7 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str
     if challenge.failed_attempts >= OTP_MAX_FAILURES:
         raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
     phone = keyring().decrypt(challenge.phone_sealed, PHONE_PURPOSE)
-    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code)):
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code, policy.secret_key)):
         # Counted in one guarded statement, so parallel guesses cannot slip past the fifth.
         failures = session.scalar(
             sa.update(OtpChallenge)
@@ -366,17 +374,17 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str
     if consumed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
         raise Gone("验证码已失效，请重新获取", code="otp_expired")  # a parallel request used it first
     person = find_or_create_person(session, phone)
-    _note_sign_in(session, person, "sms", device_id)
+    _note_sign_in(session, person, "sms", device_id, policy.secret_key)
     return issue_tokens(session, "worker", person.id)
 
 
-def _note_sign_in(session: Session, person: Person, method: str, device_id: str | None) -> None:
+def _note_sign_in(session: Session, person: Person, method: str, device_id: str | None, secret_key: str) -> None:
     joincodes.record_sign_in_after_scan(
         session,
         person_id=person.id,
         method=method,
         device_id=device_id,
-        device_key=current_app.extensions["ruhui.settings"].secret_key,
+        device_key=secret_key,
         now=utcnow(),
     )
 
@@ -385,7 +393,9 @@ def _note_sign_in(session: Session, person: Person, method: str, device_id: str 
 # WeChat sign-in
 
 
-def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None, device_id: str | None = None) -> Tokens:
+def sign_in_with_wechat(
+    session: Session, *, code: str, phone_code: str | None, policy: SignInPolicy, device_id: str | None = None
+) -> Tokens:
     """Sign a worker in with a ``wx.login`` code; a ``phone_code`` proves the number and links it.
 
     Every WeChat call happens before anything is written, so no database lock is
@@ -409,7 +419,7 @@ def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None, 
         if login.unionid and linked.wechat_unionid != login.unionid:
             linked.wechat_unionid = login.unionid
             session.flush()
-        _note_sign_in(session, linked, "wechat", device_id)
+        _note_sign_in(session, linked, "wechat", device_id, policy.secret_key)
         return issue_tokens(session, "worker", linked.id)
 
     if proved.country_code not in ("86", ""):
@@ -424,7 +434,7 @@ def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None, 
     person.wechat_openid = login.openid
     person.wechat_unionid = login.unionid or person.wechat_unionid
     session.flush()
-    _note_sign_in(session, person, "wechat", device_id)
+    _note_sign_in(session, person, "wechat", device_id, policy.secret_key)
     return issue_tokens(session, "worker", person.id)
 
 

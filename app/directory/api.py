@@ -212,6 +212,6 @@ class Import(MethodView):
     @imports_blp.alt_response(422, description='Bad rows: `errors` maps `"line N"` to that row\'s problems')
     def post(self, files: dict[str, Any], kind: str) -> imports.ImportResult:
         """Import a CSV file of unions, employers or stations (all rows or none)."""
-        result = imports.import_csv(db.session, officer_scope(), kind, files["file"])
+        result = imports.import_csv(db.session, officer_scope(), kind, files["file"].stream)
         db.session.commit()
         return result

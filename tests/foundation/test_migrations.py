@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from typing import Any
 
@@ -58,3 +59,21 @@ def test_migrations_downgrade_to_nothing_and_back(database_url, tmp_path):
             with admin.connect() as connection:
                 connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             admin.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
+def test_new_revisions_are_numbered_like_the_others(database_url, tmp_path):
+    migrations = tmp_path / "migrations"  # a copy: the test must not write into the project's migrations
+    shutil.copytree(migrate.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    head = max(path.stem for path in (migrations / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    number = int(head[:4])
+    first, second = f"{number + 1:04d}_add_the_badge_v2", f"{number + 2:04d}_an_empty_one"
+
+    written = migrate.revision(database_url, "Add the 会员 badge, v2!", autogenerate=True, migrations_dir=migrations)
+    empty = migrate.revision(database_url, "An empty one", autogenerate=False, migrations_dir=migrations)
+
+    assert written == migrations / "versions" / f"{first}.py"
+    assert f"revision: str = {first!r}" in written.read_text()
+    assert f"down_revision: str | Sequence[str] | None = {head!r}" in written.read_text()
+    assert empty == migrations / "versions" / f"{second}.py"
+    assert f"down_revision: str | Sequence[str] | None = {first!r}" in empty.read_text()

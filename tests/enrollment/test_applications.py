@@ -47,6 +47,15 @@ def test_submit_lands_pending_with_the_routed_union(client, session, nanjing, wo
     assert stored.due_at > stored.submitted_at + dt.timedelta(days=18)  # 15 working days ≥ 3 weeks
 
 
+def test_an_id_number_issued_under_a_retired_region_code_is_accepted(client, session, nanjing, worker):
+    # 320602 was 崇川区's code until 2020; it is no longer on the region list, but an ID number keeps it.
+    old_region_id = "32060219850317004" + check_character("32060219850317004")
+    response = client.post("/api/v1/applications", json=form(nanjing, id_number=old_region_id), headers=worker[1])
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["id_number_masked"] == "320602********0041"
+    assert _count(session, Identity) == 1
+
+
 def test_station_without_employer_takes_the_workers_employer_name(client, nanjing, worker):
     body = form(
         nanjing, join_token=nanjing.rider_code.token, occupation="food_delivery_rider", employer_name=" 某外卖平台 "

@@ -13,7 +13,7 @@ from app.enrollment import service as enrollment_service
 from app.enrollment.identity import check_character
 from app.enrollment.models import Application, Identity, Membership
 from app.joincodes.models import JoinCode
-from tests.enrollment.conftest import VALID_ID, form
+from tests.conftest import VALID_ID, form
 
 # Born 1 January 2013: a valid number, but not yet 16.
 YOUNG_ID = "32010220130101123" + check_character("32010220130101123")
@@ -188,9 +188,7 @@ def test_malformed_idempotency_keys_are_422(client, session, nanjing, worker, ke
 
 
 @pytest.mark.postgres
-def test_racing_identical_submits_create_one_application(app, session, nanjing, worker, is_postgres):
-    if not is_postgres:
-        pytest.skip("racing writers need PostgreSQL; SQLite serialises the whole database")
+def test_racing_identical_submits_create_one_application(app, session, nanjing, worker):
     headers = {**worker[1], "Idempotency-Key": "race-0001-abcdef"}
     results: list[tuple[int, dict[str, object]]] = []
     barrier = threading.Barrier(6)
@@ -212,9 +210,7 @@ def test_racing_identical_submits_create_one_application(app, session, nanjing, 
 
 
 @pytest.mark.postgres
-def test_racing_submits_without_a_key_still_make_one_open_application(app, session, nanjing, make_worker, is_postgres):
-    if not is_postgres:
-        pytest.skip("racing writers need PostgreSQL; SQLite serialises the whole database")
+def test_racing_submits_without_a_key_still_make_one_open_application(app, session, nanjing, make_worker):
     phones = [f"1390000{n:04d}" for n in range(6)]
     workers = [make_worker(phone)[1] for phone in phones]
     statuses: list[int] = []

@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.enrollment import members
 from app.enrollment import service as enrollment_service
 from app.enrollment.models import Application, Membership
-from tests.enrollment.conftest import VALID_ID, form
+from tests.conftest import VALID_ID, form
 
 
 def _submit(client, nanjing, headers, **changes):

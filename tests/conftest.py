@@ -214,6 +214,11 @@ def count_queries(app: Flask):
 
 
 # ---------------------------------------------------------------- fake providers, rate-limit storages, the clock
+# To point the app at a fake, override ``app_config`` in the test module or directory:
+#
+#     @pytest.fixture
+#     def app_config(app_config, fake_aliyun):
+#         return {**app_config, **fake_aliyun.settings()}
 
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/15")
 

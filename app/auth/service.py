@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -333,11 +334,44 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str
     sign-in to the join code the device just scanned, for the funnel.
     """
     now = utcnow()
+    challenge = _open_challenge(session, challenge_id, now)
+    phone = _checked_phone(session, challenge, code)
+    _consume(session, challenge, now)
+    person = find_or_create_person(session, phone)
+    _note_sign_in(session, person, "sms", device_id)
+    return issue_tokens(session, "worker", person.id)
+
+
+def prove_phones(session: Session, proofs: Sequence[tuple[str, str]]) -> list[str]:
+    """Check SMS codes (``(challenge_id, code)`` pairs) together: all right, and all used up; or none used.
+
+    For acts that need more than a sign-in (moving an identity to another phone proves
+    both numbers). A wrong code is counted and raises ``otp_invalid`` naming its
+    ``challenge_id``; the other challenges stay usable. Returns the proved numbers in order.
+    """
+    now = utcnow()
+    challenges = [_open_challenge(session, challenge_id, now) for challenge_id, _ in proofs]
+    phones = [
+        _checked_phone(session, challenge, code, name_challenge=True)
+        for challenge, (_, code) in zip(challenges, proofs, strict=True)
+    ]
+    for challenge in challenges:
+        _consume(session, challenge, now)
+    return phones
+
+
+def _open_challenge(session: Session, challenge_id: str, now: dt.datetime) -> OtpChallenge:
+    """The challenge, locked, while it may still be answered; else ``otp_expired`` / ``otp_locked``."""
     challenge = session.get(OtpChallenge, challenge_id, with_for_update=True)
     if challenge is None or challenge.consumed_at is not None or challenge.expires_at <= now:
         raise Gone("验证码已失效，请重新获取", code="otp_expired")
     if challenge.failed_attempts >= OTP_MAX_FAILURES:
         raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
+    return challenge
+
+
+def _checked_phone(session: Session, challenge: OtpChallenge, code: str, *, name_challenge: bool = False) -> str:
+    """The challenge's number when ``code`` is right; a wrong code is counted, then ``otp_invalid``."""
     phone = keyring().decrypt(challenge.phone_sealed, PHONE_PURPOSE)
     if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code)):
         # Counted in one guarded statement, so parallel guesses cannot slip past the fifth.
@@ -350,9 +384,17 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str
         )
         if failures is None:
             raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
-        raise AppError(
-            "验证码错误", code="otp_invalid", status=400, remaining_attempts=OTP_MAX_FAILURES - int(failures)
-        )
+        remaining = OTP_MAX_FAILURES - int(failures)
+        if name_challenge:
+            raise AppError(
+                "验证码错误", code="otp_invalid", status=400, remaining_attempts=remaining, challenge_id=challenge.id
+            )
+        raise AppError("验证码错误", code="otp_invalid", status=400, remaining_attempts=remaining)
+    return phone
+
+
+def _consume(session: Session, challenge: OtpChallenge, now: dt.datetime) -> None:
+    """Use the challenge up, once: a parallel request that used it first makes this ``otp_expired``."""
     consumed = session.execute(
         sa.update(OtpChallenge)
         .where(
@@ -365,9 +407,6 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str
     )
     if consumed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
         raise Gone("验证码已失效，请重新获取", code="otp_expired")  # a parallel request used it first
-    person = find_or_create_person(session, phone)
-    _note_sign_in(session, person, "sms", device_id)
-    return issue_tokens(session, "worker", person.id)
 
 
 def _note_sign_in(session: Session, person: Person, method: str, device_id: str | None) -> None:

@@ -570,15 +570,18 @@ def _login_locked(retry_after: int) -> RateLimited:
 
 
 def login_officer(session: Session, *, username: str, password: str, client_ip: str) -> Tokens:
-    """Check an officer's password. Five failures in 15 minutes lock the username; an IP gets 20 tries.
+    """Check an officer's password. Five failures in 15 minutes lock the username; an address gets 20 failures.
 
-    The attempt is counted before the password is checked and forgiven on
-    success, so parallel guesses cannot slip past the lock.
+    The username's attempt is counted before the password is checked and forgiven
+    on success, so parallel guesses cannot slip past its lock. The address counts
+    failures only: an office whose officers all sign in from one address is not
+    locked out by their good sign-ins (a burst of parallel failures may pass the
+    address's limit by the few in flight; the username's lock still holds each).
     """
     limits = rate_limits()
     username_key = _login_key(username)
     try:
-        refusal = limits.acquire([(LOGIN_ATTEMPTS_PER_IP, client_ip)]) or limits.acquire(
+        refusal = limits.check([(LOGIN_ATTEMPTS_PER_IP, client_ip)]) or limits.acquire(
             [(LOGIN_ATTEMPTS_PER_USERNAME, username_key)]
         )
     except RateLimitStoreDown:
@@ -594,6 +597,10 @@ def login_officer(session: Session, *, username: str, password: str, client_ip: 
     if officer is None or not officer.active or not password_ok:
         log.info("officer sign-in failed", extra={"username_key": username_key})
         _audit_login(session, officer, ok=False, username_key=username_key)
+        try:
+            limits.acquire([(LOGIN_ATTEMPTS_PER_IP, client_ip)])
+        except RateLimitStoreDown:
+            log.warning("rate-limit storage unreachable; a failed sign-in went uncounted for its address")
         raise AppError("用户名或密码错误", code="login_failed", status=401)
     _audit_login(session, officer, ok=True, username_key=username_key)
     try:

@@ -99,3 +99,21 @@ def test_a_wrong_code_moves_nothing(client, nanjing, make_officer, squatted, inb
     response = client.post(f"/api/v1/review/identities/{application['id']}/verify", json=body, headers=reviewer)
     assert response.status_code == 400 and response.get_json()["code"] == "otp_invalid"
     assert len(client.get("/api/v1/me/applications", headers=squatter).get_json()["items"]) == 1
+
+
+def test_approval_refuses_an_application_from_a_phone_the_identity_is_not_bound_to(
+    client, session, nanjing, make_officer, make_worker
+):
+    """A takeover filed before binding existed (the migration binds the identity to its first phone)."""
+    owner, _ = make_worker(OWNER)
+    _, squatter = make_worker(SQUATTER)
+    created = client.post(APPLY, json=form(nanjing), headers=squatter).get_json()
+    session.execute(sa.update(Identity).values(person_id=owner.id))
+    session.commit()
+    _, reviewer = make_officer(nanjing.express, "reviewer")
+    response = client.post(
+        f"/api/v1/review/applications/{created['id']}/decision", json={"action": "approve"}, headers=reviewer
+    )
+    assert response.status_code == 409
+    assert response.get_json()["code"] == "identity_in_use"
+    assert session.get(Application, int(created["id"])).status == "pending"

@@ -110,9 +110,9 @@ class Applications(MethodView):
                     status_code=201,
                 )
             db.session.commit()
-        except IntegrityError:
-            # A request racing this one committed first: the same key replays its answer,
-            # anything else met the one-open-application rule.
+        except (IntegrityError, Conflict) as refusal:
+            # A request racing this one may have committed first (seen as a unique index, or as the open
+            # application it just filed): the same key replays its answer; anything else stands.
             db.session.rollback()
             replay = (
                 service.stored_response(db.session, person_id=person_id, key=key, fingerprint=fingerprint)
@@ -121,6 +121,8 @@ class Applications(MethodView):
             )
             if replay is not None:
                 return _created(*replay)
+            if isinstance(refusal, Conflict):
+                raise
             raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
         return _created(response, 201)
 

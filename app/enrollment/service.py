@@ -113,11 +113,17 @@ def _identity_in_use() -> Conflict:
 
 def count_identity_attempt(limits: RateLimits, person_id: int, index: str) -> None:
     """Count a phone's try of an ID number (once per number a day); 429 past the limit, 503 without storage."""
-    tried = f"{person_id}:{index[:32]}"
+    tried, phone = f"{person_id}:{index[:32]}", str(person_id)
     try:
         if limits.check([(_IDENTITY_TRIED, tried)]) is not None:
             return  # tried today already: not a new number
-        refusal = limits.acquire([(IDENTITY_ATTEMPTS_PER_PHONE, str(person_id)), (_IDENTITY_TRIED, tried)])
+        refusal = limits.check([(IDENTITY_ATTEMPTS_PER_PHONE, phone)])
+        if refusal is None:
+            if limits.acquire([(_IDENTITY_TRIED, tried)]) is not None:
+                return  # a parallel request (a double tap) marked this number first: counted once, there
+            refusal = limits.acquire([(IDENTITY_ATTEMPTS_PER_PHONE, phone)])
+            if refusal is not None:
+                limits.clear(_IDENTITY_TRIED, tried)  # refused: the number must not pass as tried next time
     except RateLimitStoreDown:
         raise ServiceUnavailable(retry_after=30) from None
     if refusal is not None:

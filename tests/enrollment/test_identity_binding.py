@@ -9,8 +9,7 @@ from app.db import utcnow
 from app.enrollment import service as enrollment_service
 from app.enrollment.models import Application, Identity, Membership
 from tests.auth.support import ConsoleInbox, request_code
-from tests.enrollment.conftest import VALID_ID, form
-from tests.review.conftest import id_number
+from tests.conftest import VALID_ID, form, id_number
 
 APPLY = "/api/v1/applications"
 REBIND = "/api/v1/me/identity/rebind"

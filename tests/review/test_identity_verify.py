@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.enrollment.models import Application, Identity
 from tests.auth.support import ConsoleInbox, request_code
-from tests.enrollment.conftest import VALID_ID, form
+from tests.conftest import VALID_ID, form
 
 APPLY = "/api/v1/applications"
 SQUATTER, OWNER = "13900000011", "13900000022"

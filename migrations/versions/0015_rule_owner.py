@@ -4,8 +4,8 @@ Existing rules are given the union of the officer who created them, as the audit
 (``routing_rule.create``); a rule made by a command-line job (the demo data) belongs to the root of
 its target union's tree, which is the scope such jobs run with.
 
-Revision ID: 0014_rule_owner
-Revises: 0013_coverage_top_child
+Revision ID: 0015_rule_owner
+Revises: 0014_chongchuan_320613
 Create Date: 2026-12-01 09:30:00.000000
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0014_rule_owner'
-down_revision: str | Sequence[str] | None = '0013_coverage_top_child'
+revision: str = '0015_rule_owner'
+down_revision: str | Sequence[str] | None = '0014_chongchuan_320613'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -43,6 +43,8 @@ class Settings:
     ratelimit_key_prefix: str = "ruhui"
     jwt_keys: tuple[tuple[str, str], ...] = ()  # (kid, secret), newest first; empty: derived from secret_key
     sms_daily_budget: int = 5000
+    # Join-code scans counted per client address and hour (app.joincodes.service.record_bounded_scan).
+    scans_counted_per_address_hour: int = 120
     aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
     aliyun_access_key_id: str = ""
     aliyun_access_key_secret: str = ""
@@ -147,6 +149,10 @@ class Settings:
             ratelimit_key_prefix=get("RATELIMIT_KEY_PREFIX", cls.ratelimit_key_prefix),
             jwt_keys=jwt_keys,
             sms_daily_budget=_int(get("SMS_DAILY_BUDGET", str(cls.sms_daily_budget)), "SMS_DAILY_BUDGET"),
+            scans_counted_per_address_hour=_int(
+                get("SCANS_COUNTED_PER_ADDRESS_HOUR", str(cls.scans_counted_per_address_hour)),
+                "SCANS_COUNTED_PER_ADDRESS_HOUR",
+            ),
             aliyun_sms_endpoint=get("ALIYUN_SMS_ENDPOINT", cls.aliyun_sms_endpoint).rstrip("/"),
             aliyun_access_key_id=get("ALIYUN_ACCESS_KEY_ID"),
             aliyun_access_key_secret=get("ALIYUN_ACCESS_KEY_SECRET"),

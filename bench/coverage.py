@@ -84,8 +84,8 @@ POSTGRES_SEED = (
     """INSERT INTO persons (id, phone_index, phone_sealed, phone_masked, created_at, updated_at)
        SELECT g, 'p' || g, 'sealed', '139****0000', now(), now() FROM generate_series(1, :n) g""",
     """INSERT INTO identities (id, id_number_index, id_number_sealed, name_sealed, name_masked, id_number_masked,
-                               birth_date, sex, created_at, updated_at)
-       SELECT g, 'i' || g, 'sealed', 'sealed', '张*', '110105********002X', DATE '1990-01-01', 'male', now(), now()
+                               birth_date, sex, person_id, created_at, updated_at)
+       SELECT g, 'i' || g, 'sealed', 'sealed', '张*', '110105********002X', DATE '1990-01-01', 'male', g, now(), now()
        FROM generate_series(1, :n) g""",
     # Each application comes from a station (a deterministic scatter of g) and is routed to its union.
     """INSERT INTO applications (id, person_id, identity_id, join_code_id, station_id, employer_id, union_id,

@@ -60,7 +60,7 @@ def seed(app: Any, start: int, stop: int) -> None:
             connection.execute(sa.insert(tables["identities"]), [
                 {"id": i, "id_number_index": f"i{i}", "id_number_sealed": id_sealed, "name_sealed": name_sealed,
                  "name_masked": "张**", "id_number_masked": "110105********002X", "birth_date": dt.date(1949, 12, 31),
-                 "sex": "female", "created_at": now, "updated_at": now} for i in ids])  # fmt: skip
+                 "sex": "female", "person_id": i, "created_at": now, "updated_at": now} for i in ids])  # fmt: skip
             connection.execute(sa.insert(tables["applications"]), [
                 {"id": i, "person_id": i, "identity_id": i, "station_id": station_id, "union_id": union_id,
                  "union_path": union_path, "region_code": "320102", "occupation": "courier",

@@ -112,6 +112,8 @@ def server(url: str, workers: int, threads: int) -> Iterator[int]:
         "RUHUI_ENV": "development",
         "LOG_LEVEL": "WARNING",  # one access-log line per request would measure stderr, not scans
         "PUBLIC_BASE_URL": "https://bench.example.cn",
+        # Every client sits on 127.0.0.1: lift the per-address cap so that every scan is counted and checked.
+        "SCANS_COUNTED_PER_ADDRESS_HOUR": "100000000",
     }
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -183,7 +185,7 @@ def drive(port: int, name: str, pick_token: Callable[[int, int], str], clients: 
         while time.perf_counter() < stop_at[0]:
             began = time.perf_counter()
             try:
-                connection.request("GET", f"/api/v1/join/{pick_token(n, i)}", headers={"X-Device-Id": f"bench-{n}"})
+                connection.request("GET", f"/api/v1/join/{pick_token(n, i)}", headers={"X-Device-Id": f"bench-{n}-{i}"})
                 response = connection.getresponse()
                 response.read()
                 if response.status == 200:

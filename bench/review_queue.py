@@ -89,9 +89,9 @@ def seed(engine: sa.Engine, total: int) -> None:
         connection.execute(
             sa.text(
                 "INSERT INTO identities (id, id_number_index, id_number_sealed, name_sealed, name_masked,"
-                " id_number_masked, birth_date, sex, created_at, updated_at)"
+                " id_number_masked, birth_date, sex, person_id, created_at, updated_at)"
                 " SELECT g, md5('i' || g), 'sealed', 'sealed', (ARRAY['张*','王**','李*','赵**'])[1 + g % 4],"
-                " '320102********' || lpad((g % 10000)::text, 4, '0'), date '1990-01-01', 'male', now(), now()"
+                " '320102********' || lpad((g % 10000)::text, 4, '0'), date '1990-01-01', 'male', g, now(), now()"
                 " FROM generate_series(1, :n) g"
             ),
             {"n": total},

@@ -608,7 +608,10 @@ def file_application(app, session):
             birth_date=dt.date(1949, 12, 31),
             sex="female",
         )
-        session.add_all([person, identity])
+        session.add(person)
+        session.flush()
+        identity.person_id = person.id  # bound to the phone that filed it
+        session.add(identity)
         session.flush()
         submitted = NOW - dt.timedelta(days=submitted_days_ago)
         decided = None if decided_after_days is None else submitted + dt.timedelta(days=decided_after_days)

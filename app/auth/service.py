@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -303,13 +303,48 @@ def verify_otp(
     (the API ties the sign-in to the join code the device just scanned, for the funnel).
     """
     now = utcnow()
+    challenge = _open_challenge(session, challenge_id, now)
+    phone = _checked_phone(session, challenge, code, policy.secret_key)
+    _consume(session, challenge, now)
+    person = find_or_create_person(session, phone)
+    _note_sign_in(session, on_sign_in, person, "sms")
+    return issue_tokens(session, "worker", person.id)
+
+
+def prove_phones(session: Session, proofs: Sequence[tuple[str, str]], *, secret_key: str) -> list[str]:
+    """Check SMS codes (``(challenge_id, code)`` pairs) together: all right, and all used up; or none used.
+
+    For acts that need more than a sign-in (moving an identity to another phone proves
+    both numbers). A wrong code is counted and raises ``otp_invalid`` naming its
+    ``challenge_id``; the other challenges stay usable. Returns the proved numbers in order.
+    """
+    now = utcnow()
+    challenges = [_open_challenge(session, challenge_id, now) for challenge_id, _ in proofs]
+    phones = [
+        _checked_phone(session, challenge, code, secret_key, name_challenge=True)
+        for challenge, (_, code) in zip(challenges, proofs, strict=True)
+    ]
+    for challenge in challenges:
+        _consume(session, challenge, now)
+    return phones
+
+
+def _open_challenge(session: Session, challenge_id: str, now: dt.datetime) -> OtpChallenge:
+    """The challenge, locked, while it may still be answered; else ``otp_expired`` / ``otp_locked``."""
     challenge = session.get(OtpChallenge, challenge_id, with_for_update=True)
     if challenge is None or challenge.consumed_at is not None or challenge.expires_at <= now:
         raise Gone("验证码已失效，请重新获取", code="otp_expired")
     if challenge.failed_attempts >= OTP_MAX_FAILURES:
         raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
+    return challenge
+
+
+def _checked_phone(
+    session: Session, challenge: OtpChallenge, code: str, secret_key: str, *, name_challenge: bool = False
+) -> str:
+    """The challenge's number when ``code`` is right; a wrong code is counted, then ``otp_invalid``."""
     phone = keyring().decrypt(challenge.phone_sealed, PHONE_PURPOSE)
-    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code, policy.secret_key)):
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code, secret_key)):
         # Counted in one guarded statement, so parallel guesses cannot slip past the fifth.
         failures = session.scalar(
             sa.update(OtpChallenge)
@@ -320,9 +355,17 @@ def verify_otp(
         )
         if failures is None:
             raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
-        raise AppError(
-            "验证码错误", code="otp_invalid", status=400, remaining_attempts=OTP_MAX_FAILURES - int(failures)
-        )
+        remaining = OTP_MAX_FAILURES - int(failures)
+        if name_challenge:
+            raise AppError(
+                "验证码错误", code="otp_invalid", status=400, remaining_attempts=remaining, challenge_id=challenge.id
+            )
+        raise AppError("验证码错误", code="otp_invalid", status=400, remaining_attempts=remaining)
+    return phone
+
+
+def _consume(session: Session, challenge: OtpChallenge, now: dt.datetime) -> None:
+    """Use the challenge up, once: a parallel request that used it first makes this ``otp_expired``."""
     consumed = session.execute(
         sa.update(OtpChallenge)
         .where(
@@ -335,9 +378,6 @@ def verify_otp(
     )
     if consumed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
         raise Gone("验证码已失效，请重新获取", code="otp_expired")  # a parallel request used it first
-    person = find_or_create_person(session, phone)
-    _note_sign_in(session, on_sign_in, person, "sms")
-    return issue_tokens(session, "worker", person.id)
 
 
 # Told (session, person id, method: "sms" | "wechat") once a worker has signed in, in the same transaction.
@@ -504,15 +544,18 @@ def _login_locked(retry_after: int) -> RateLimited:
 
 
 def login_officer(session: Session, *, username: str, password: str, client_ip: str) -> Tokens:
-    """Check an officer's password. Five failures in 15 minutes lock the username; an IP gets 20 tries.
+    """Check an officer's password. Five failures in 15 minutes lock the username; an address gets 20 failures.
 
-    The attempt is counted before the password is checked and forgiven on
-    success, so parallel guesses cannot slip past the lock.
+    The username's attempt is counted before the password is checked and forgiven
+    on success, so parallel guesses cannot slip past its lock. The address counts
+    failures only: an office whose officers all sign in from one address is not
+    locked out by their good sign-ins (a burst of parallel failures may pass the
+    address's limit by the few in flight; the username's lock still holds each).
     """
     limits = rate_limits()
     username_key = _login_key(username)
     try:
-        refusal = limits.acquire([(LOGIN_ATTEMPTS_PER_IP, client_ip)]) or limits.acquire(
+        refusal = limits.check([(LOGIN_ATTEMPTS_PER_IP, client_ip)]) or limits.acquire(
             [(LOGIN_ATTEMPTS_PER_USERNAME, username_key)]
         )
     except RateLimitStoreDown:
@@ -528,6 +571,10 @@ def login_officer(session: Session, *, username: str, password: str, client_ip: 
     if officer is None or not officer.active or not password_ok:
         log.info("officer sign-in failed", extra={"username_key": username_key})
         _audit_login(session, officer, ok=False, username_key=username_key)
+        try:
+            limits.acquire([(LOGIN_ATTEMPTS_PER_IP, client_ip)])
+        except RateLimitStoreDown:
+            log.warning("rate-limit storage unreachable; a failed sign-in went uncounted for its address")
         raise AppError("用户名或密码错误", code="login_failed", status=401)
     _audit_login(session, officer, ok=True, username_key=username_key)
     try:

@@ -19,7 +19,7 @@ from app.audit.service import record_event
 from app.directory.models import Employer, Station, Union
 from app.directory.regions import contains, display_name, is_valid_region_code, within
 from app.enrollment.models import rehome_applications
-from app.errors import Conflict, NotFound, ValidationFailed
+from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.pagination import Page, paginate
 
 log = logging.getLogger("ruhui.directory")
@@ -137,9 +137,23 @@ def create_union(
     return union
 
 
+# What decides which workers reach a union and who manages it. Only an admin above a union may change these:
+# an admin who could reshape its own union could widen its own scope (and read the workers it then catches).
+SHAPING_FIELDS = ("kind", "region_code", "occupations", "parent_id", "employer_id", "accepting")
+
+
 def update_union(session: Session, scope: Actor, union_id: int, changes: Mapping[str, Any]) -> Union:
-    """Change a union; a new ``parent_id`` moves it with its whole subtree."""
+    """Change a union; a new ``parent_id`` moves it with its whole subtree.
+
+    The officer's own union keeps its shape (``SHAPING_FIELDS``): 403 unless each such
+    field is sent unchanged. Its name and contact fields stay editable.
+    """
     union = get_union(session, scope, union_id)
+    if union.path == scope.subtree:
+        reshaped = [name for name in SHAPING_FIELDS if name in changes and changes[name] != getattr(union, name)]
+        if reshaped:
+            log.info("own union reshaping refused", extra={"union_id": union.id, "fields": reshaped})
+            raise Forbidden("本级工会的类型、区域、职业、上级、所属单位和受理状态须由上级工会管理员修改")
     old_path = union.path
     new_parent: Union | None = None
     errors: dict[str, list[str]] = {}

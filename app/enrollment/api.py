@@ -19,10 +19,13 @@ from app.enrollment.schemas import (
     ApplicationSchema,
     CardSchema,
     MembershipSchema,
+    RebindingSchema,
+    RebindSchema,
 )
-from app.errors import Conflict, ErrorSchema, ValidationFailed
+from app.errors import AppError, Conflict, ErrorSchema, ValidationFailed
 from app.extensions import limiter
 from app.pagination import PageArgsSchema
+from app.ratelimits import rate_limits
 
 applications_blp = Blueprint("applications", __name__, description="Applications to join a union")
 me_blp = Blueprint("me", __name__, description="The signed-in worker's own records")
@@ -67,10 +70,25 @@ class Applications(MethodView):
     @require_worker
     @applications_blp.arguments(ApplicationFormSchema)
     @applications_blp.response(201, ApplicationSchema)
-    @applications_blp.alt_response(409, schema=ErrorSchema, description="already_member / application_open")
+    @applications_blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="`identity_in_use`: the ID number is bound to another phone (nothing else is revealed); "
+        "`already_member` / `application_open`: only to the phone the identity is bound to",
+    )
     @applications_blp.alt_response(410, schema=ErrorSchema, description="join_code_revoked / join_code_expired")
+    @applications_blp.alt_response(
+        429,
+        schema=ErrorSchema,
+        description="`identity_attempts_exceeded`: more than 3 different ID numbers from this phone in a day "
+        "(Retry-After)",
+    )
     def post(self, body: dict[str, Any]) -> Any:
-        """Submit an application; a retried request with the same Idempotency-Key is answered once."""
+        """Submit an application; a retried request with the same Idempotency-Key is answered once.
+
+        An ID number is bound to the phone that first filed it; another phone must move it first
+        (`POST /me/identity/rebind`, or an officer's check in person).
+        """
         person_id = current_actor().id
         key = _idempotency_key()
         fingerprint = service.request_fingerprint(body)
@@ -84,6 +102,7 @@ class Applications(MethodView):
                 person_id=person_id,
                 form=service.ApplicationForm(**body),
                 policy=_policy(),
+                limits=rate_limits(),
                 now=utcnow(),
             )
             response = ApplicationSchema().dump(service.application_view(db.session, application))
@@ -97,9 +116,9 @@ class Applications(MethodView):
                     status_code=201,
                 )
             db.session.commit()
-        except IntegrityError:
-            # A request racing this one committed first: the same key replays its answer,
-            # anything else met the one-open-application rule.
+        except (IntegrityError, Conflict) as refusal:
+            # A request racing this one may have committed first (seen as a unique index, or as the open
+            # application it just filed): the same key replays its answer; anything else stands.
             db.session.rollback()
             replay = (
                 service.stored_response(db.session, person_id=person_id, key=key, fingerprint=fingerprint)
@@ -108,6 +127,8 @@ class Applications(MethodView):
             )
             if replay is not None:
                 return _created(*replay)
+            if isinstance(refusal, Conflict):
+                raise
             raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
         return _created(response, 201)
 
@@ -185,3 +206,38 @@ class Card(MethodView):
     def get(self, card_token: str) -> Any:
         """Check a member card (what a venue or officer sees when scanning it)."""
         return service.check_card(db.session, card_token, secret_key=_secret_key())
+
+
+@me_blp.route("/identity/rebind")
+class IdentityRebind(MethodView):
+    @require_worker
+    @me_blp.arguments(RebindSchema)
+    @me_blp.response(200, RebindingSchema)
+    @me_blp.alt_response(
+        400, schema=ErrorSchema, description="`otp_invalid` (with `remaining_attempts` and the `challenge_id`)"
+    )
+    @me_blp.alt_response(
+        409, schema=ErrorSchema, description="`rebind_refused`: the ID number is not bound to the old number"
+    )
+    @me_blp.alt_response(410, schema=ErrorSchema, description="`otp_expired`")
+    @me_blp.alt_response(
+        422, schema=ErrorSchema, description="The new code is not for the signed-in phone, or both are one number"
+    )
+    @me_blp.alt_response(429, schema=ErrorSchema, description="`otp_locked`")
+    def post(self, body: dict[str, Any]) -> Any:
+        """Move your identity from your old phone to this one (换绑), proving both numbers by SMS code.
+
+        Sign in with the new phone, ask `POST /auth/otp` for a code to the old number and one to the new,
+        and send both. The identity, its applications and its membership card then belong to this phone;
+        the old phone sees them no more. Audited as `identity.rebind`. Without the old phone, go to the
+        union in person: an officer checks the ID card and moves it (`POST /review/identities/{id}/verify`).
+        """
+        try:
+            rebinding = service.rebind_identity_by_codes(
+                db.session, person_id=current_actor().id, now=utcnow(), secret_key=_secret_key(), **body
+            )
+        except AppError:
+            db.session.commit()  # a wrong code counts, and used codes stay used
+            raise
+        db.session.commit()
+        return rebinding

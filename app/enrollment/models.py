@@ -22,10 +22,11 @@ _ACTIVE = "status = 'active'"
 
 
 class Identity(TimestampMixin, Base):
-    """One real person (实名), however many phones they sign in with.
+    """One real person (实名), bound to one phone at a time.
 
     The ID number and the name are sealed (``app.privacy``); the ID number is found
-    by its blind index, so the same ID number under two phones is the same identity.
+    by its blind index, so the same ID number typed on two phones is the same
+    identity, and only the phone it is bound to (``person_id``) may use it.
     """
 
     __tablename__ = "identities"
@@ -40,6 +41,9 @@ class Identity(TimestampMixin, Base):
     sex: Mapped[str] = mapped_column(sa.String(6))
     # Allocated at the first approval and kept for life, across transfers.
     member_no: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
+    # The phone (person) the identity is bound to: the first that proved it, or the one it was moved to
+    # by proving both numbers or by an officer's check in person. Only that phone may apply under it.
+    person_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("persons.id"), index=True)
 
 
 class Application(TimestampMixin, Base):

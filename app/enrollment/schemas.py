@@ -108,3 +108,42 @@ class CardSchema(ma.Schema):
     name_masked = ma.fields.String(required=True)
     union = ma.fields.Nested(UnionRefSchema, required=True)
     status = ma.fields.String(required=True)
+
+
+_CODE_SHAPE = r"^\d{6}$"
+
+
+def _challenge_id(description: str) -> ma.fields.String:
+    return ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=64), metadata={"description": description}
+    )
+
+
+def _code() -> ma.fields.String:
+    return ma.fields.String(required=True, validate=ma.validate.Regexp(_CODE_SHAPE, error="验证码为 6 位数字"))
+
+
+class RebindSchema(ma.Schema):
+    """Move an identity to the signed-in phone (换绑): an SMS code to the old number and one to the new."""
+
+    id_number = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=32), metadata={"description": "The identity to move"}
+    )
+    old_challenge_id = _challenge_id("From POST /auth/otp for the number the identity is bound to")
+    old_code = _code()
+    new_challenge_id = _challenge_id("From POST /auth/otp for the signed-in phone's number")
+    new_code = _code()
+
+
+class MaskedIdentitySchema(ma.Schema):
+    name_masked = ma.fields.String(required=True)
+    id_number_masked = ma.fields.String(required=True)
+
+
+class RebindingSchema(ma.Schema):
+    """The identity now bound to the phone named (masked), and how many of its applications moved with it."""
+
+    identity = ma.fields.Nested(MaskedIdentitySchema, required=True)
+    phone_masked = ma.fields.Function(lambda v: v.person.phone_masked, required=True)
+    applications_moved = ma.fields.Integer(required=True)
+    rebound_at = ma.fields.AwareDateTime(attribute="at", required=True)

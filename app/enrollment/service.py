@@ -1,4 +1,13 @@
-"""Enrollment rules: submit, resubmit and withdraw applications; one membership per person; cards."""
+"""Enrollment rules: submit, resubmit and withdraw applications; one membership per person; cards.
+
+An identity (a resident ID number) is bound to the phone that first filed it. Only that
+phone may apply under it, hear that it is already a member or has an application open;
+any other phone gets the same ``identity_in_use`` whatever it typed, and a phone may
+try at most ``IDENTITY_ATTEMPTS_PER_PHONE`` different ID numbers a day. The identity
+moves to another phone only when both numbers are proved by SMS code
+(``rebind_identity_by_codes``) or an officer checked the person in place
+(``app.review.service.verify_identity_in_person``); both go through ``move_identity``.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +19,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.actors import Actor
+from app.audit.service import record_event
+from app.auth import service as auth
+from app.auth.models import Person
+from app.auth.phones import phone_of
 from app.db import parse_id
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.enrollment import members
@@ -27,14 +41,21 @@ from app.enrollment.models import (
     route_hop,
     union_summary,
 )
-from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.errors import AppError, Conflict, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
 from app.joincodes import service as joincodes
 from app.pagination import Page, paginate
 from app.privacy import keyring
+from app.ratelimits import Limit, RateLimits, RateLimitStoreDown
 from app.routing import service as routing
 
 ID_NUMBER_CONTEXT = "identity.id_number"
 NAME_CONTEXT = "identity.name"
+
+# Different ID numbers one phone may file in a day (fixed window from the first): enough for a typo and
+# its correction, too few to probe whose numbers are registered. The same number again is not counted.
+IDENTITY_ATTEMPTS_PER_PHONE = Limit("identity-ids-phone", "3/day", fixed=True)
+_IDENTITY_TRIED = Limit("identity-id-tried", "1/day", fixed=True)
+IDENTITY_IN_USE = "该身份证号码已登记，请使用原登记手机号办理，或到工会现场核验"
 
 
 @dataclass(frozen=True)
@@ -89,9 +110,47 @@ def _check_form(form: ApplicationForm, policy: EnrollmentPolicy, today: dt.date)
     return name, resident
 
 
-def _find_or_create_identity(session: Session, name: str, resident: Any) -> Identity:
+def id_number_index(number: str) -> str:
+    """The blind index an ID number is found by (the number itself is never a key)."""
+    return keyring().blind_index(number, ID_NUMBER_CONTEXT)
+
+
+def _identity_in_use() -> Conflict:
+    # The same words whatever the identity's state: no union, no status, nothing about the name.
+    return Conflict(IDENTITY_IN_USE, code="identity_in_use")
+
+
+def count_identity_attempt(limits: RateLimits, person_id: int, index: str) -> None:
+    """Count a phone's try of an ID number (once per number a day); 429 past the limit, 503 without storage."""
+    tried, phone = f"{person_id}:{index[:32]}", str(person_id)
+    try:
+        if limits.check([(_IDENTITY_TRIED, tried)]) is not None:
+            return  # tried today already: not a new number
+        refusal = limits.check([(IDENTITY_ATTEMPTS_PER_PHONE, phone)])
+        if refusal is None:
+            if limits.acquire([(_IDENTITY_TRIED, tried)]) is not None:
+                return  # a parallel request (a double tap) marked this number first: counted once, there
+            refusal = limits.acquire([(IDENTITY_ATTEMPTS_PER_PHONE, phone)])
+            if refusal is not None:
+                limits.clear(_IDENTITY_TRIED, tried)  # refused: the number must not pass as tried next time
+    except RateLimitStoreDown:
+        raise ServiceUnavailable(retry_after=30) from None
+    if refusal is not None:
+        raise RateLimited(
+            "今天使用过的身份证号码过多，请明天再试；如需帮助请到工会现场办理",
+            code="identity_attempts_exceeded",
+            retry_after=refusal.retry_after,
+        )
+
+
+def _bound_identity(session: Session, person_id: int, name: str, resident: Any) -> Identity:
+    """The identity of ``resident``'s number, created and bound to ``person_id`` on first use.
+
+    The binding is checked before anything else about the identity (its name, its
+    membership), so another phone learns nothing beyond ``identity_in_use``.
+    """
     ring = keyring()
-    index = ring.blind_index(resident.number, ID_NUMBER_CONTEXT)
+    index = id_number_index(resident.number)
     identity = session.scalars(sa.select(Identity).where(Identity.id_number_index == index)).first()
     if identity is None:
         identity = Identity(
@@ -102,17 +161,31 @@ def _find_or_create_identity(session: Session, name: str, resident: Any) -> Iden
             id_number_masked=mask_id_number(resident.number),
             birth_date=resident.birth_date,
             sex=resident.sex,
+            person_id=person_id,
         )
-        session.add(identity)
-        session.flush()
-        return identity
+        try:
+            with session.begin_nested():
+                session.add(identity)
+                session.flush()
+            return identity
+        except IntegrityError:
+            # Another phone filed the same number a moment ago: the identity is bound to it.
+            identity = session.scalars(sa.select(Identity).where(Identity.id_number_index == index)).one()
+    if identity.person_id != person_id:
+        raise _identity_in_use()
+    _check_name(identity, name)
+    return identity
+
+
+def _check_name(identity: Identity, name: str) -> None:
+    """The bound phone may correct the name, except of a member (a real name on record)."""
+    ring = keyring()
     if ring.decrypt(identity.name_sealed, NAME_CONTEXT) != name:
         if identity.member_no:
             # A member's real name is on record; a different one under the same ID number is not a typo we fix silently.
             raise ValidationFailed(errors={"full_name": ["姓名与该身份证号码已登记的信息不一致"]})
         identity.name_sealed = ring.encrypt(name, NAME_CONTEXT)
         identity.name_masked = mask_name(name)
-    return identity
 
 
 def active_membership(session: Session, identity_id: int) -> Membership | None:
@@ -151,12 +224,25 @@ def _employer_fields(station: Station, form: ApplicationForm) -> tuple[int | Non
 
 
 def submit_application(
-    session: Session, *, person_id: int, form: ApplicationForm, policy: EnrollmentPolicy, now: dt.datetime
+    session: Session,
+    *,
+    person_id: int,
+    form: ApplicationForm,
+    policy: EnrollmentPolicy,
+    limits: RateLimits,
+    now: dt.datetime,
 ) -> Application:
-    """Check, route and file a worker's application; it lands ``pending`` in its union's queue."""
+    """Check, route and file a worker's application; it lands ``pending`` in its union's queue.
+
+    Order matters: the form's own checks (422), then the phone's ID-number attempts
+    (429), then the identity's binding (409 ``identity_in_use`` to any other phone),
+    and only then what the bound phone may hear (its name, ``application_open``,
+    ``already_member``). ``limits`` is the shared counter storage (``app.ratelimits``).
+    """
     join_code_id, station = _live_station(session, form.join_token, now)
     name, resident = _check_form(form, policy, now.date())
-    identity = _find_or_create_identity(session, name, resident)
+    count_identity_attempt(limits, person_id, id_number_index(resident.number))
+    identity = _bound_identity(session, person_id, name, resident)
 
     if session.scalar(
         sa.select(Application.id).where(Application.identity_id == identity.id, Application.status.in_(OPEN_STATUSES))
@@ -215,9 +301,14 @@ def resubmit_application(
         raise Conflict("只有被退回补充材料的申请才能修改后重新提交", code="invalid_state")
     join_code_id, station = _live_station(session, form.join_token, now)
     name, resident = _check_form(form, policy, now.date())
-    identity = _find_or_create_identity(session, name, resident)
-    if identity.id != application.identity_id:
+    identity = session.get(Identity, application.identity_id)
+    assert identity is not None  # a foreign key
+    # Compared by index before any lookup: another number typed here must not reveal anything about it.
+    if id_number_index(resident.number) != identity.id_number_index:
         raise ValidationFailed(errors={"id_number": ["重新提交时不能更换身份证号码，请撤回后重新申请"]})
+    if identity.person_id != person_id:
+        raise _identity_in_use()
+    _check_name(identity, name)
     employer_id, employer_name = _employer_fields(station, form)
     application.join_code_id = join_code_id
     application.station_id = station.id
@@ -330,20 +421,16 @@ class MembershipView:
     card_token: str
 
 
-def _identity_of_person(session: Session, person_id: int) -> int | None:
-    """The real-name identity a phone has applied under (its latest application)."""
-    return session.scalar(
-        sa.select(Application.identity_id)
-        .where(Application.person_id == person_id)
-        .order_by(Application.id.desc())
-        .limit(1)
-    )
-
-
 def my_membership(session: Session, *, person_id: int, now: dt.datetime, secret_key: str) -> MembershipView:
-    """The worker's active membership with a fresh card token signed under ``secret_key`` (``SECRET_KEY``)."""
-    identity_id = _identity_of_person(session, person_id)
-    membership = active_membership(session, identity_id) if identity_id else None
+    """The active membership of an identity bound to this phone, with a fresh card token signed under
+    ``secret_key`` (``SECRET_KEY``); a phone that lost the identity sees none."""
+    membership = session.scalars(
+        sa.select(Membership)
+        .join(Identity, Identity.id == Membership.identity_id)
+        .where(Identity.person_id == person_id, Membership.status == "active")
+        .order_by(Membership.id.desc())
+        .limit(1)
+    ).first()
     if membership is None:
         raise NotFound("您还不是工会会员", code="not_a_member")
     union = session.get(Union, membership.union_id)
@@ -420,6 +507,9 @@ def grant_membership(session: Session, application: Application, now: dt.datetim
     identity = session.get(Identity, application.identity_id)
     union = session.get(Union, application.union_id)
     assert identity is not None and union is not None
+    if identity.person_id != application.person_id:
+        # Filed from a phone the identity is not (or no longer) bound to, e.g. before binding existed.
+        raise Conflict("该申请所用手机号不是此身份登记的手机号，请核验本人后再办理", code="identity_in_use")
     current = active_membership(session, identity.id)
     if current is not None:
         if current.union_id == union.id:
@@ -444,3 +534,100 @@ def grant_membership(session: Session, application: Application, now: dt.datetim
     application.membership_active = True
     session.flush()
     return membership
+
+
+# ---------------------------------------------------------------- moving an identity to another phone (换绑)
+
+
+@dataclass(frozen=True)
+class Rebinding:
+    """An identity moved to another phone, and how many of its applications went with it."""
+
+    identity: Identity
+    person: Person
+    applications_moved: int
+    at: dt.datetime
+
+
+def move_identity(session: Session, identity: Identity, person: Person, now: dt.datetime) -> Rebinding:
+    """Bind ``identity`` to ``person``'s phone; its applications (and so its card and notices) follow."""
+    moved = 0
+    if identity.person_id != person.id:
+        result = session.execute(
+            sa.update(Application)
+            .where(Application.identity_id == identity.id, Application.person_id != person.id)
+            .values(person_id=person.id)
+            .execution_options(synchronize_session="fetch")
+        )
+        moved = int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
+        identity.person_id = person.id
+        session.flush()
+    return Rebinding(identity=identity, person=person, applications_moved=moved, at=now)
+
+
+def identity_union_path(session: Session, identity: Identity) -> str:
+    """Where events about an identity belong: its active membership's union, else its latest application's."""
+    path = session.scalar(
+        sa.select(Union.path)
+        .join(Membership, Membership.union_id == Union.id)
+        .where(Membership.identity_id == identity.id, Membership.status == "active")
+    ) or session.scalar(
+        sa.select(Application.union_path)
+        .where(Application.identity_id == identity.id)
+        .order_by(Application.id.desc())
+        .limit(1)
+    )
+    return path or "/"
+
+
+def rebind_identity_by_codes(
+    session: Session,
+    *,
+    person_id: int,
+    id_number: str,
+    old_challenge_id: str,
+    old_code: str,
+    new_challenge_id: str,
+    new_code: str,
+    now: dt.datetime,
+    secret_key: str,
+) -> Rebinding:
+    """Move an identity from its old phone to the signed-in (new) phone: both numbers proved by SMS code.
+
+    The new number's code must be the signed-in phone's; the old number's must be the
+    phone the identity is bound to (else 409 ``rebind_refused``, which tells only someone
+    who holds that phone anything). Both codes are used up together, or neither.
+    """
+    number = id_number.strip().upper()
+    if old_challenge_id == new_challenge_id:
+        raise ValidationFailed(errors={"new_challenge_id": ["请分别向原手机号和新手机号获取验证码"]})
+    old_phone, new_phone = auth.prove_phones(
+        session, [(old_challenge_id, old_code), (new_challenge_id, new_code)], secret_key=secret_key
+    )
+    person = session.get(Person, person_id)
+    if person is None:
+        raise NotFound("登录已失效，请重新登录", code="not_found")
+    if phone_of(person) != new_phone:
+        raise ValidationFailed(errors={"new_challenge_id": ["须是发送到当前登录手机号的验证码"]})
+    if old_phone == new_phone:
+        raise ValidationFailed(errors={"old_challenge_id": ["原手机号与新手机号相同，无需换绑"]})
+    old_person = auth.find_person_by_phone(session, old_phone)
+    identity = session.scalars(sa.select(Identity).where(Identity.id_number_index == id_number_index(number))).first()
+    if identity is None or old_person is None or identity.person_id != old_person.id:
+        raise Conflict("该身份证号码未登记在原手机号下，无法换绑；如有疑问请到工会现场核验", code="rebind_refused")
+    rebinding = move_identity(session, identity, person, now)
+    record_event(
+        session,
+        actor=Actor(kind="worker", id=person.id),
+        action="identity.rebind",
+        object_type="identity",
+        object_id=identity.id,
+        union_path=identity_union_path(session, identity),
+        details={
+            "method": "sms_both_numbers",
+            "from_person_id": str(old_person.id),
+            "to_person_id": str(person.id),
+            "applications_moved": rebinding.applications_moved,
+        },
+    )
+    return rebinding

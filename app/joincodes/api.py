@@ -24,6 +24,7 @@ from app.joincodes.schemas import (
     QrArgsSchema,
 )
 from app.pagination import Page, PageArgsSchema, page_schema
+from app.ratelimits import rate_limits
 
 blp = Blueprint("join-codes", __name__, description="Join codes of stations: issue, revoke, rotate, print (admins)")
 join_blp = Blueprint("join", __name__, description="What the mini-program shows after a scan (no sign-in)")
@@ -247,7 +248,9 @@ class JoinResolve(MethodView):
     def get(self, token: str) -> tuple[service.JoinScreen, dict[str, str]]:
         """Resolve a scanned join code for the mini-program's first screen, and count the scan.
 
-        Send a stable, app-generated ``X-Device-Id`` header to have distinct devices counted.
+        Send a stable, app-generated ``X-Device-Id`` header to have distinct devices counted. A device
+        counts once per code an hour, and an address at most ``SCANS_COUNTED_PER_ADDRESS_HOUR`` (120)
+        scans an hour; past that the code is still answered, only not counted.
         """
         settings = _settings()
         screen = service.open_join_code(
@@ -255,7 +258,12 @@ class JoinResolve(MethodView):
             token,
             channel="miniprogram",
             device_id=request.headers.get(service.DEVICE_ID_HEADER),
-            device_key=settings.secret_key,
+            counting=service.ScanCounting(
+                rate_limits(),
+                settings.secret_key,
+                request.remote_addr or "unknown",
+                settings.scans_counted_per_address_hour,
+            ),
             base_url=settings.public_base_url,
             consent_version=settings.consent_version,
             count_scan=request.method != "HEAD",

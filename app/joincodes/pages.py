@@ -18,6 +18,7 @@ from app.db import db
 from app.directory.models import OCCUPATIONS
 from app.errors import AppError
 from app.joincodes import service
+from app.ratelimits import rate_limits
 
 bp = Blueprint("join_landing", __name__, template_folder="templates")
 
@@ -72,7 +73,12 @@ def landing(token: str) -> Response:
             token,
             channel="web",
             device_id=device_id,
-            device_key=settings.secret_key,
+            counting=service.ScanCounting(
+                rate_limits(),
+                settings.secret_key,
+                request.remote_addr or "unknown",
+                settings.scans_counted_per_address_hour,
+            ),
             base_url=settings.public_base_url,
             consent_version=settings.consent_version,
             count_scan=request.method != "HEAD",

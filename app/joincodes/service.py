@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
@@ -25,7 +26,10 @@ from app.directory.service import get_station
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
 from app.pagination import Page, paginate
+from app.ratelimits import Limit, RateLimits, RateLimitStoreDown
 from app.routing.service import route_station
+
+log = logging.getLogger("ruhui.joincodes")
 
 # 16 random bytes = 128 bits, 22 characters of base64url: well over the 80 bits the
 # design asks for, and within the 32 characters a mini-program code's ``scene`` holds.
@@ -221,6 +225,8 @@ def device_hash(device_id: str | None, key: str) -> str | None:
 
 # The header a client sends its stable, app-generated device id in (scans and sign-ins).
 DEVICE_ID_HEADER = "X-Device-Id"
+# A device counts once per code in this window: a reload, a second tap or a replayed header is one scan.
+SCAN_DEVICE_WINDOW = Limit("scan-device-code", "1/hour")
 # How long after a scan a sign-in on the same device still counts for that scan's code.
 ATTRIBUTION_WINDOW = dt.timedelta(hours=24)
 
@@ -248,6 +254,26 @@ def record_sign_in_after_scan(
     return sign_in
 
 
+@dataclass(frozen=True)
+class ScanCounting:
+    """What bounds the counting of scans: the shared counters, the device-id key and the client's address.
+
+    ``per_address_hour`` (setting ``SCANS_COUNTED_PER_ADDRESS_HOUR``, default 120) is generous, because a
+    depot's Wi-Fi or a carrier's NAT puts many phones behind one address; past it, that address's scans
+    are still answered but no longer counted, so forged device ids cannot inflate a code's figures (or
+    fill the table).
+    """
+
+    limits: RateLimits
+    device_key: str
+    client_address: str
+    per_address_hour: int = 120
+
+    @property
+    def address_limit(self) -> Limit:
+        return Limit("scan-address", f"{max(self.per_address_hour, 1)}/hour")
+
+
 def sign_in_attribution(device_id: str | None, device_key: str) -> Callable[[Session, int, str], ScanSignIn | None]:
     """The hook a sign-in calls (``on_sign_in``): ties it to the code this device scanned last."""
 
@@ -267,6 +293,33 @@ def record_scan(
         JoinScan(join_code_id=code.id, scanned_at=now, channel=channel, device_hash=device_hash(device_id, device_key))
     )
     session.flush()
+
+
+def record_bounded_scan(
+    session: Session, code: JoinCode, *, channel: str, device_id: str | None, counting: ScanCounting, now: dt.datetime
+) -> bool:
+    """Record a worker's scan unless it repeats one (same device and code) or its address is past its cap.
+
+    True when recorded. The bounds (``SCAN_DEVICE_WINDOW``, ``SCANS_COUNTED_PER_ADDRESS``)
+    live in the shared counter storage, so they hold across processes; when it cannot be
+    reached the scan goes uncounted. Counting never fails the scan itself.
+    """
+    device = device_hash(device_id, counting.device_key)
+    address_limit = counting.address_limit
+    checks = [(address_limit, counting.client_address)]
+    if device is not None:
+        checks.append((SCAN_DEVICE_WINDOW, f"{code.id}:{device}"))
+    try:
+        refusal = counting.limits.acquire(checks)
+    except RateLimitStoreDown:
+        log.warning("rate-limit storage unreachable; a scan went uncounted", extra={"join_code_id": code.id})
+        return False
+    if refusal is not None:
+        if refusal.limit is address_limit:
+            log.info("scan not counted: its address is past the cap", extra={"join_code_id": code.id})
+        return False
+    record_scan(session, code, channel=channel, device_id=device_id, device_key=counting.device_key, now=now)
+    return True
 
 
 @dataclass(frozen=True)
@@ -432,12 +485,15 @@ def open_join_code(
     *,
     channel: str,
     device_id: str | None,
-    device_key: str,
+    counting: ScanCounting,
     base_url: str,
     consent_version: str,
     count_scan: bool = True,
 ) -> JoinScreen:
-    """Resolve a scanned token for its first screen and record the scan; dead or unknown codes raise 410/404."""
+    """Resolve a scanned token for its first screen and count the scan (within ``record_scan``'s bounds).
+
+    Dead or unknown codes raise 410/404; a live one is always answered, counted or not.
+    """
     now = utcnow()
     code = find_by_token(session, token)
     ensure_live(code, now)
@@ -446,7 +502,7 @@ def open_join_code(
     employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
     union = preview_union(session, station)
     if count_scan:
-        record_scan(session, code, channel=channel, device_id=device_id, device_key=device_key, now=now)
+        record_bounded_scan(session, code, channel=channel, device_id=device_id, counting=counting, now=now)
     return JoinScreen(
         code=code,
         station=station,

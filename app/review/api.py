@@ -11,21 +11,24 @@ from flask_smorest import Blueprint
 
 from app.auth.access import current_actor, require_officer
 from app.db import db, utcnow
-from app.enrollment.schemas import ApplicationSchema
+from app.enrollment.schemas import ApplicationSchema, RebindingSchema
 from app.enrollment.service import application_view
-from app.errors import ErrorSchema, ValidationFailed
+from app.errors import AppError, ErrorSchema, ValidationFailed
 from app.review import service
 from app.review.schemas import (
     BulkDecisionSchema,
     BulkResponseSchema,
     DecisionSchema,
+    IdentityVerificationSchema,
     ReviewDetailSchema,
     ReviewPageSchema,
     ReviewQuerySchema,
     TransferSchema,
 )
 
-blp = Blueprint("review", __name__, description="The officers' review of applications")
+blp = Blueprint(
+    "review", __name__, description="The officers' review of applications, and identities checked in person"
+)
 
 _IF_MATCH = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
@@ -145,3 +148,39 @@ class BulkDecision(MethodView):
         )
         db.session.commit()
         return {"dry_run": body["dry_run"], "results": results}
+
+
+@blp.route("/identities/<application_id>/verify")
+class IdentityVerification(MethodView):
+    @require_officer(*service.DECIDING_ROLES)
+    @blp.arguments(IdentityVerificationSchema)
+    @blp.response(200, RebindingSchema)
+    @blp.alt_response(400, schema=ErrorSchema, description="`otp_invalid` (with `remaining_attempts`)")
+    @blp.alt_response(403, schema=ErrorSchema, description="forbidden: a viewer, or not an officer")
+    @blp.alt_response(404, schema=ErrorSchema, description="application_not_found: none in your subtree")
+    @blp.alt_response(410, schema=ErrorSchema, description="`otp_expired`")
+    @blp.alt_response(422, schema=ErrorSchema, description="Bad code format or document")
+    @blp.alt_response(429, schema=ErrorSchema, description="`otp_locked`")
+    def post(self, body: dict[str, Any], application_id: str) -> Any:
+        """Move the application's identity to the phone of the person you checked in place (现场核验换绑).
+
+        For a worker told `identity_in_use` (another phone filed the ID number first) or who lost the old
+        phone. Check the original ID document against the detail view's full name and ID number, have a
+        code sent to the person's phone (`POST /auth/otp`), and send the code they read out. The identity,
+        its applications and membership card then belong to that phone, and the phone that held it sees them
+        no more. Reviewers and admins, within their subtree; audited as `identity.verify_in_person`.
+        """
+        try:
+            rebinding = service.verify_identity_in_person(
+                db.session,
+                current_actor(),
+                application_id,
+                now=utcnow(),
+                secret_key=current_app.extensions["ruhui.settings"].secret_key,
+                **body,
+            )
+        except AppError:
+            db.session.commit()  # a wrong code counts
+            raise
+        db.session.commit()
+        return rebinding

@@ -10,7 +10,7 @@ from app.directory.models import OCCUPATIONS
 from app.enrollment.models import APPLICATION_STATUSES
 from app.enrollment.schemas import ApplicationSchema
 from app.pagination import PageArgsSchema, page_schema
-from app.review.service import MAX_BULK
+from app.review.service import MAX_BULK, VERIFICATION_DOCUMENTS
 
 ACTIONS = ("approve", "reject", "return")
 
@@ -121,3 +121,19 @@ class BulkResultSchema(ma.Schema):
 class BulkResponseSchema(ma.Schema):
     dry_run = ma.fields.Boolean(required=True)
     results = ma.fields.List(ma.fields.Nested(BulkResultSchema), required=True)
+
+
+class IdentityVerificationSchema(ma.Schema):
+    """An officer checked the person in place: the code the person's phone received, and the document seen."""
+
+    challenge_id = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=64),
+        metadata={"description": "From POST /auth/otp for the phone the identity moves to"},
+    )
+    code = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{6}$", error="验证码为 6 位数字"))
+    document = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(VERIFICATION_DOCUMENTS),
+        metadata={"description": "What the officer checked (the original, in person)"},
+    )

@@ -40,6 +40,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.actors import Actor, within_subtree
 from app.audit.service import record_event
+from app.auth import service as auth
 from app.auth.models import Person
 from app.db import parse_id
 from app.directory.models import Employer, Station, Union
@@ -525,3 +526,56 @@ def transfer_application(
         now=now,
     )
     return application
+
+
+# ---------------------------------------------------------------- identities checked in person (现场核验换绑)
+
+# What the officer looked at before moving an identity to the phone of the person in front of them.
+VERIFICATION_DOCUMENTS = ("resident_id_card", "temporary_id_card", "other_official_document")
+
+
+def verify_identity_in_person(
+    session: Session,
+    principal: Actor,
+    application_id: str,
+    *,
+    challenge_id: str,
+    code: str,
+    document: str,
+    now: dt.datetime,
+    secret_key: str,
+) -> enrollment.Rebinding:
+    """Bind the identity of an application in scope to the phone of the person the officer checked in place.
+
+    For a worker who lost the old phone, or whose ID number another phone took first
+    (``identity_in_use``): the officer checks the ID document against the application's
+    unmasked identity (the audited detail view), has a code sent to the person's phone
+    (``POST /auth/otp``) and enters it. The identity and its applications then belong to
+    that phone; the event ``identity.verify_in_person`` names the officer, both phones
+    (by id) and the document (never its number).
+    """
+    application = _application_in_scope(session, principal, application_id)
+    if document not in VERIFICATION_DOCUMENTS:
+        raise ValidationFailed(errors={"document": ["请选择核验的证件"]})
+    [phone] = auth.prove_phones(session, [(challenge_id, code)], secret_key=secret_key)
+    person = auth.find_or_create_person(session, phone)
+    identity = session.get(Identity, application.identity_id)
+    assert identity is not None  # a foreign key
+    from_person_id = identity.person_id
+    rebinding = enrollment.move_identity(session, identity, person, now)
+    record_event(
+        session,
+        actor=principal,
+        action="identity.verify_in_person",
+        object_type="application",
+        object_id=application.id,
+        union_path=application.union_path,
+        details={
+            "identity_id": str(identity.id),
+            "from_person_id": str(from_person_id),
+            "to_person_id": str(person.id),
+            "document": document,
+            "applications_moved": rebinding.applications_moved,
+        },
+    )
+    return rebinding

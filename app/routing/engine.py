@@ -6,7 +6,9 @@ DESIGN.md ("Routing") are tried in order and the first that yields an accepting
 union wins:
 
 1. ``override``   — admins' override rules (station / employer / region + occupation),
-                    highest priority first;
+                    highest priority first. A rule belongs to the subtree of the union
+                    whose admin made it: a station managed outside that subtree, or a
+                    target union that has left it, passes the rule over;
 2. ``enterprise`` — the nearest accepting enterprise union of the station's employer
                     or of its parent chain whose region contains the station's region;
 3. ``industry``   — an accepting industry union covering the occupation whose region
@@ -47,6 +49,7 @@ class UnionFacts:
     occupations: frozenset[str] = frozenset()
     employer_id: int | None = None
     accepting: bool = True
+    path: str = "/"  # the materialised path in the union tree (``/1/3/``); "/" stands for the root
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class StationFacts:
     region_code: str
     employer_id: int | None = None
     occupation: str = "other"
+    union_path: str = "/"  # the path of the union that manages the station
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,12 @@ class OverrideRule:
     region_code: str | None = None
     occupation: str | None = None
     note: str = ""
+    owner_path: str = "/"  # the subtree the rule belongs to: the path of the union whose admin made it
+    owner_name: str = ""
+
+    def holds(self, path: str) -> bool:
+        """True when a union (or the union managing a station), by its path, lies in the rule's subtree."""
+        return path.startswith(self.owner_path)
 
 
 @dataclass(frozen=True)
@@ -245,7 +255,9 @@ class _Candidate:
     """A union a rule could pick, with the sentences for each outcome.
 
     ``rank`` orders candidates (lower first). ``unfit`` is set when the candidate
-    cannot take the worker for a reason other than "not accepting".
+    cannot take the worker for a reason other than "not accepting". ``excluded`` is
+    set when the candidate was never in the running (an override rule outside its
+    subtree): it is passed over with that reason whatever else was chosen.
     """
 
     union: UnionFacts
@@ -255,6 +267,7 @@ class _Candidate:
     outranked_by: Callable[[_Candidate], str]
     unfit: str | None = None
     override_rule_id: int | None = None
+    excluded: str | None = None
 
 
 @dataclass(frozen=True)
@@ -277,7 +290,9 @@ def _evaluate(rule: str, candidates: _RuleCandidates, trace: list[TraceStep]) ->
     chosen: _Candidate | None = None
     outranked = 0
     for candidate in sorted(candidates.items, key=lambda c: c.rank):
-        if chosen is not None:
+        if candidate.excluded is not None:
+            outcome, reason = PASSED_OVER, candidate.excluded
+        elif chosen is not None:
             outranked += 1
             if outranked > MAX_OUTRANKED_IN_TRACE:
                 continue
@@ -344,6 +359,14 @@ def _override_candidates(context: _Context) -> _RuleCandidates:
             subject += f"的{OCCUPATIONS.get(rule.occupation, rule.occupation)}"
         note = f"（备注：{rule.note}）" if rule.note else ""
         label = f"覆盖规则 #{rule.id}（优先级 {rule.priority}）"
+        owner = _quoted(rule.owner_name) if rule.owner_name else "设置规则的工会"
+        excluded = None
+        if not rule.holds(station.union_path):
+            excluded = (
+                f"{label}由{owner}设置，但站点{_quoted(station.name)}不在{owner}及其下级工会的管理范围内，跳过该规则。"
+            )
+        elif not rule.holds(union.path):
+            excluded = f"{label}指定的{_quoted(union.name)}已不在{owner}之下，跳过该规则。"
         items.append(
             _Candidate(
                 union=union,
@@ -352,6 +375,7 @@ def _override_candidates(context: _Context) -> _RuleCandidates:
                 paused=f"{label}指定的{_quoted(union.name)}目前暂停受理入会申请，跳过该规则。",
                 outranked_by=_override_outranked(rule.id, rule.priority, breadth),
                 override_rule_id=rule.id,
+                excluded=excluded,
             )
         )
     return _RuleCandidates(items, "没有适用于该站点和职业的覆盖规则。")

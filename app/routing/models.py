@@ -27,6 +27,9 @@ class RoutingRule(TimestampMixin, Base):
 
     id: Mapped[IdPk]
     union_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unions.id"), index=True)
+    # The union of the admin who made the rule: the rule belongs to that union's subtree, captures only
+    # stations managed inside it and sends them only to unions inside it (checked again at routing time).
+    owner_union_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unions.id"), index=True)
     priority: Mapped[int] = mapped_column(sa.Integer, default=0)
     station_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("stations.id"), index=True)
     employer_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("employers.id"), index=True)
@@ -34,4 +37,4 @@ class RoutingRule(TimestampMixin, Base):
     occupation: Mapped[str | None] = mapped_column(sa.String(32))
     note: Mapped[str] = mapped_column(sa.String(200), default="")
 
-    union: Mapped[Union] = relationship(lazy="raise")
+    union: Mapped[Union] = relationship(lazy="raise", foreign_keys=[union_id])

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.actors import Actor
 from app.directory.models import Employer, Station, Union
@@ -45,7 +45,7 @@ def route_station(
     Raises ``AppError`` ``no_union_available`` (409, with the ``trace``) when not even
     a federation of the place accepts applications.
     """
-    facts = station_facts(station)
+    facts = station_facts(station, _managing_path(session, station.union_id))
     snapshot = build_snapshot(session, facts, occupation)
     try:
         return route(snapshot, facts, occupation, employment_form)
@@ -59,14 +59,22 @@ def route_station(
         ) from exc
 
 
-def station_facts(station: Station) -> StationFacts:
+def station_facts(station: Station, union_path: str) -> StationFacts:
+    """The station as the engine sees it; ``union_path`` is the path of the union that manages it."""
     return StationFacts(
         id=station.id,
         name=station.name,
         region_code=station.region_code,
         employer_id=station.employer_id,
         occupation=station.occupation,
+        union_path=union_path,
     )
+
+
+def _managing_path(session: Session, union_id: int) -> str:
+    path = session.scalar(sa.select(Union.path).where(Union.id == union_id))
+    assert path is not None  # stations.union_id is a foreign key
+    return path
 
 
 def build_snapshot(session: Session, station: StationFacts, occupation: str) -> DirectorySnapshot:
@@ -94,7 +102,15 @@ def build_snapshot(session: Session, station: StationFacts, occupation: str) -> 
         subjects.append(RoutingRule.employer_id.in_(employer_ids))
     if regions:
         subjects.append(sa.and_(RoutingRule.region_code.in_(regions), RoutingRule.occupation == occupation))
-    rules = list(session.scalars(sa.select(RoutingRule).where(sa.or_(*subjects))))
+    owner = aliased(Union)
+    rules = [
+        _rule_facts(rule, owner_path, owner_name)
+        for rule, owner_path, owner_name in session.execute(
+            sa.select(RoutingRule, owner.path, owner.name)
+            .join(owner, owner.id == RoutingRule.owner_union_id)
+            .where(sa.or_(*subjects))
+        ).all()
+    ]
     missing = {rule.union_id for rule in rules} - unions.keys()
     if missing:
         unions.update({facts.id: facts for facts in _union_facts(session, Union.id.in_(missing))})
@@ -103,7 +119,7 @@ def build_snapshot(session: Session, station: StationFacts, occupation: str) -> 
         employers=[
             EmployerFacts(id=e.id, name=e.name, region_code=e.region_code, parent_id=e.parent_id) for e in employers
         ],
-        rules=[_rule_facts(rule) for rule in rules],
+        rules=rules,
     )
 
 
@@ -122,6 +138,7 @@ def _union_facts(session: Session, condition: sa.ColumnElement[bool]) -> list[Un
             Union.occupations,
             Union.employer_id,
             Union.accepting,
+            Union.path,
         ).where(condition)
     )
     return [
@@ -133,12 +150,13 @@ def _union_facts(session: Session, condition: sa.ColumnElement[bool]) -> list[Un
             occupations=frozenset(row.occupations or ()),
             employer_id=row.employer_id,
             accepting=row.accepting,
+            path=row.path,
         )
         for row in rows
     ]
 
 
-def _rule_facts(rule: RoutingRule) -> OverrideRule:
+def _rule_facts(rule: RoutingRule, owner_path: str, owner_name: str) -> OverrideRule:
     return OverrideRule(
         id=rule.id,
         union_id=rule.union_id,
@@ -148,6 +166,8 @@ def _rule_facts(rule: RoutingRule) -> OverrideRule:
         region_code=rule.region_code,
         occupation=rule.occupation,
         note=rule.note,
+        owner_path=owner_path,
+        owner_name=owner_name,
     )
 
 
@@ -193,7 +213,12 @@ def create_rule(
     occupation: str | None = None,
     note: str = "",
 ) -> RoutingRule:
-    """Add an override rule; its subject (station, employer or region) and its union must be in the scope."""
+    """Add an override rule owned by the officer's union; its subject and its union must be in the scope.
+
+    The rule belongs to the officer's subtree for good (``owner_union_id``): routing
+    applies it only to stations managed inside that subtree, sending them only to a
+    union inside it, however the tree changes later.
+    """
     subjects = [value for value in (station_id, employer_id, region_code) if value is not None]
     if len(subjects) != 1:
         raise ValidationFailed(errors={"_schema": [_ONE_SUBJECT]})
@@ -211,6 +236,7 @@ def create_rule(
             raise ValidationFailed(errors={"region_code": [f"须在您所在工会的区域（{place}）之内"]})
     rule = RoutingRule(
         union_id=union.id,
+        owner_union_id=scope.union_id,
         priority=priority,
         station_id=station_id,
         employer_id=employer_id,
@@ -227,10 +253,10 @@ def create_rule(
 
 
 def _rules_in_scope(session: Session, scope: Actor) -> sa.Select[RoutingRule]:
-    """Rules whose union lies in the scope: they send applications to unions the officer manages."""
+    """Rules that belong to the scope: made by an admin of a union inside it."""
     return (
         sa.select(RoutingRule)
-        .join(Union, Union.id == RoutingRule.union_id)
+        .join(Union, Union.id == RoutingRule.owner_union_id)
         .where(scope.covers(Union.path))
         .options(selectinload(RoutingRule.union))
     )

@@ -130,6 +130,22 @@ class TestLockout:
         clock.advance(15 * 60 + 1)
         assert login(client, "spray-next", "wrong-password-123", ip="203.0.113.9").status_code == 401
 
+    def test_an_office_address_counts_only_failed_sign_ins(self, client, province, make_officer):
+        """15 good and 5 bad sign-ins behind one office address used to lock everyone out (issue 13)."""
+        officers = [make_officer(province, "reviewer")[0] for _ in range(5)]
+        office = "198.51.100.7"
+        for round_ in range(3):
+            for officer in officers:
+                assert login(client, officer.username, ip=office).status_code == 200, round_
+        for officer in officers:
+            assert login(client, officer.username, "wrong-password-123", ip=office).status_code == 401
+        for officer in officers:
+            assert login(client, officer.username, ip=office).status_code == 200
+        # Failures still add up to the address's limit.
+        for n in range(15):
+            assert login(client, f"spray{n}", "wrong-password-123", ip=office).status_code == 401
+        assert login(client, officers[0].username, ip=office).status_code == 429
+
 
 # --- accounts -----------------------------------------------------------------
 

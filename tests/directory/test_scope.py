@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from app.actors import Actor
 from app.auth.tokens import issue_access_token
 from app.directory.models import Employer, Station, Union
 from app.routing import service as routing_service
@@ -34,10 +35,13 @@ def world(session, tree, make_employer, make_station) -> World:
     own_station = make_station(tree.xuanwu, employer=own_employer)
     their_employer = make_employer(tree.suzhou, region_code="320508")
     their_station = make_station(tree.suzhou, region_code="320508", employer=their_employer)
+    suzhou_scope = Actor.system(tree.suzhou.id, tree.suzhou.path)
     their_rule = routing_service.create_rule(
-        session, tree.root_scope, union_id=tree.suzhou.id, station_id=their_station.id
+        session, suzhou_scope, union_id=tree.suzhou.id, station_id=their_station.id
     )
-    own_rule = routing_service.create_rule(session, tree.root_scope, union_id=tree.xuanwu.id, station_id=own_station.id)
+    # A rule belongs to the subtree of the admin who made it: this one is Nanjing's (the officers' scope below).
+    nanjing_scope = Actor.system(tree.nanjing.id, tree.nanjing.path)
+    own_rule = routing_service.create_rule(session, nanjing_scope, union_id=tree.xuanwu.id, station_id=own_station.id)
     session.commit()
     return World(
         mine={

@@ -164,11 +164,17 @@ def test_moving_a_union_moves_its_whole_subtree(client, admin, make_officer, tre
     assert client.get(f"{API}/{shop_id}", headers=admin).status_code == 200
 
 
+@pytest.fixture
+def province_admin(make_officer, tree):
+    """An admin above 南京市总工会: only such an admin reshapes it (issue 13)."""
+    return make_officer(tree.province, "admin")[1]
+
+
 @pytest.mark.parametrize("target", ["self", "child"])
-def test_a_union_cannot_move_under_itself(client, admin, tree, session, target):
+def test_a_union_cannot_move_under_itself(client, province_admin, tree, session, target):
     new_parent = tree.nanjing.id if target == "self" else tree.xuanwu.id
     before = session.get(Union, tree.nanjing.id).path
-    response = client.patch(f"{API}/{tree.nanjing.id}", json={"parent_id": str(new_parent)}, headers=admin)
+    response = client.patch(f"{API}/{tree.nanjing.id}", json={"parent_id": str(new_parent)}, headers=province_admin)
     assert response.status_code == 422
     assert response.get_json()["errors"]["parent_id"] == ["不能把工会移到它自己或其下级工会之下"]
     session.expire_all()
@@ -181,8 +187,8 @@ def test_parent_cannot_be_removed(client, admin, tree):
     assert response.get_json()["errors"]["parent_id"] == ["须指定上级工会"]
 
 
-def test_a_region_change_must_keep_the_children_inside(client, admin, tree):
-    response = client.patch(f"{API}/{tree.nanjing.id}", json={"region_code": "320102"}, headers=admin)
+def test_a_region_change_must_keep_the_children_inside(client, province_admin, tree):
+    response = client.patch(f"{API}/{tree.nanjing.id}", json={"region_code": "320102"}, headers=province_admin)
     assert response.status_code == 422
     assert "「鼓楼区总工会」" in response.get_json()["errors"]["region_code"][0]
 

@@ -99,7 +99,7 @@ def test_lower_case_x_is_the_same_person(client, session, nanjing, make_worker):
         "/api/v1/applications", json=form(nanjing, id_number=VALID_ID.lower()), headers=make_worker("13900000002")[1]
     )
     assert second.status_code == 409
-    assert second.get_json()["code"] == "application_open"
+    assert second.get_json()["code"] == "identity_in_use"  # bound to the first phone (issue 13)
     assert _count(session, Identity) == 1
 
 

@@ -103,7 +103,7 @@ def test_chongchuan_moves_from_320602_to_320613_and_back(database_url, session, 
     session.flush()
     session.add_all(
         [
-            RoutingRule(union_id=union.id, region_code="320602", occupation="courier"),
+            RoutingRule(union_id=union.id, owner_union_id=union.id, region_code="320602", occupation="courier"),
             MemberNumberSequence(region_code="320602", year=2026, last_value=7),
         ]
     )

@@ -56,10 +56,10 @@ def test_landing_page_counts_a_web_scan_and_one_device_per_browser(client, sessi
     first = client.get(f"/j/{live_code.token}")
     cookie = first.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "Path=/j/" in cookie
-    client.get(f"/j/{live_code.token}")  # the test client sends the cookie back
+    client.get(f"/j/{live_code.token}")  # the test client sends the cookie back: the same device, not counted again
     rows = scan_rows(session, live_code.id)
-    assert [channel for channel, _, _ in rows] == ["web", "web"]
-    assert rows[0][1] is not None and rows[0][1] == rows[1][1]
+    assert [channel for channel, _, _ in rows] == ["web"]
+    assert rows[0][1] is not None
 
 
 def test_landing_page_head_is_not_counted(client, session, live_code):

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
-from app.enrollment.models import Application, Membership
+from app.enrollment.models import Application, Identity, Membership
 from app.notify.models import OutboxMessage
 
 QUEUE = "/api/v1/review/applications"
@@ -174,6 +174,9 @@ def test_bulk_dry_run_changes_nothing_and_flags_duplicates(client, session, nanj
     _, reviewer = make_officer(nanjing.city, "reviewer")
     first = session.get(Application, int(shared_phone["id"]))
     session.execute(sa.update(Application).where(Application.id == int(ids[0])).values(person_id=first.person_id))
+    # That phone filed the number first, so the identity is bound to it (issue 13).
+    other = session.get(Application, int(ids[0]))
+    session.execute(sa.update(Identity).where(Identity.id == other.identity_id).values(person_id=first.person_id))
     session.commit()
 
     all_ids = [*ids, shared_phone["id"]]

@@ -453,3 +453,51 @@ def test_a_crowded_district_keeps_the_trace_short():
     assert decision.union_id == 100
     assert [step.union_id for step in regional] == [100, 101, 102, 103, None]
     assert regional[-1].reason == "另有 36 个同样适用的区域工会排序更靠后，未予采用。"
+
+
+# --- an override rule stays inside the subtree of the admin who made it (issue 13) ----------------------------------
+
+XUANWU_PATH = "/1/2/3/"
+GULOU_STATION = StationFacts(502, "鼓楼营业部", "320106", occupation="courier", union_path="/1/2/4/")
+XUANWU_STATION = StationFacts(503, "玄武营业部", "320102", occupation="courier", union_path="/1/2/3/9/")
+XUANWU_OWNED = UnionFacts(3, "玄武区总工会", "federation", "320102", path=XUANWU_PATH)
+GULOU_FED = UnionFacts(4, "鼓楼区总工会", "federation", "320106", path="/1/2/4/")
+CITYWIDE = OverrideRule(
+    7, 3, region_code="320100", occupation="courier", owner_path=XUANWU_PATH, owner_name="玄武区总工会"
+)
+
+
+def test_a_rule_passes_over_a_station_managed_outside_its_subtree():
+    decision = decide((PROVINCE_FED, NANJING_FED, XUANWU_OWNED, GULOU_FED), station=GULOU_STATION, rules=(CITYWIDE,))
+    assert (decision.rule, decision.union_id) == ("fallback", 4)
+    step = decision.trace[0]
+    assert (step.rule, step.outcome, step.override_rule_id) == ("override", PASSED_OVER, 7)
+    assert step.reason == (
+        "覆盖规则 #7（优先级 0）由「玄武区总工会」设置，"
+        "但站点「鼓楼营业部」不在「玄武区总工会」及其下级工会的管理范围内，跳过该规则。"
+    )
+
+
+def test_a_rule_still_captures_inside_its_subtree_and_not_a_target_that_left_it():
+    inside = decide((PROVINCE_FED, NANJING_FED, XUANWU_OWNED), station=XUANWU_STATION, rules=(CITYWIDE,))
+    assert (inside.rule, inside.union_id) == ("override", 3)
+
+    moved_away = UnionFacts(40, "已划出的工会", "regional", "320102", path="/1/2/4/40/")
+    rule = OverrideRule(8, 40, station_id=503, owner_path=XUANWU_PATH, owner_name="玄武区总工会")
+    decision = decide((*FEDERATIONS, moved_away), station=XUANWU_STATION, rules=(rule,))
+    assert decision.rule != "override"
+    assert decision.trace[0].outcome == PASSED_OVER
+    assert (
+        decision.trace[0].reason
+        == "覆盖规则 #8（优先级 0）指定的「已划出的工会」已不在「玄武区总工会」之下，跳过该规则。"
+    )
+
+
+def test_an_outside_rule_is_named_as_such_even_after_another_rule_was_chosen():
+    own = OverrideRule(9, 3, priority=5, station_id=502, owner_path="/1/2/", owner_name="南京市总工会")
+    decision = decide(
+        (PROVINCE_FED, NANJING_FED, XUANWU_OWNED, GULOU_FED), station=GULOU_STATION, rules=(own, CITYWIDE)
+    )
+    assert (decision.rule, decision.union_id) == ("override", 3)
+    assert [step.override_rule_id for step in decision.trace] == [9, 7]
+    assert "管理范围内" in decision.trace[1].reason

@@ -29,7 +29,7 @@ def test_the_snapshot_holds_the_candidates_and_nothing_else(session, tree, make_
     session.commit()
     station = make_station(tree.xuanwu, employer=branch)
 
-    snapshot = service.build_snapshot(session, service.station_facts(station), "courier")
+    snapshot = service.build_snapshot(session, service.station_facts(station, tree.xuanwu.path), "courier")
     assert {u.name for u in snapshot.unions.values()} == {
         "江苏省总工会",
         "南京市总工会",

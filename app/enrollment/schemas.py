@@ -144,6 +144,6 @@ class RebindingSchema(ma.Schema):
     """The identity now bound to the phone named (masked), and how many of its applications moved with it."""
 
     identity = ma.fields.Nested(MaskedIdentitySchema, required=True)
-    phone_masked = ma.fields.Function(lambda v: v.person.phone_masked, required=True)
+    phone_masked = ma.fields.String(attribute="person.phone_masked", required=True)
     applications_moved = ma.fields.Integer(required=True)
     rebound_at = ma.fields.AwareDateTime(attribute="at", required=True)

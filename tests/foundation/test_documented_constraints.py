@@ -46,6 +46,8 @@ BEYOND_JSON_SCHEMA = {
     ("_schema", "须且只能指定站点"),
     ("occupation", "按区域设置的覆盖规则须指定职业"),
     ("reason", "不予通过或退回补充时须填写原因"),
+    # A rebind proves two different numbers: the old and the new challenge must differ.
+    ("new_challenge_id", "请分别向原手机号和新手机号获取验证码"),
     # What is stored: a union that exists in the officer's scope; a region inside the managing union's.
     ("union_id", "工会不存在"),
     ("region_code", "之内"),

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import ratelimits
+from app import docs, ratelimits
 from app.auth import passwords
 from app.config import Settings, load_settings
 from app.db import db as database
@@ -69,10 +69,11 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     limiter.init_app(app)
     ratelimits.init_app(app)
     api.init_app(app)
+    docs.init_spec(api)
 
 
 def register_blueprints(app: Flask) -> None:
-    from app import docs, health
+    from app import health
     from app.audit.api import blp as audit_blp
     from app.auth import api as auth_api
     from app.joincodes import api as joincodes_api

@@ -21,6 +21,7 @@ import pytest
 import redis
 
 from tests.fakes.aliyun import FakeAliyunSms
+from tests.fakes.servers import PrivatePostgres, PrivateRedis, postgres_bin
 from tests.fakes.tencent import FakeTencentSms
 from tests.fakes.wechat import FakeWeChat
 
@@ -89,3 +90,22 @@ def clock() -> Iterator[Clock]:
 
     with mock.patch("time.time", new=moved_time):
         yield moved
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A running PostgreSQL cluster of this test's own (stop and start it at will)."""
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+    with PrivatePostgres(bindir) as cluster:
+        cluster.start()
+        yield cluster
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """A running redis-server of this test's own (stop and start it at will)."""
+    with PrivateRedis() as server:
+        server.start()
+        yield server

@@ -56,6 +56,11 @@ def configure_app(app: Flask, settings: Settings) -> None:
         },
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
+        # A storage that is down raises limits' StorageError, which app.errors answers with a 503.
+        RATELIMIT_STORAGE_OPTIONS={
+            "wrap_exceptions": True,
+            **ratelimits.storage_options(settings.ratelimit_storage_uri),
+        },
     )
     if settings.trusted_proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=settings.trusted_proxy_hops)  # type: ignore[method-assign]  # the documented way to add WSGI middleware

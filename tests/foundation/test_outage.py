@@ -147,15 +147,17 @@ def test_an_unreachable_sqlite_file_is_503_and_recovers(app_config, tmp_path: Pa
         app.extensions["ruhui.engine"].dispose()
 
 
-def test_readyz_reports_a_shared_rate_limit_storage_that_is_down(private_redis, app_config):
+def test_a_shared_rate_limit_storage_that_is_down_is_503_and_readyz_says_so(private_redis, app_config):
     app = create_app({**app_config, "ratelimit_storage_uri": private_redis.url})
     try:
         assert app.test_client().get("/readyz").status_code == 200
         private_redis.stop()
-        response = app.test_client().get("/readyz")
-        assert response.status_code == 503
-        assert response.get_json()["code"] == "ratelimit_unavailable"
-        assert int(response.headers["Retry-After"]) >= 1
+        # The probe, and an endpoint that Flask-Limiter counts (the public card check).
+        for path in ("/readyz", "/api/v1/cards/not-a-card-token"):
+            response = app.test_client().get(path)
+            assert response.status_code == 503, path
+            assert response.get_json()["code"] == "ratelimit_unavailable"
+            assert int(response.headers["Retry-After"]) >= 1
         private_redis.start()
         assert app.test_client().get("/readyz").status_code == 200
     finally:

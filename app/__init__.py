@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import docs, inputs, ratelimits
+from app import docs, headers, inputs, ratelimits
 from app.auth import passwords
 from app.config import Settings, load_settings
 from app.db import db as database
@@ -69,6 +69,7 @@ def configure_app(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask, settings: Settings) -> None:
     init_request_tracing(app)
     inputs.init_app(app)
+    headers.init_app(app)
     passwords.use_test_profile(settings.env == "test")
     database.init_app(app, settings.database_url)
     init_keyring(app, settings)

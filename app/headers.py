@@ -9,7 +9,9 @@
   (``same-origin``: a join-code URL never leaves in a Referer to another site).
 - ``Cache-Control: no-store`` on every API response (``/api/v1/…``: tokens, personal
   data, card checks) and on any response to a request that carried credentials (a
-  bearer token or the app's session cookie), so no browser or proxy keeps them.
+  bearer token or the app's session cookie), so no browser or proxy keeps them;
+  unless the view chose ``private``/``no-cache`` itself for content holding no
+  personal data (a code's QR image).
 """
 
 from __future__ import annotations
@@ -50,8 +52,11 @@ def add_security_headers(response: Response) -> Response:
         elif "frame-ancestors" not in policy:
             response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'self'"
     if request.path.startswith(API_PATH_PREFIX) or _carries_credentials():
-        response.headers["Cache-Control"] = "no-store"
-        response.headers.pop("Expires", None)
+        chosen = response.cache_control
+        # A view that chose private caching itself (a QR image holds only the code's URL) keeps it.
+        if not (chosen.private or chosen.no_store or chosen.no_cache):
+            response.headers["Cache-Control"] = "no-store"
+            response.headers.pop("Expires", None)
     return response
 
 

@@ -44,8 +44,8 @@ def test_any_new_page_gets_them_without_asking(app, client):
     [
         ("GET", "/api/v1/unions", True),
         ("GET", "/api/v1/audit", True),
-        ("GET", "/api/v1/join-codes/{id}/qr.png", True),
-        ("GET", "/api/v1/join-codes/{id}/poster", True),
+        ("GET", "/api/v1/join-codes/{id}", True),
+        ("GET", "/api/v1/me/applications", True),
         ("GET", "/api/v1/cards/not-a-card", False),
         ("POST", "/api/v1/officers/login", False),
         ("GET", "/api/v1/join/{token}", False),

@@ -11,8 +11,7 @@ import json
 import pytest
 from flask import Flask
 
-from tests.enrollment.conftest import form, make_worker, nanjing, worker  # noqa: F401  # shared fixtures
-from tests.review.conftest import apply  # noqa: F401  # shared fixture
+from tests.conftest import form
 
 DEEP_JSON = "[" * 1000 + "]" * 1000  # 2 KB, no sign-in needed
 
@@ -58,13 +57,13 @@ def test_json_nested_past_the_limit_but_within_the_parser_is_400(client):
 
 
 @pytest.mark.parametrize("value", ["\ud800", "张\udfff三", "张\x00三", "张\x1b三", "张\x85三"], ids=repr)
-def test_a_bad_character_in_an_application_is_422_naming_the_field(client, nanjing, worker, value):  # noqa: F811
+def test_a_bad_character_in_an_application_is_422_naming_the_field(client, nanjing, worker, value):
     _, headers = worker
     text = json.dumps(form(nanjing, full_name=value))  # escaped, as a hostile client would send it
     _assert_bad_character(_send_raw(client, "POST", "/api/v1/applications", text, headers), "full_name")
 
 
-def test_a_bad_character_in_a_directory_patch_is_422_naming_the_field(client, nanjing, make_officer):  # noqa: F811
+def test_a_bad_character_in_a_directory_patch_is_422_naming_the_field(client, nanjing, make_officer):
     _, headers = make_officer(nanjing.province)
     targets = [
         (f"/api/v1/unions/{nanjing.city.id}", "name"),
@@ -77,7 +76,7 @@ def test_a_bad_character_in_a_directory_patch_is_422_naming_the_field(client, na
             _assert_bad_character(_send_raw(client, "PATCH", path, text, headers), field)
 
 
-def test_a_bad_character_in_a_transfer_reason_is_422(client, nanjing, make_officer, apply):  # noqa: F811
+def test_a_bad_character_in_a_transfer_reason_is_422(client, nanjing, make_officer, apply):
     application = apply()
     _, headers = make_officer(nanjing.province, role="reviewer")
     path = f"/api/v1/review/applications/{application['id']}/transfer"
@@ -109,7 +108,7 @@ def test_nested_and_listed_strings_are_named_by_their_path(client, province, mak
     _assert_bad_character(_send_raw(client, "POST", "/api/v1/review/bulk-decision", text, headers), "ids.1")
 
 
-def test_line_breaks_and_tabs_pass_in_free_text(client, nanjing, make_officer, apply):  # noqa: F811
+def test_line_breaks_and_tabs_pass_in_free_text(client, nanjing, make_officer, apply):
     application = apply()
     _, headers = make_officer(nanjing.province, role="reviewer")
     response = client.post(

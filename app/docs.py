@@ -34,6 +34,32 @@ def _ecma_pattern(_converter: Any, _field: Any, ret: dict[str, Any], **_kwargs: 
     return {"pattern": pattern}
 
 
+# What app/inputs.py refuses in every string, written as the document's patterns (ECMA-262), so
+# that a client or a fuzzer reading the document knows it: body text may span lines, a query
+# parameter may not.
+TEXT_PATTERN = "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f]*$"
+LINE_PATTERN = "^[^\\x00-\\x1f\\x7f]*$"
+
+
+def _plain_string(schema: dict[str, Any]) -> bool:
+    return schema.get("type") == "string" and not {"enum", "format"} & schema.keys()
+
+
+def _text_pattern(_converter: Any, _field: Any, ret: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    if _plain_string(ret) and "pattern" not in ret:
+        return {"pattern": TEXT_PATTERN}
+    return {}
+
+
+def _line_pattern(_converter: Any, _field: Any, ret: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
+    schema = ret.get("schema")
+    if isinstance(schema, dict) and _plain_string(schema) and schema.get("pattern", TEXT_PATTERN) == TEXT_PATTERN:
+        return {"schema": {**schema, "pattern": LINE_PATTERN}}
+    return {}
+
+
 def init_spec(api: Any) -> None:
     """Adjust how flask-smorest turns schemas into the OpenAPI document (after ``api.init_app``)."""
     api.ma_plugin.converter.add_attribute_function(_ecma_pattern)
+    api.ma_plugin.converter.add_attribute_function(_text_pattern)
+    api.ma_plugin.converter.add_parameter_attribute_function(_line_pattern)

@@ -7,7 +7,7 @@ new schema, query parameter or page cannot forget it:
   body of a thousand brackets used to exhaust the parser's recursion and answer
   500). A body that does not parse is left to the view's parser, also a 400.
 - A lone surrogate (``"\\ud800"``: it cannot be encoded, hashed or stored), NUL
-  (PostgreSQL's text refuses it) or another C0/C1 control character in any string
+  (PostgreSQL's text refuses it) or another C0 control character (or DEL) in any string
   of a JSON body (keys and values, at any depth), any form field or any query
   parameter is 422 ``validation_error`` naming the field. Tab, line feed and carriage
   return are allowed in body and form strings, where free text (a reason, an
@@ -30,7 +30,7 @@ from app.errors import AppError, ValidationFailed
 
 MAX_JSON_DEPTH = 20  # our deepest body is a list of objects in an object; 20 leaves room
 
-_CONTROL_OR_SURROGATE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff"
+_CONTROL_OR_SURROGATE = "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff"
 _FORBIDDEN_IN_TEXT = re.compile(f"[{_CONTROL_OR_SURROGATE}]")
 _FORBIDDEN_IN_LINE = re.compile(f"[{_CONTROL_OR_SURROGATE}\t\n\r]")
 

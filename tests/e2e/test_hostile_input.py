@@ -56,7 +56,7 @@ def test_json_nested_past_the_limit_but_within_the_parser_is_400(client):
     assert response.get_json()["code"] == "bad_request"
 
 
-@pytest.mark.parametrize("value", ["\ud800", "张\udfff三", "张\x00三", "张\x1b三", "张\x85三"], ids=repr)
+@pytest.mark.parametrize("value", ["\ud800", "张\udfff三", "张\x00三", "张\x1b三"], ids=repr)
 def test_a_bad_character_in_an_application_is_422_naming_the_field(client, nanjing, worker, value):
     _, headers = worker
     text = json.dumps(form(nanjing, full_name=value))  # escaped, as a hostile client would send it

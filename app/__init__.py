@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import ratelimits
+from app import docs, headers, inputs, ratelimits
 from app.auth import passwords
 from app.config import Settings, load_settings
 from app.db import db as database
@@ -56,6 +56,11 @@ def configure_app(app: Flask, settings: Settings) -> None:
         },
         RATELIMIT_STORAGE_URI=settings.ratelimit_storage_uri,
         RATELIMIT_KEY_PREFIX=settings.ratelimit_key_prefix,
+        # A storage that is down raises limits' StorageError, which app.errors answers with a 503.
+        RATELIMIT_STORAGE_OPTIONS={
+            "wrap_exceptions": True,
+            **ratelimits.storage_options(settings.ratelimit_storage_uri),
+        },
     )
     if settings.trusted_proxy_hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxy_hops, x_proto=settings.trusted_proxy_hops)  # type: ignore[method-assign]  # the documented way to add WSGI middleware
@@ -63,16 +68,19 @@ def configure_app(app: Flask, settings: Settings) -> None:
 
 def register_extensions(app: Flask, settings: Settings) -> None:
     init_request_tracing(app)
+    inputs.init_app(app)
+    headers.init_app(app)
     passwords.use_test_profile(settings.env == "test")
     database.init_app(app, settings.database_url)
     init_keyring(app, settings)
     limiter.init_app(app)
     ratelimits.init_app(app)
     api.init_app(app)
+    docs.init_spec(api)
 
 
 def register_blueprints(app: Flask) -> None:
-    from app import docs, health
+    from app import health
     from app.audit.api import blp as audit_blp
     from app.auth import api as auth_api
     from app.joincodes import api as joincodes_api

@@ -7,13 +7,19 @@ set; ``RUHUI_ENV=production`` turns the unsafe defaults into start-up errors.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ENVIRONMENTS = ("development", "production", "test")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DATABASE_BACKENDS = ("sqlite", "postgresql", "postgres")
+# The storages app/ratelimits.py can count in (and hand hits back to); only memory is per process.
+RATELIMIT_SCHEMES = ("memory", "redis", "rediss", "redis+unix", "redis+sentinel", "redis+cluster")
 SMS_PROVIDERS = ("console", "aliyun", "tencent")
 MINIPROGRAM_ENV_VERSIONS = ("release", "trial", "develop")
 
@@ -93,11 +99,20 @@ class Settings:
         def get(name: str, default: str = "") -> str:
             return environ.get(name, "").strip() or default
 
-        database_url = get("DATABASE_URL")
+        database_url = normalise_database_url(get("DATABASE_URL"))
         secret_key = get("SECRET_KEY")
         sms_provider = get("SMS_PROVIDER", "" if production else "console")
         ratelimit_storage_uri = get("RATELIMIT_STORAGE_URI", cls.ratelimit_storage_uri)
+        ratelimit_scheme = _scheme(ratelimit_storage_uri)
+        public_base_url = get("PUBLIC_BASE_URL").rstrip("/")
+        log_level = get("LOG_LEVEL", cls.log_level).upper()
         problems: list[str] = []
+        if database_url and _scheme(database_url).partition("+")[0] not in DATABASE_BACKENDS:
+            problems.append("DATABASE_URL must be postgresql://… or sqlite:///…")
+        if ratelimit_scheme not in RATELIMIT_SCHEMES:
+            problems.append("RATELIMIT_STORAGE_URI must be redis://… (or memory:// outside production)")
+        if log_level not in LOG_LEVELS:
+            problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
         jwt_keys = _parse_key_list(get("JWT_KEYS"), "JWT_KEYS", problems)
         # "approved:SMS_1,rejected:SMS_2,…": the decision templates approved in each SMS console.
         notice_codes = {
@@ -111,14 +126,15 @@ class Settings:
                 problems.append("SECRET_KEY must be at least 32 characters")
             if not database_url:
                 problems.append("DATABASE_URL must be set")
-            elif database_url.startswith("sqlite"):
+            elif _scheme(database_url).startswith("sqlite"):
                 problems.append("DATABASE_URL must not be SQLite")
             if not get("DATA_ENCRYPTION_KEYS") or not get("BLIND_INDEX_KEY"):
                 problems.append("DATA_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set")
             if sms_provider in ("", "console"):
                 problems.append("SMS_PROVIDER must be aliyun or tencent, not console")
-            if ratelimit_storage_uri.startswith("memory"):
+            if ratelimit_scheme == "memory":
                 problems.append("RATELIMIT_STORAGE_URI must be shared storage (redis://…), not memory://")
+            problems += _public_base_url_problems(public_base_url)
             problems += [f"{name} must be set" for name in _PROVIDER_SECRETS.get(sms_provider, ()) if not get(name)]
             problems += [
                 f"JWT_KEYS secret {kid!r} must be at least 32 characters" for kid, k in jwt_keys if len(k) < 32
@@ -137,12 +153,12 @@ class Settings:
             secret_key = _development_secret_key(instance_path)
         return cls(
             env=env,
-            database_url=normalise_database_url(database_url),
+            database_url=database_url,
             secret_key=secret_key,
-            public_base_url=get("PUBLIC_BASE_URL", cls.public_base_url).rstrip("/"),
+            public_base_url=public_base_url or cls.public_base_url,
             sms_provider=sms_provider,
             ratelimit_storage_uri=ratelimit_storage_uri,
-            log_level=get("LOG_LEVEL", cls.log_level).upper(),
+            log_level=log_level,
             trusted_proxy_hops=_int(get("TRUSTED_PROXY_HOPS", "0"), "TRUSTED_PROXY_HOPS"),
             data_encryption_keys=get("DATA_ENCRYPTION_KEYS"),
             blind_index_key=get("BLIND_INDEX_KEY"),
@@ -226,8 +242,33 @@ def _int(value: str, name: str) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def _scheme(url: str) -> str:
+    """The scheme of a URL, lower-cased (``SQLITE://`` and ``MEMORY://`` are what they say)."""
+    return url.partition("://")[0].strip().lower()
+
+
+def _public_base_url_problems(url: str) -> list[str]:
+    """Production's base URL is printed on every poster: a public https address, never a loopback one."""
+    if not url:
+        return ["PUBLIC_BASE_URL must be set (it is printed on every join-code poster)"]
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.hostname:
+        return ["PUBLIC_BASE_URL must be an https:// address"]
+    host = parts.hostname.lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    else:
+        loopback = address.is_loopback or address.is_unspecified
+    return ["PUBLIC_BASE_URL must not be a loopback address"] if loopback else []
+
+
 def normalise_database_url(url: str) -> str:
-    """Use psycopg 3 for PostgreSQL whatever scheme the operator wrote."""
+    """Use psycopg 3 for PostgreSQL whatever scheme the operator wrote (in any case)."""
+    scheme, sep, rest = url.partition("://")
+    if sep:
+        url = scheme.strip().lower() + sep + rest
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]

@@ -87,13 +87,23 @@ class TimestampMixin:
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
 
+# A database host that does not answer must not hold a request for the TCP timeout (minutes):
+# connecting gives up after this, and the request answers 503 (app/errors.py).
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine with the settings each backend needs to behave."""
+    """Create an engine with the settings each backend needs to behave.
+
+    On PostgreSQL each pooled connection is pinged when checked out, so after an
+    outage the dead connections are replaced and the app recovers without a restart.
+    """
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    connect_args = {} if "connect_timeout" in sa.make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -4,7 +4,9 @@
 
 Services raise ``AppError`` subclasses; routing, validation and rate-limit errors
 from Flask, flask-smorest and Flask-Limiter are translated here, so a client never
-sees another shape, a stack trace or SQL text.
+sees another shape, a stack trace or SQL text. A dependency that cannot be reached
+(the database, the shared rate-limit storage) is a 503 with ``Retry-After`` from
+wherever it fails, logged as one warning a minute rather than a traceback per request.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import Any
 import marshmallow as ma
 from flask import Flask, Response, jsonify
 from flask_limiter.errors import RateLimitExceeded
+from limits.errors import StorageError
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
-from app.observability import current_request_id
+from app.observability import current_request_id, warn_throttled
+from app.ratelimits import RateLimitStoreDown
 
 log = logging.getLogger("ruhui.errors")
 
@@ -104,6 +109,22 @@ class ServiceUnavailable(AppError):
     def __init__(self, message: str | None = None, *, retry_after: int = 30, **kwargs: Any) -> None:
         headers = {"Retry-After": str(max(1, int(retry_after)))}
         super().__init__(message, headers=headers, **kwargs)
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    code = "database_unavailable"
+    message = "数据库暂时不可用，请稍后再试"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
+
+
+class RateLimitStorageUnavailable(ServiceUnavailable):
+    code = "ratelimit_unavailable"
+    message = "服务暂时不可用，请稍后再试"
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 5, **kwargs: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kwargs)
 
 
 # Werkzeug's HTTP errors that can reach a client, as the contract names them.
@@ -241,6 +262,38 @@ def handle_http_exception(error: HTTPException) -> Response:
     return envelope(code, message, status, errors=field_errors, headers=headers)
 
 
+def database_unreachable(error: BaseException) -> bool:
+    """Whether a database error means "not reachable right now" rather than a bug.
+
+    Connecting, a dropped connection, a pool that timed out, and the operational
+    errors of a running server (statement cancelled, deadlock, serialisation failure,
+    SQLite's "unable to open" or "locked") are all worth a retry; anything else
+    (a constraint, a syntax error) is a bug and stays a 500.
+    """
+    if isinstance(error, sa_exc.DBAPIError):
+        return error.connection_invalidated or isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError)
+    return isinstance(error, sa_exc.TimeoutError | sa_exc.DisconnectionError)
+
+
+def handle_database_error(error: sa_exc.SQLAlchemyError) -> Response:
+    if not database_unreachable(error):
+        return handle_unexpected(error)
+    cause = type(getattr(error, "orig", None) or error).__name__
+    # The error text names the host and port; the class is enough to tell what happened.
+    warn_throttled(log, "database", "database unreachable; requests answer 503 until it is back", error=cause)
+    return handle_app_error(DatabaseUnavailable())
+
+
+def handle_ratelimit_storage_error(error: Exception) -> Response:
+    warn_throttled(
+        log,
+        "ratelimit-storage",
+        "rate-limit storage unreachable; requests that count answer 503",
+        error=type(error).__name__,
+    )
+    return handle_app_error(RateLimitStorageUnavailable())
+
+
 def handle_unexpected(error: Exception) -> Response:
     # The traceback goes to the operators' log; the client gets no detail.
     log.exception("unhandled error", extra={"request_id": current_request_id()})
@@ -252,6 +305,9 @@ def register_error_handlers(app: Flask) -> None:
     app.register_error_handler(AppError, handle_app_error)
     app.register_error_handler(RateLimitExceeded, handle_rate_limit)
     app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(sa_exc.SQLAlchemyError, handle_database_error)
+    app.register_error_handler(RateLimitStoreDown, handle_ratelimit_storage_error)
+    app.register_error_handler(StorageError, handle_ratelimit_storage_error)
     app.register_error_handler(Exception, handle_unexpected)
 
 

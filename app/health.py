@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 import sqlalchemy as sa
 from flask import Blueprint
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.db import db
-from app.errors import ServiceUnavailable
+from app.ratelimits import RateLimitStoreDown, rate_limits
 
 bp = Blueprint("health", __name__)
-log = logging.getLogger("ruhui.health")
 
 
 @bp.get("/healthz")
@@ -23,10 +19,13 @@ def healthz() -> dict[str, str]:
 
 @bp.get("/readyz")
 def readyz() -> dict[str, str]:
-    """The process can serve: its database answers."""
-    try:
-        db.session.execute(sa.text("SELECT 1"))
-    except SQLAlchemyError as exc:
-        log.error("database not ready: %s", type(exc).__name__)
-        raise ServiceUnavailable("数据库暂时不可用", code="database_unavailable", retry_after=5) from exc
+    """The process can serve: its database answers, and so does the shared rate-limit storage.
+
+    A failure is the 503 that ``app.errors`` renders for any request while that
+    dependency is down (``database_unavailable`` or ``ratelimit_unavailable``).
+    """
+    db.session.execute(sa.text("SELECT 1"))
+    limits = rate_limits()
+    if limits.shared and not limits.reachable():
+        raise RateLimitStoreDown("the rate-limit storage did not answer a ping")
     return {"status": "ready"}

@@ -12,11 +12,12 @@ import json
 import logging
 import re
 import sys
+import threading
 import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, has_request_context, request
+from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -121,6 +122,39 @@ def _finish_request(response: Response) -> Response:
     return response
 
 
+# An outage logs one line a minute, not a line per request.
+THROTTLED_LOG_INTERVAL = 60.0
+
+
+class LogThrottle:
+    """Remembers when each kind of warning was last logged by this process."""
+
+    def __init__(self, interval: float = THROTTLED_LOG_INTERVAL) -> None:
+        self.interval = interval
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def allow(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            last = self._last.get(key)
+            if last is not None and now - last < self.interval:
+                return False
+            self._last[key] = now
+            return True
+
+
+_process_throttle = LogThrottle()
+
+
+def warn_throttled(logger: logging.Logger, key: str, message: str, **extra: Any) -> None:
+    """Log a warning (no traceback) at most once a minute per ``key`` and app."""
+    throttle = current_app.extensions.get("ruhui.log_throttle") if has_app_context() else None
+    if (throttle or _process_throttle).allow(key):
+        logger.warning(message, extra=extra)
+
+
 def init_request_tracing(app: Flask) -> None:
+    app.extensions["ruhui.log_throttle"] = LogThrottle()
     app.before_request(_start_request)
     app.after_request(_finish_request)

@@ -7,6 +7,10 @@ fixed window keyed by calendar day serves budgets that reset at midnight.
 
 When the storage cannot be reached the caller gets ``RateLimitStoreDown``: a
 limit that cannot be counted is refused (fail closed), never waved through.
+
+A hit is counted before the work it guards (so parallel requests cannot all slip
+past a limit) and handed back with ``release`` when that work then fails, so a
+request that failed spends nothing.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from flask import Flask, current_app
 from limits import RateLimitItem, parse
 from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
+from limits.storage import MemoryStorage, RedisStorage, Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
+from redis import Redis
+from redis.exceptions import RedisError
 
 
 class RateLimitStoreDown(Exception):
@@ -48,11 +55,24 @@ class Refusal:
     retry_after: int
 
 
+# A Redis that does not answer must not hang the request that counts: give up after this.
+REDIS_TIMEOUT_SECONDS = 2.0
+
+
+def storage_options(uri: str) -> dict[str, float]:
+    """Connection options for the storage ``uri`` names (timeouts for Redis; memory takes none)."""
+    if uri.lower().startswith("redis"):
+        return {"socket_timeout": REDIS_TIMEOUT_SECONDS, "socket_connect_timeout": REDIS_TIMEOUT_SECONDS}
+    return {}
+
+
 class RateLimits:
     """The app's counters. One instance per app (``rate_limits()``)."""
 
     def __init__(self, uri: str, key_prefix: str) -> None:
-        storage = storage_from_string(uri, key_prefix=f"{key_prefix}:limits", wrap_exceptions=True)
+        storage = storage_from_string(
+            uri, key_prefix=f"{key_prefix}:limits", wrap_exceptions=True, **storage_options(uri)
+        )
         if not isinstance(storage, Storage):
             raise ValueError(f"RATELIMIT_STORAGE_URI {uri!r} names an asyncio storage")
         self.storage = storage
@@ -86,18 +106,64 @@ class RateLimits:
         All limits are tested before any is counted, so a refusal by one does not
         spend the others. Two processes racing past the test may each count a hit
         the other then sees; the atomic hit below still refuses the one that
-        overflows, which is what matters.
+        overflows, and the hits already counted for it are handed back.
         """
         refusal = self.check(checks)
         if refusal is not None:
             return refusal
+        counted: list[tuple[Limit, str]] = []
         try:
             for limit, key in checks:
                 if not self._strategy(limit).hit(limit.item, limit.name, key):
+                    self.release(counted)
                     return Refusal(limit, self.retry_after(limit, key))
+                counted.append((limit, key))
         except StorageError as exc:
             raise RateLimitStoreDown(str(exc.storage_error)) from exc
         return None
+
+    def release(self, checks: Sequence[tuple[Limit, str]]) -> None:
+        """Hand back the hit ``acquire`` counted against each limit: the work it guarded failed.
+
+        The newest hit of each window is removed (in a moving window, which of two
+        hits a moment apart goes first makes no difference to anybody). The library
+        has no "un-hit", so this reaches into the two storages the service supports;
+        ``limits`` is pinned in requirements.txt for that reason.
+        """
+        try:
+            for limit, key in checks:
+                self._release_one(limit.item.key_for(limit.name, key), fixed=limit.fixed)
+        except RedisError as exc:  # called on the client directly, so not wrapped in StorageError
+            raise RateLimitStoreDown(str(exc)) from exc
+
+    def _release_one(self, storage_key: str, *, fixed: bool) -> None:
+        storage = self.storage
+        if isinstance(storage, MemoryStorage):
+            if fixed:
+                storage.decr(storage_key)  # floored at zero
+                return
+            with storage.locks[storage_key]:
+                events = storage.events.get(storage_key)
+                if events:
+                    del events[0]  # the newest entry is at the front
+            return
+        if isinstance(storage, RedisStorage):
+            redis_key = storage.prefixed_key(storage_key)
+            connection = cast(Redis, storage.get_connection())  # typed as a narrow protocol by limits
+            if fixed:
+                connection.eval(_REDIS_DECR_IF_POSITIVE, 1, redis_key)
+            else:
+                connection.lpop(redis_key)  # the moving window's list holds the newest hit first
+            return
+        raise NotImplementedError(f"release() does not know {type(storage).__name__}")
+
+    @property
+    def shared(self) -> bool:
+        """Whether the counters live outside this process (and so can be down)."""
+        return not isinstance(self.storage, MemoryStorage)
+
+    def reachable(self) -> bool:
+        return bool(self.storage.check())
 
     def clear(self, limit: Limit, key: str) -> None:
         try:
@@ -111,6 +177,13 @@ class RateLimits:
         close = getattr(client, "close", None)
         if callable(close):
             close()
+
+
+# Decrement a fixed window's counter unless it has expired meanwhile (a bare DECR would
+# recreate it at -1 with no expiry).
+_REDIS_DECR_IF_POSITIVE = (
+    "if tonumber(redis.call('get', KEYS[1]) or '0') > 0 then return redis.call('decr', KEYS[1]) end return 0"
+)
 
 
 def init_app(app: Flask) -> None:

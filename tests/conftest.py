@@ -48,6 +48,7 @@ from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinCode
 from tests.fakes.aliyun import FakeAliyunSms
+from tests.fakes.servers import PrivatePostgres, PrivateRedis, postgres_bin
 from tests.fakes.tencent import FakeTencentSms
 from tests.fakes.wechat import FakeWeChat
 
@@ -239,6 +240,25 @@ def fake_tencent() -> Iterator[FakeTencentSms]:
 def fake_wechat() -> Iterator[FakeWeChat]:
     with FakeWeChat() as fake:
         yield fake
+
+
+@pytest.fixture
+def private_postgres() -> Iterator[PrivatePostgres]:
+    """A running PostgreSQL cluster of this test's own (stop and start it at will)."""
+    bindir = postgres_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL's initdb and pg_ctl are not installed")
+    with PrivatePostgres(bindir) as cluster:
+        cluster.start()
+        yield cluster
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    """A running redis-server of this test's own (stop and start it at will)."""
+    with PrivateRedis() as server:
+        server.start()
+        yield server
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -40,6 +40,7 @@ from app.errors import (
 )
 from app.notify import sms
 from app.notify.wechat import WeChatCodeInvalid, WeChatNotConfigured, WeChatUnavailable, wechat_client
+from app.observability import warn_throttled
 from app.pagination import Page, paginate
 from app.privacy import derive_key, keyring
 from app.ratelimits import Limit, RateLimitStoreDown, rate_limits
@@ -236,8 +237,11 @@ def _seconds_to_next_budget_day(now: dt.datetime) -> int:
     return max(1, int((midnight - local).total_seconds()))
 
 
-def _spend_sms_allowance(phone_key: str, client_ip: str, daily_budget: int) -> None:
-    """Count one SMS against every limit, or refuse (429 per number/IP, 503 past the budget)."""
+def _spend_sms_allowance(phone_key: str, client_ip: str, daily_budget: int) -> list[tuple[Limit, str]]:
+    """Count one SMS against every limit, or refuse (429 per number/IP, 503 past the budget).
+
+    Returns what was counted, for ``_hand_back_sms_allowance`` should the send fail.
+    """
     now = utcnow()
     budget = Limit("sms-budget", f"{max(daily_budget, 1)}/day", fixed=True)
     budget_day = now.astimezone(CHINA).date().isoformat()
@@ -245,10 +249,10 @@ def _spend_sms_allowance(phone_key: str, client_ip: str, daily_budget: int) -> N
     try:
         refusal = rate_limits().acquire(checks)
     except RateLimitStoreDown:
-        log.exception("rate-limit storage unreachable; refusing to send SMS")
+        warn_throttled(log, "otp-ratelimit-storage", "rate-limit storage unreachable; refusing to send SMS")
         raise _sms_unavailable() from None
     if refusal is None:
-        return
+        return checks
     if refusal.limit is budget:
         log.error("daily SMS budget exhausted; codes are refused until tomorrow", extra={"budget": daily_budget})
         raise ServiceUnavailable(
@@ -258,15 +262,14 @@ def _spend_sms_allowance(phone_key: str, client_ip: str, daily_budget: int) -> N
     raise _otp_rate_limited(refusal.retry_after)
 
 
-def issue_otp(session: Session, *, phone: str, client_ip: str, policy: SignInPolicy) -> OtpIssued:
-    """Send a six-digit code to ``phone`` and open a challenge for it.
+def _hand_back_sms_allowance(spent: list[tuple[Limit, str]]) -> None:
+    try:
+        rate_limits().release(spent)
+    except RateLimitStoreDown:
+        warn_throttled(log, "otp-ratelimit-storage", "rate-limit storage unreachable; a failed send stays counted")
 
-    The answer is the same whether or not the number belongs to anybody.
-    """
-    phone = _valid_phone(phone)
-    _spend_sms_allowance(phone_index(phone), client_ip, policy.sms_daily_budget)
-    challenge_id = secrets.token_urlsafe(16)
-    code = f"{secrets.randbelow(1_000_000):06d}"
+
+def _send_code(phone: str, code: str) -> None:
     minutes = str(int(OTP_TTL.total_seconds() // 60))
     try:
         sms.send_sms(phone, sms.OTP.name, {"code": code, "minutes": minutes})
@@ -276,9 +279,20 @@ def issue_otp(session: Session, *, phone: str, client_ip: str, policy: SignInPol
         raise ValidationFailed(errors={"phone": ["无法向该号码发送短信，请换一个号码"]}) from None
     except sms.SmsUnavailable:
         raise _sms_unavailable() from None
+
+
+def issue_otp(session: Session, *, phone: str, client_ip: str, policy: SignInPolicy) -> OtpIssued:
+    """Send a six-digit code to ``phone`` and open a challenge for it.
+
+    The answer is the same whether or not the number belongs to anybody. The
+    challenge is stored (flushed) before anything is counted or sent, and what was
+    counted is handed back when the send fails: no code leaves without its challenge,
+    and a request that failed spends no limit. The view commits after the send.
+    """
+    phone = _valid_phone(phone)
+    challenge_id = secrets.token_urlsafe(16)
+    code = f"{secrets.randbelow(1_000_000):06d}"
     now = utcnow()
-    # The code is sent before the row is written, so no database lock is held while the gateway answers.
-    session.execute(sa.delete(OtpChallenge).where(OtpChallenge.expires_at < now - dt.timedelta(days=1)))
     session.add(
         OtpChallenge(
             id=challenge_id,
@@ -289,6 +303,15 @@ def issue_otp(session: Session, *, phone: str, client_ip: str, policy: SignInPol
             created_at=now,
         )
     )
+    session.flush()
+    spent = _spend_sms_allowance(phone_index(phone), client_ip, policy.sms_daily_budget)
+    try:
+        _send_code(phone, code)
+    except Exception:
+        _hand_back_sms_allowance(spent)
+        raise
+    # Old challenges are swept after the send, so their row locks are held only until the commit.
+    session.execute(sa.delete(OtpChallenge).where(OtpChallenge.expires_at < now - dt.timedelta(days=1)))
     session.flush()
     return OtpIssued(challenge_id=challenge_id, expires_in=int(OTP_TTL.total_seconds()), resend_after=OTP_RESEND_AFTER)
 

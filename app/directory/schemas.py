@@ -41,7 +41,7 @@ class IdField(ma.fields.Field[int]):
 # What Text refuses, said in the document: no C0 control character and no DEL. NON_BLANK adds that something
 # other than white space (which Text strips) is left, for the fields that must not be empty.
 NO_CONTROLS = r"^[^\x00-\x1f\x7f]*$"
-NON_BLANK = r"^\s*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f]*$"
+NON_BLANK = r"^[^\S\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f]*$"  # blanks first, never controls
 # The codes validate_region_code() takes, so that the document lists them (a few hundred at most).
 REGION_CODES = sorted(all_regions())
 # An 18-character code in the GB 32100 alphabet (no I, O, Z, S, V), digits 3-8 a region. The check character

@@ -10,6 +10,7 @@ import pytest
 
 from app import create_app
 from app.db import utcnow
+from app.ratelimits import Limit
 from tests.auth.support import request_code
 
 PHONE = "13912345678"
@@ -107,3 +108,14 @@ def test_limits_hold_across_app_processes(app_config, client):
     finally:
         other.extensions["ruhui.rate_limits"].close()
         other.extensions["ruhui.engine"].dispose()
+
+
+def test_a_released_hit_is_handed_back_in_moving_and_fixed_windows(app):
+    # What issue_otp does when the gateway fails after the limits were counted.
+    limits = app.extensions["ruhui.rate_limits"]
+    checks = [(Limit("test-minute", "1/minute"), PHONE), (Limit("test-budget", "1/day", fixed=True), "today")]
+    assert limits.acquire(checks) is None
+    assert limits.acquire(checks) is not None
+    limits.release(checks)
+    assert limits.acquire(checks) is None
+    assert limits.acquire(checks) is not None

@@ -7,6 +7,7 @@ import socket
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.wrappers import Response
 
 from app.auth.models import OtpChallenge
 from tests.auth.support import request_code, verify
@@ -69,3 +70,23 @@ def test_gateway_down_is_sms_unavailable_and_no_challenge_is_left(app_config, ma
     assert response.status_code == 503
     assert response.get_json()["code"] == "sms_unavailable"
     assert session.scalar(sa.select(sa.func.count()).select_from(OtpChallenge)) == 0
+
+
+@pytest.mark.parametrize("failure", ["gateway_down", "provider_throttled"])
+def test_a_failed_send_spends_no_limit(client, provider, session, failure):
+    # One code a minute per number: had the failed send been counted, the retry would be a 429.
+    if failure == "gateway_down":
+        provider.answer_next("POST", "/", Response("upstream unavailable", status=503))
+    else:
+        provider.throttled.add(PHONE)
+    refused = request_code(client, PHONE)
+    assert refused.status_code in (429, 503)
+    assert provider.sent == []
+    assert session.scalar(sa.select(sa.func.count()).select_from(OtpChallenge)) == 0
+
+    provider.throttled.clear()
+    retried = request_code(client, PHONE)
+    assert retried.status_code == 202, retried.get_json()
+    assert [m.phone for m in provider.sent] == [PHONE]
+    # The code that left belongs to a stored challenge, which signs in.
+    assert verify(client, retried.get_json()["challenge_id"], _code_sent(provider)).status_code == 200

@@ -19,6 +19,7 @@ PRODUCTION = {
     "TENCENT_SMS_TEMPLATE_ID": "100000",
     "DATA_ENCRYPTION_KEYS": "k1:" + "A" * 43,
     "BLIND_INDEX_KEY": "B" * 43,
+    "PUBLIC_BASE_URL": "https://join.example.cn",
 }
 
 

@@ -24,6 +24,7 @@ GOOD_PRODUCTION = {
     "ALIYUN_ACCESS_KEY_SECRET": "example-secret",
     "ALIYUN_SMS_SIGN_NAME": "入会",
     "ALIYUN_SMS_TEMPLATE_CODE": "SMS_000000001",
+    "PUBLIC_BASE_URL": "https://join.example.cn",
 }
 
 
@@ -64,6 +65,18 @@ def test_good_production_settings_start(tmp_path):
         ({"BLIND_INDEX_KEY": ""}, "DATA_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set"),
         ({"SMS_PROVIDER": ""}, "not console"),
         ({"RUHUI_ENV": "staging"}, "RUHUI_ENV must be one of"),
+        ({"DATABASE_URL": "SQLITE:///x.db"}, "must not be SQLite"),
+        ({"DATABASE_URL": "Sqlite+pysqlite:///x.db"}, "must not be SQLite"),
+        ({"RATELIMIT_STORAGE_URI": "MEMORY://"}, "not memory://"),
+        ({"RATELIMIT_STORAGE_URI": "Memory://"}, "not memory://"),
+        ({"RATELIMIT_STORAGE_URI": "memcached://cache:11211"}, "RATELIMIT_STORAGE_URI must be redis://"),
+        ({"PUBLIC_BASE_URL": ""}, "PUBLIC_BASE_URL must be set"),
+        ({"PUBLIC_BASE_URL": "http://join.example.cn"}, "PUBLIC_BASE_URL must be an https:// address"),
+        ({"PUBLIC_BASE_URL": "https://127.0.0.1:5000"}, "must not be a loopback"),
+        ({"PUBLIC_BASE_URL": "https://localhost"}, "must not be a loopback"),
+        ({"PUBLIC_BASE_URL": "https://[::1]:8443"}, "must not be a loopback"),
+        ({"PUBLIC_BASE_URL": "https://0.0.0.0"}, "must not be a loopback"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
     ],
 )
 def test_production_refuses_unsafe_settings(tmp_path, change, complaint):
@@ -85,4 +98,36 @@ def test_production_without_secrets_exits_non_zero_with_a_clear_message():
     )
     assert result.returncode == 2
     assert "SECRET_KEY must be set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_an_upper_case_sqlite_url_works_in_development(tmp_path):
+    settings = Settings.from_env({"DATABASE_URL": "SQLITE:///" + str(tmp_path / "x.db")}, tmp_path)
+    assert settings.database_url == f"sqlite:///{tmp_path / 'x.db'}"
+
+
+@pytest.mark.parametrize(
+    ("environ", "complaint"),
+    [
+        ({"RUHUI_ENV": "production", **GOOD_PRODUCTION, "DATABASE_URL": "SQLITE:///x.db"}, "must not be SQLite"),
+        ({"DATABASE_URL": "mysql://u@h/d"}, "DATABASE_URL must be postgresql"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL must be one of"),
+        ({"RATELIMIT_STORAGE_URI": "nonsense"}, "RATELIMIT_STORAGE_URI must be"),
+        ({"RUHUI_ENV": "production", **GOOD_PRODUCTION, "RATELIMIT_STORAGE_URI": "MEMORY://"}, "not memory://"),
+    ],
+)
+def test_bad_settings_exit_2_with_the_reason_and_no_traceback(tmp_path, environ, complaint):
+    env = {k: v for k, v in os.environ.items() if k not in GOOD_PRODUCTION and k != "LOG_LEVEL"}
+    env.update(environ)
+    result = subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert complaint in result.stderr
     assert "Traceback" not in result.stderr

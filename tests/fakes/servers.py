@@ -1,0 +1,141 @@
+"""Private PostgreSQL and Redis servers, each on its own free port, that a test may stop and start.
+
+Fault tests need a dependency that goes away and comes back. The machine's shared
+servers must never be stopped, so each fault test gets its own: a PostgreSQL
+cluster made by ``initdb`` in a temporary directory (run as the ``postgres`` user
+when the suite runs as root, since PostgreSQL refuses to run as root), or a
+``redis-server`` with persistence off.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Self
+
+POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def postgres_bin() -> Path | None:
+    """The newest installed PostgreSQL's ``bin`` directory, if any."""
+    found = sorted(glob.glob(POSTGRES_BIN_GLOB), key=lambda p: int(Path(p).parent.name))
+    candidates = [Path(p) for p in found if (Path(p) / "initdb").exists()]
+    return candidates[-1] if candidates else None
+
+
+class PrivatePostgres:
+    """A throwaway cluster: ``start()``, ``stop()``, ``url``; ``close()`` stops it and deletes its files."""
+
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="ruhui-pg-"))
+        self.datadir = self.root / "data"
+        self._user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
+        if self._user is not None:
+            os.chown(self.root, self._user.pw_uid, self._user.pw_gid)
+        self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C")
+        self._running = False
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(  # noqa: S603  # a fixed argument list of our own, no shell
+            [str(self.bindir / tool), *args],
+            check=True,
+            capture_output=True,
+            timeout=120,
+            user=self._user.pw_uid if self._user else None,
+            cwd=self.root,
+        )
+
+    def start(self) -> None:
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.root} "
+            "-c fsync=off -c full_page_writes=off -c max_connections=30"
+        )
+        self._run("pg_ctl", "-D", str(self.datadir), "-l", str(self.root / "log"), "-o", options, "-w", "start")
+        self._running = True
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.datadir), "-m", "fast", "-w", "stop")
+        self._running = False
+
+    def close(self) -> None:
+        try:
+            if self._running:
+                self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class PrivateRedis:
+    """A ``redis-server`` of the test's own: ``start()``, ``stop()``, ``url``."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="ruhui-redis-"))
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self._process = subprocess.Popen(  # noqa: S603  # a fixed argument list of our own, no shell
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.root,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as connection:
+                    connection.sendall(b"PING\r\n")
+                    if connection.recv(16).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the private redis-server did not start")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            self._process.wait(timeout=30)
+            self._process = None
+
+    def close(self) -> None:
+        try:
+            self.stop()
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session
 
 from app.audit.service import record_event
 from app.auth.access import Principal
+from app.db import parse_id
 from app.directory.models import Employer, Station, Union, within_subtree
 from app.directory.regions import display_name
 from app.directory.scope import Scope
+from app.directory.service import get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment.deadlines import CHINA
 from app.enrollment.models import Application, Identity, Membership
@@ -90,8 +92,14 @@ def prepare_export(
     fmt: str,
     unmasked: bool,
     keyring: Keyring,
+    union_id: str | None = None,
 ) -> Export:
-    """Check the right to an unmasked export and audit it; return the export, whose rows are read lazily."""
+    """Check the right to an unmasked export and audit it; return the export, whose rows are read lazily.
+
+    ``union_id`` narrows the export to that union's subtree, as the statistics do; a
+    union outside the scope (or no union at all) is a 404.
+    """
+    root = _export_root(session, scope, union_id)
     if unmasked:
         if principal.role != "admin":
             raise Forbidden("仅管理员可导出未脱敏的个人信息")
@@ -102,13 +110,19 @@ def prepare_export(
             object_type="export",
             object_id=f"{kind}.{fmt}",
             union_path=scope.path,
-            details={"kind": kind, "format": fmt, "union_id": str(scope.union_id)},
+            details={"kind": kind, "format": fmt, "union_id": str(root.id)},
         )
-    log.info("export", extra={"kind": kind, "format": fmt, "unmasked": unmasked, "union_id": scope.union_id})
+    log.info("export", extra={"kind": kind, "format": fmt, "unmasked": unmasked, "union_id": root.id})
     ring = keyring if unmasked else None
     if kind == "members":
-        return Export(kind, fmt, unmasked, MEMBER_HEADER, lambda reader: member_rows(reader, scope.path, ring))
-    return Export(kind, fmt, unmasked, APPLICATION_HEADER, lambda reader: application_rows(reader, scope.path, ring))
+        return Export(kind, fmt, unmasked, MEMBER_HEADER, lambda reader: member_rows(reader, root.path, ring))
+    return Export(kind, fmt, unmasked, APPLICATION_HEADER, lambda reader: application_rows(reader, root.path, ring))
+
+
+def _export_root(session: Session, scope: Scope, union_id: str | None) -> Union:
+    """The union whose subtree is exported: the scope's own, or ``union_id`` when it lies in the scope."""
+    number = scope.union_id if union_id is None else parse_id(union_id)
+    return get_union(session, scope, number or 0)
 
 
 def _local(moment: dt.datetime | None) -> str:

@@ -36,14 +36,14 @@ def _stream(export: service.Export, sessions: sessionmaker[Session]) -> Iterator
     with sessions() as session:
         rows = export.rows(session)
         if export.fmt == "csv":
-            yield from writers.csv_chunks(export.header, rows)
+            yield from writers.csv_chunks(export.columns, rows)
         else:
-            yield from writers.xlsx_chunks(export.header, rows, title=export.sheet_title)
+            yield from writers.xlsx_chunks(export.columns, rows, title=export.sheet_title)
 
 
 class ExportArgsSchema(ma.Schema):
     unmasked = ma.fields.Boolean(
-        load_default=False, metadata={"description": "Admins only: names and ID numbers in full (audited)"}
+        load_default=False, metadata={"description": "Admins only: names, ID numbers and phones in full (audited)"}
     )
     union_id = ma.fields.String(
         load_default=None,

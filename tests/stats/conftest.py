@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.auth.models import Person
+from app.auth.service import PHONE_PURPOSE
 from app.db import utcnow
 from app.directory import service as directory_service
 from app.directory.models import Employer, Station, Union
@@ -98,7 +99,10 @@ def file_application(app, session):
         route_rule: str = "industry",
     ) -> Application:
         n = next(serial)
-        person = Person(phone_index=f"phone-{n}", phone_sealed="sealed", phone_masked="139****0000")
+        phone = f"139{n:04d}0000"
+        person = Person(
+            phone_index=f"phone-{n}", phone_sealed=ring.encrypt(phone, PHONE_PURPOSE), phone_masked="139****0000"
+        )
         id_number = f"1101051949123{n:04d}X"[:18]
         identity = Identity(
             id_number_index=f"id-{n}",

@@ -5,8 +5,9 @@ database hands over a thousand rows at a time and memory stays flat however many
 rows the subtree has (``bench/exports_memory.py`` measures it).
 
 Names, ID numbers and phones are masked (``张*``, ``110105********002X``,
-``138****5678``) unless an admin asks for them unmasked; each unmasked export is an audit event, recorded in the
-request's transaction before the first byte is sent (no personal data in it).
+``138****5678``) unless an admin asks for them unmasked; each unmasked export is an
+audit event, recorded in the request's transaction before the first byte is sent (no
+personal data in it).
 """
 
 from __future__ import annotations

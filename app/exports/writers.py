@@ -21,8 +21,8 @@ zeros go. A CSV carries no types, so such a cell must not look like a number to 
 importer. Of the known ways:
 
 - ``="320102…"`` is a formula by construction: it shows the text only where the
-  importer evaluates formulas (Excel does; LibreOffice does by default and lets a
-  user turn that off, and then shows ``="…"``), and it breaks "no cell is a formula".
+  importer evaluates formulas (Excel does, and so did LibreOffice 7.4 when tried; an
+  importer that does not shows ``="…"``), and it breaks "no cell is a formula".
 - a leading ``'`` is an input convention, not a file one: Excel and LibreOffice show
   the apostrophe as part of the text.
 - a leading tab (what we do): the cell is no number, so Excel and WPS (the usual

@@ -11,10 +11,9 @@ from alembic import command
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app import migrate
+from app import demo, migrate
 from app.auth import service as auth_service
 from app.db import db
-from app.directory import demo
 from app.directory import service as directory_service
 from app.directory.models import Union
 from app.errors import AppError
@@ -110,7 +109,7 @@ def bootstrap(union_name: str, region_code: str, username: str, password: str, n
 def _sealed_columns() -> list[tuple[type[Any], str, str]]:
     """Every column holding a value sealed by ``app.privacy``, with the context it was sealed under."""
     from app.auth.models import OtpChallenge, Person
-    from app.auth.service import PHONE_PURPOSE
+    from app.auth.phones import PHONE_PURPOSE
     from app.enrollment.models import Identity
     from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 

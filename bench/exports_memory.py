@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from app import create_app, migrate
 from app.auth import service as auth_service
-from app.auth.service import PHONE_PURPOSE
+from app.auth.phones import PHONE_PURPOSE
 from app.auth.tokens import issue_access_token
 from app.db import utcnow
 from app.directory import service as directory_service

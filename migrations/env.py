@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from app import models  # noqa: F401  # registers every table on Base.metadata
 from app.db import Base, create_db_engine
 
-# SQLite cannot index or reflect the PostgreSQL-only expression index of app.stats.models
+# SQLite cannot index or reflect the PostgreSQL-only expression index of app.enrollment.models
 # (declared with ddl_if); Alembic leaves it out of comparisons there and says so each time.
 warnings.filterwarnings("ignore", "autogenerate skipping metadata-specified expression-based index")
 

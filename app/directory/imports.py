@@ -25,11 +25,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import FileStorage
 
+from app.actors import Actor
+from app.db import parse_id
 from app.directory import service
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import is_valid_region_code
-from app.directory.schemas import parse_id
-from app.directory.scope import Scope
 from app.directory.uscc import normalise_uscc, uscc_problem
 from app.directory.vocabulary import OCCUPATIONS, UNION_KIND_NAMES, UNION_KINDS
 from app.errors import AppError, ValidationFailed
@@ -266,7 +266,7 @@ def _read_row(line: int, cells: list[str], written: dict[str, tuple[int, str]], 
 @dataclass
 class _Import:
     session: Session
-    scope: Scope
+    scope: Actor
     headers: dict[str, str]
     result: ImportResult
     errors: dict[str, list[str]] = field(default_factory=dict)
@@ -306,7 +306,7 @@ class _Import:
 
     def union_by_code(self, code: str) -> Union:
         union = self.session.scalars(
-            sa.select(Union).where(Union.external_code == code, within_subtree(self.session, self.scope.path))
+            sa.select(Union).where(Union.external_code == code, self.scope.covers(Union.path))
         ).first()
         if union is None:
             raise AppError(f"编码为 {code} 的工会不存在", status=404)
@@ -324,7 +324,7 @@ class _Import:
         record: Any,
         desired: dict[str, Any],
         create: Callable[..., Any],
-        update: Callable[[Session, Scope, int, dict[str, Any]], Any],
+        update: Callable[[Session, Actor, int, dict[str, Any]], Any],
     ) -> Any:
         """Create the row's record, or update what differs, or leave an identical one alone."""
         if record is None:
@@ -338,7 +338,7 @@ class _Import:
         return update(self.session, self.scope, record.id, changes)
 
 
-def import_csv(session: Session, scope: Scope, kind: str, upload: FileStorage) -> ImportResult:
+def import_csv(session: Session, scope: Actor, kind: str, upload: FileStorage) -> ImportResult:
     """Import a whole file or nothing; a 422 names every bad row."""
     try:
         raw = upload.stream.read(IMPORT_MAX_BYTES + 1)

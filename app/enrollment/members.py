@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.enrollment.models import Identity, MemberNumberSequence
+from app.privacy import derive_key
 
 CARD_TTL = dt.timedelta(minutes=5)
 _CARD_AUDIENCE = "ruhui-card"
@@ -50,7 +51,7 @@ def allocate_member_no(session: Session, identity: Identity, region_code: str, n
 
 def _card_secret() -> bytes:
     secret: str = current_app.config["SECRET_KEY"]
-    return f"ruhui-card:{secret}".encode()
+    return derive_key(secret, "card")
 
 
 def issue_card_token(membership_id: int, now: dt.datetime | None = None) -> str:

@@ -12,13 +12,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.auth.access import Principal
+from app.actors import Actor
 from app.db import parse_id
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.enrollment import members
 from app.enrollment.deadlines import add_working_days
 from app.enrollment.identity import IdentityError, mask_id_number, mask_name, normalise_name, parse_id_number
-from app.enrollment.models import OPEN_STATUSES, Application, IdempotencyRecord, Identity, Membership
+from app.enrollment.models import (
+    OPEN_STATUSES,
+    Application,
+    IdempotencyRecord,
+    Identity,
+    Membership,
+    route_hop,
+    union_summary,
+)
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes import service as joincodes
 from app.pagination import Page, paginate
@@ -113,21 +121,7 @@ def active_membership(session: Session, identity_id: int) -> Membership | None:
     ).first()
 
 
-def union_summary(union: Union) -> dict[str, str]:
-    return {"id": str(union.id), "name": union.name, "kind": union.kind}
-
-
 # ---------------------------------------------------------------- submit
-
-
-def _route_hop(decision: Any, union: Union, at: dt.datetime) -> dict[str, Any]:
-    return {
-        "at": at.isoformat(),
-        "by": "routing",
-        "rule": decision.rule,
-        "union": union_summary(union),
-        "reasons": list(decision.reasons),
-    }
 
 
 def _place(
@@ -137,10 +131,8 @@ def _place(
     decision = routing.route_station(session, station, form.occupation, form.employment_form)
     union = session.get(Union, decision.union_id)
     assert union is not None
-    application.union_id = union.id
-    application.union_path = union.path
-    application.route_rule = decision.rule
-    application.route_trace = [*(application.route_trace or []), _route_hop(decision, union, now)]
+    hop = route_hop(union, at=now, by="routing", rule=decision.rule, reasons=list(decision.reasons))
+    application.route_to(union, rule=decision.rule, hop=hop)
 
 
 def _live_station(session: Session, join_token: str, now: dt.datetime) -> tuple[int, Station]:
@@ -263,7 +255,7 @@ def own_application(session: Session, person_id: int, application_id: str) -> Ap
     return application
 
 
-def visible_application(session: Session, principal: Principal, application_id: str) -> Application:
+def visible_application(session: Session, principal: Actor, application_id: str) -> Application:
     """A worker's own application, or one routed into an officer's subtree; otherwise 404."""
     number = parse_id(application_id)
     application = session.get(Application, number) if number else None
@@ -271,7 +263,7 @@ def visible_application(session: Session, principal: Principal, application_id: 
         raise _application_not_found()
     if principal.kind == "worker" and application.person_id == principal.id:
         return application
-    if principal.kind == "officer" and principal.in_scope(application.union_path):
+    if principal.kind == "officer" and principal.covers(application.union_path):
         return application
     raise _application_not_found()
 

@@ -21,17 +21,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.actors import Actor, within_subtree
 from app.audit.service import record_event
-from app.auth.access import Principal
 from app.auth.models import Person
-from app.auth.service import PHONE_PURPOSE
+from app.auth.phones import PHONE_PURPOSE
+from app.clock import CHINA
 from app.db import parse_id
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import display_name
-from app.directory.scope import Scope
 from app.directory.service import get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
-from app.enrollment.deadlines import CHINA
 from app.enrollment.models import Application, Identity, Membership
 from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.errors import Forbidden
@@ -97,8 +96,7 @@ class Export:
 
 def prepare_export(
     session: Session,
-    principal: Principal,
-    scope: Scope,
+    actor: Actor,
     *,
     kind: str,
     fmt: str,
@@ -111,17 +109,17 @@ def prepare_export(
     ``union_id`` narrows the export to that union's subtree, as the statistics do; a
     union outside the scope (or no union at all) is a 404.
     """
-    root = _export_root(session, scope, union_id)
+    root = _export_root(session, actor, union_id)
     if unmasked:
-        if principal.role != "admin":
+        if actor.role != "admin":
             raise Forbidden("仅管理员可导出未脱敏的个人信息")
         record_event(
             session,
-            actor=principal,
+            actor=actor,
             action="export.unmasked",
             object_type="export",
             object_id=f"{kind}.{fmt}",
-            union_path=scope.path,
+            union_path=actor.subtree,
             details={"kind": kind, "format": fmt, "union_id": str(root.id)},
         )
     log.info("export", extra={"kind": kind, "format": fmt, "unmasked": unmasked, "union_id": root.id})
@@ -131,10 +129,9 @@ def prepare_export(
     return Export(kind, fmt, unmasked, APPLICATION_COLUMNS, lambda reader: application_rows(reader, root.path, ring))
 
 
-def _export_root(session: Session, scope: Scope, union_id: str | None) -> Union:
-    """The union whose subtree is exported: the scope's own, or ``union_id`` when it lies in the scope."""
-    number = scope.union_id if union_id is None else parse_id(union_id)
-    return get_union(session, scope, number or 0)
+def _export_root(session: Session, actor: Actor, union_id: str | None) -> Union:
+    """The union whose subtree is exported: the actor's own, or ``union_id`` when it lies in the actor's subtree."""
+    return get_union(session, actor, actor.union_id if union_id is None else parse_id(union_id))
 
 
 def _local(moment: dt.datetime | None) -> dt.datetime | None:
@@ -189,7 +186,7 @@ def application_rows(session: Session, scope_path: str, ring: Keyring | None) ->
         .join(Station, Station.id == Application.station_id)
         .join(Union, Union.id == Application.union_id)
         .outerjoin(Employer, Employer.id == Application.employer_id)
-        .where(within_subtree(session, scope_path, Application.union_path.expression))
+        .where(within_subtree(Application.union_path, scope_path))
         .order_by(Application.id)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
@@ -237,7 +234,7 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
         .join(Person, Person.id == Application.person_id)
         .join(Station, Station.id == Application.station_id)
         .outerjoin(Employer, Employer.id == Application.employer_id)
-        .where(Membership.status == "active", within_subtree(session, scope_path, Union.path.expression))
+        .where(Membership.status == "active", within_subtree(Union.path, scope_path))
         .order_by(Membership.id)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )

@@ -38,7 +38,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.auth.models import Person
-from app.auth.service import phone_of
+from app.auth.phones import phone_of
 from app.db import utcnow
 from app.notify.models import OutboxMessage
 from app.notify.sms import SmsError, SmsRecipientRejected, send_sms

@@ -10,9 +10,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.actors import Actor
 from app.directory import service
 from app.directory.models import Employer, Station, Union
-from app.directory.scope import Scope
 from app.directory.uscc import check_character
 
 
@@ -33,8 +33,8 @@ class Tree:
     suzhou: Union
 
     @property
-    def root_scope(self) -> Scope:
-        return Scope(union_id=self.province.id, path=self.province.path)
+    def root_scope(self) -> Actor:
+        return Actor.system(self.province.id, self.province.path)
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
 from app.auth.models import Person
-from app.auth.service import PHONE_PURPOSE
+from app.auth.phones import PHONE_PURPOSE
 from app.enrollment.models import Identity, Membership
 from app.enrollment.service import ID_NUMBER_CONTEXT
 

@@ -27,7 +27,7 @@ def _diff(url: str) -> list[Any]:
         engine.dispose()
 
 
-# SQLite cannot index (or reflect) the PostgreSQL-only expression index of app.stats.models;
+# SQLite cannot index (or reflect) the PostgreSQL-only expression index of app.enrollment.models;
 # Alembic says so and leaves it out of the comparison there, which is what the models ask for.
 @pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrated_schema_matches_the_models(database_url):

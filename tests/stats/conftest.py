@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from app.auth.models import Person
-from app.auth.service import PHONE_PURPOSE
+from app.auth.phones import PHONE_PURPOSE
 from app.db import utcnow
 from app.directory import service as directory_service
 from app.directory.models import Employer, Station, Union

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.directory.demo import DEMO_STATIONS, load_demo
+from app.demo import DEMO_STATIONS, load_demo
 from app.directory.models import Station, Union
 from app.joincodes import service as joincodes_service
 from tests.auth.support import ConsoleInbox

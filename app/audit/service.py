@@ -6,12 +6,11 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_request_context
 from sqlalchemy.orm import Session
 
 from app.actors import Actor, within_subtree
 from app.audit.models import AuditEvent
-from app.observability import current_request_id
+from app.observability import request_id_if_any
 from app.pagination import Page, paginate
 
 
@@ -33,7 +32,7 @@ def record_event(
         object_type=object_type,
         object_id=str(object_id),
         union_path=union_path,
-        request_id=current_request_id() if has_request_context() else None,
+        request_id=request_id_if_any(),
         details=details or {},
     )
     session.add(audit_event)

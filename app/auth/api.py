@@ -40,6 +40,11 @@ def _scan_attribution() -> service.SignInHook:
     return joincodes.sign_in_attribution(request.headers.get(joincodes.DEVICE_ID_HEADER), settings.secret_key)
 
 
+def _policy() -> service.SignInPolicy:
+    settings = current_app.extensions["ruhui.settings"]
+    return service.SignInPolicy(secret_key=settings.secret_key, sms_daily_budget=settings.sms_daily_budget)
+
+
 def _client_ip() -> str:
     # ProxyFix (TRUSTED_PROXY_HOPS) has already put the client's address here.
     return request.remote_addr or "unknown"
@@ -70,7 +75,7 @@ class OtpChallenges(MethodView):
     @auth_blp.alt_response(503, schema=ErrorSchema, description="sms_unavailable")
     def post(self, body: dict[str, Any]) -> service.OtpIssued:
         """Send a six-digit sign-in code by SMS."""
-        issued = service.issue_otp(db.session, phone=body["phone"], client_ip=_client_ip())
+        issued = service.issue_otp(db.session, phone=body["phone"], client_ip=_client_ip(), policy=_policy())
         db.session.commit()
         return issued
 
@@ -90,7 +95,11 @@ class OtpVerification(MethodView):
         """
         with _commit_refusals_too():
             return service.verify_otp(
-                db.session, challenge_id=body["challenge_id"], code=body["code"], on_sign_in=_scan_attribution()
+                db.session,
+                challenge_id=body["challenge_id"],
+                code=body["code"],
+                policy=_policy(),
+                on_sign_in=_scan_attribution(),
             )
 
 
@@ -109,7 +118,11 @@ class WeChatSignIn(MethodView):
         proved after that scan in the join funnel.
         """
         tokens = service.sign_in_with_wechat(
-            db.session, code=body["code"], phone_code=body.get("phone_code"), on_sign_in=_scan_attribution()
+            db.session,
+            code=body["code"],
+            phone_code=body.get("phone_code"),
+            policy=_policy(),
+            on_sign_in=_scan_attribution(),
         )
         db.session.commit()
         return tokens

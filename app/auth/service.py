@@ -18,7 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
@@ -66,6 +65,14 @@ REFRESH_TTL = {"worker": dt.timedelta(days=30), "officer": dt.timedelta(hours=12
 # --- officer sign-in ----------------------------------------------------------
 LOGIN_ATTEMPTS_PER_USERNAME = Limit("login-username", "5/15minutes")
 LOGIN_ATTEMPTS_PER_IP = Limit("login-ip", "20/15minutes")
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """What workers' sign-in takes from the settings; the view builds it (see ``api.py``)."""
+
+    secret_key: str  # SECRET_KEY: SMS codes are hashed, and scanning devices recognised, under keys derived from it
+    sms_daily_budget: int  # SMS codes sent per day across all numbers (SMS_DAILY_BUDGET)
 
 
 @dataclass(frozen=True)
@@ -202,9 +209,9 @@ def refresh_session(session: Session, refresh_token: str) -> Tokens:
     return issue_tokens(session, row.principal_kind, row.subject_id, family_id=row.family_id)
 
 
-def _code_hash(challenge_id: str, phone: str, code: str) -> str:
+def _code_hash(challenge_id: str, phone: str, code: str, secret_key: str) -> str:
     """The code bound to its challenge and number, under a key of its own."""
-    key = derive_key(current_app.extensions["ruhui.settings"].secret_key, "otp-code-v1")
+    key = derive_key(secret_key, "otp-code-v1")
     return hmac.new(key, f"{challenge_id}\x00{phone}\x00{code}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -229,9 +236,8 @@ def _seconds_to_next_budget_day(now: dt.datetime) -> int:
     return max(1, int((midnight - local).total_seconds()))
 
 
-def _spend_sms_allowance(phone_key: str, client_ip: str) -> None:
+def _spend_sms_allowance(phone_key: str, client_ip: str, daily_budget: int) -> None:
     """Count one SMS against every limit, or refuse (429 per number/IP, 503 past the budget)."""
-    daily_budget: int = current_app.extensions["ruhui.settings"].sms_daily_budget
     now = utcnow()
     budget = Limit("sms-budget", f"{max(daily_budget, 1)}/day", fixed=True)
     budget_day = now.astimezone(CHINA).date().isoformat()
@@ -252,13 +258,13 @@ def _spend_sms_allowance(phone_key: str, client_ip: str) -> None:
     raise _otp_rate_limited(refusal.retry_after)
 
 
-def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
+def issue_otp(session: Session, *, phone: str, client_ip: str, policy: SignInPolicy) -> OtpIssued:
     """Send a six-digit code to ``phone`` and open a challenge for it.
 
     The answer is the same whether or not the number belongs to anybody.
     """
     phone = _valid_phone(phone)
-    _spend_sms_allowance(phone_index(phone), client_ip)
+    _spend_sms_allowance(phone_index(phone), client_ip, policy.sms_daily_budget)
     challenge_id = secrets.token_urlsafe(16)
     code = f"{secrets.randbelow(1_000_000):06d}"
     minutes = str(int(OTP_TTL.total_seconds() // 60))
@@ -277,7 +283,7 @@ def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
         OtpChallenge(
             id=challenge_id,
             phone_sealed=keyring().encrypt(phone, PHONE_PURPOSE),
-            code_hash=_code_hash(challenge_id, phone, code),
+            code_hash=_code_hash(challenge_id, phone, code, policy.secret_key),
             failed_attempts=0,
             expires_at=now + OTP_TTL,
             created_at=now,
@@ -287,7 +293,9 @@ def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
     return OtpIssued(challenge_id=challenge_id, expires_in=int(OTP_TTL.total_seconds()), resend_after=OTP_RESEND_AFTER)
 
 
-def verify_otp(session: Session, *, challenge_id: str, code: str, on_sign_in: SignInHook | None = None) -> Tokens:
+def verify_otp(
+    session: Session, *, challenge_id: str, code: str, policy: SignInPolicy, on_sign_in: SignInHook | None = None
+) -> Tokens:
     """Check a code; the right one (once, in time) signs the worker in.
 
     A wrong code is counted (and flushed) before ``otp_invalid`` is raised; after
@@ -301,7 +309,7 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, on_sign_in: Si
     if challenge.failed_attempts >= OTP_MAX_FAILURES:
         raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
     phone = keyring().decrypt(challenge.phone_sealed, PHONE_PURPOSE)
-    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code)):
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code, policy.secret_key)):
         # Counted in one guarded statement, so parallel guesses cannot slip past the fifth.
         failures = session.scalar(
             sa.update(OtpChallenge)
@@ -346,7 +354,12 @@ def _note_sign_in(session: Session, hook: SignInHook | None, person: Person, met
 
 
 def sign_in_with_wechat(
-    session: Session, *, code: str, phone_code: str | None, on_sign_in: SignInHook | None = None
+    session: Session,
+    *,
+    code: str,
+    phone_code: str | None,
+    policy: SignInPolicy,
+    on_sign_in: SignInHook | None = None,
 ) -> Tokens:
     """Sign a worker in with a ``wx.login`` code; a ``phone_code`` proves the number and links it.
 

@@ -210,6 +210,6 @@ class Import(MethodView):
     @imports_blp.alt_response(422, description='Bad rows: `errors` maps `"line N"` to that row\'s problems')
     def post(self, files: dict[str, Any], kind: str) -> imports.ImportResult:
         """Import a CSV file of unions, employers or stations (all rows or none)."""
-        result = imports.import_csv(db.session, current_actor(), kind, files["file"])
+        result = imports.import_csv(db.session, current_actor(), kind, files["file"].stream)
         db.session.commit()
         return result

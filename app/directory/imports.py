@@ -19,11 +19,10 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import FileStorage
 
 from app.actors import Actor
 from app.db import parse_id
@@ -338,12 +337,15 @@ class _Import:
         return update(self.session, self.scope, record.id, changes)
 
 
-def import_csv(session: Session, scope: Actor, kind: str, upload: FileStorage) -> ImportResult:
-    """Import a whole file or nothing; a 422 names every bad row."""
+def import_csv(session: Session, scope: Actor, kind: str, file: IO[bytes]) -> ImportResult:
+    """Import a whole file (its bytes, in UTF-8 or GB18030) or nothing; a 422 names every bad row.
+
+    At most ``IMPORT_MAX_BYTES`` are read from ``file``, which is closed once read.
+    """
     try:
-        raw = upload.stream.read(IMPORT_MAX_BYTES + 1)
+        raw = file.read(IMPORT_MAX_BYTES + 1)
     finally:
-        upload.close()  # a large upload is spooled to a temporary file; free it now
+        file.close()  # a large upload is spooled to a temporary file; free it now
     if len(raw) > IMPORT_MAX_BYTES:
         raise AppError(
             f"文件过大，单次导入不超过 {IMPORT_MAX_BYTES // (1024 * 1024)} MB，请拆分后上传",

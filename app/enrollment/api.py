@@ -40,6 +40,12 @@ def _policy() -> service.EnrollmentPolicy:
     )
 
 
+def _secret_key() -> str:
+    """The key member cards are signed under (``SECRET_KEY``)."""
+    secret_key: str = current_app.extensions["ruhui.settings"].secret_key
+    return secret_key
+
+
 def _created(body: dict[str, Any], status: int) -> Response:
     # Returned as a finished response: it is stored for Idempotency-Key replays byte for byte.
     response = jsonify(body)
@@ -166,7 +172,7 @@ class MyMembership(MethodView):
     @me_blp.alt_response(404, schema=ErrorSchema, description="not_a_member")
     def get(self) -> Any:
         """Show the worker's membership with a fresh, short-lived card token."""
-        return service.my_membership(db.session, person_id=current_actor().id, now=utcnow())
+        return service.my_membership(db.session, person_id=current_actor().id, now=utcnow(), secret_key=_secret_key())
 
 
 @cards_blp.route("/<card_token>")
@@ -178,4 +184,4 @@ class Card(MethodView):
     @cards_blp.alt_response(404, schema=ErrorSchema, description="card_not_found: forged, expired or not active")
     def get(self, card_token: str) -> Any:
         """Check a member card (what a venue or officer sees when scanning it)."""
-        return service.check_card(db.session, card_token)
+        return service.check_card(db.session, card_token, secret_key=_secret_key())

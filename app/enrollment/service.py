@@ -340,14 +340,19 @@ def _identity_of_person(session: Session, person_id: int) -> int | None:
     )
 
 
-def my_membership(session: Session, *, person_id: int, now: dt.datetime) -> MembershipView:
+def my_membership(session: Session, *, person_id: int, now: dt.datetime, secret_key: str) -> MembershipView:
+    """The worker's active membership with a fresh card token signed under ``secret_key`` (``SECRET_KEY``)."""
     identity_id = _identity_of_person(session, person_id)
     membership = active_membership(session, identity_id) if identity_id else None
     if membership is None:
         raise NotFound("您还不是工会会员", code="not_a_member")
     union = session.get(Union, membership.union_id)
     assert union is not None
-    return MembershipView(membership=membership, union=union, card_token=members.issue_card_token(membership.id, now))
+    return MembershipView(
+        membership=membership,
+        union=union,
+        card_token=members.issue_card_token(membership.id, now, secret_key=secret_key),
+    )
 
 
 @dataclass(frozen=True)
@@ -358,9 +363,9 @@ class CardCheck:
     status: str
 
 
-def check_card(session: Session, card_token: str) -> CardCheck:
+def check_card(session: Session, card_token: str, *, secret_key: str) -> CardCheck:
     """What a venue sees when it scans a member card: only a live card of an active membership passes."""
-    membership_id = members.read_card_token(card_token)
+    membership_id = members.read_card_token(card_token, secret_key=secret_key)
     membership = session.get(Membership, membership_id) if membership_id else None
     if membership is None or membership.status != "active":
         raise NotFound("会员卡无效或已过期，请让会员刷新后重新出示", code="card_not_found")

@@ -12,31 +12,14 @@ desktop LibreOffice never share one.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-from collections.abc import Callable
 from pathlib import Path
 
 import openpyxl
-import pytest
 from openpyxl.cell.cell import Cell
 
 CSV_UTF8 = "CSV:44,34,76"  # field separator ",", text delimiter '"', character set 76 = UTF-8
 TIMEOUT_SECONDS = 180
-
-
-@pytest.fixture(scope="session")
-def calc(tmp_path_factory: pytest.TempPathFactory) -> Callable[[bytes], list[list[Cell]]]:
-    """``calc(csv_bytes)`` → the cells LibreOffice Calc imports from that CSV (one profile for the run)."""
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.fail("LibreOffice Calc is missing: `make test` installs it (apt-get install libreoffice-calc)")
-    profile = tmp_path_factory.mktemp("libreoffice-profile")
-
-    def open_csv(data: bytes) -> list[list[Cell]]:
-        return open_csv_in_calc(soffice, data, tmp_path_factory.mktemp("calc"), profile)
-
-    return open_csv
 
 
 def open_csv_in_calc(soffice: str, data: bytes, workdir: Path, profile: Path) -> list[list[Cell]]:

@@ -25,10 +25,12 @@ HOSTILE = ("=1+1", "+1+1", "-1+1", "@SUM(1)", '=HYPERLINK("x")速运')
 
 
 @pytest.fixture
-def member(app, tree, file_application, session):
+def member(app, coverage_tree, file_application, session):
     """A member whose numbers are all digits, and an applicant whose decision reason is a formula."""
     ring = app.extensions["ruhui.keyring"]
-    application = file_application(tree.xuanwu, tree.depot, status="approved", decided_after_days=2, name="=1+1")
+    application = file_application(
+        coverage_tree.xuanwu, coverage_tree.depot, status="approved", decided_after_days=2, name="=1+1"
+    )
     person = session.get(Person, application.person_id)
     person.phone_sealed, person.phone_masked = ring.encrypt(PHONE, PHONE_PURPOSE), "138****5678"
     identity = session.get(Identity, application.identity_id)
@@ -36,7 +38,9 @@ def member(app, tree, file_application, session):
     identity.id_number_masked = "320102********1234"
     application.member_no = MEMBER_NO
     session.execute(sa.update(Membership).values(member_no=MEMBER_NO))
-    rejected = file_application(tree.xuanwu, tree.depot, status="rejected", decided_after_days=1, name="李四")
+    rejected = file_application(
+        coverage_tree.xuanwu, coverage_tree.depot, status="rejected", decided_after_days=1, name="李四"
+    )
     rejected.decision_reason = "+1+1"
     session.commit()
     return application
@@ -57,8 +61,10 @@ def _by_title(rows):
     ("kind", "typed"),
     [("members", {"'=1+1"}), ("applications", {"'=1+1", "'+1+1"})],  # a name; and a decision reason
 )
-def test_libreoffice_keeps_every_digit_of_an_unmasked_csv(client, make_officer, tree, member, calc, kind, typed):
-    _, headers = make_officer(tree.nanjing, "admin")
+def test_libreoffice_keeps_every_digit_of_an_unmasked_csv(
+    client, make_officer, coverage_tree, member, calc, kind, typed
+):
+    _, headers = make_officer(coverage_tree.nanjing, "admin")
     data = _download(client, headers, f"/api/v1/exports/{kind}.csv", unmasked="1")
     rows = calc(data)
     header = [cell.value for cell in rows[0]]
@@ -76,8 +82,8 @@ def test_libreoffice_keeps_every_digit_of_an_unmasked_csv(client, make_officer, 
     assert '\'=HYPERLINK("x")速运' in texts  # Chinese intact
 
 
-def test_libreoffice_reads_the_export_times_as_dates(client, make_officer, tree, member, calc):
-    _, headers = make_officer(tree.nanjing, "viewer")
+def test_libreoffice_reads_the_export_times_as_dates(client, make_officer, coverage_tree, member, calc):
+    _, headers = make_officer(coverage_tree.nanjing, "viewer")
     rows = calc(_download(client, headers, "/api/v1/exports/applications.csv"))
     header = [cell.value for cell in rows[0]]
     submitted = rows[1][header.index("提交时间")]
@@ -85,8 +91,8 @@ def test_libreoffice_reads_the_export_times_as_dates(client, make_officer, tree,
 
 
 @pytest.mark.parametrize("kind", ["members", "applications"])
-def test_the_csv_marks_numbers_as_text_and_keeps_formulas_inert(client, make_officer, tree, member, kind):
-    _, headers = make_officer(tree.nanjing, "admin")
+def test_the_csv_marks_numbers_as_text_and_keeps_formulas_inert(client, make_officer, coverage_tree, member, kind):
+    _, headers = make_officer(coverage_tree.nanjing, "admin")
     data = _download(client, headers, f"/api/v1/exports/{kind}.csv", unmasked="1")
     rows = _by_title(list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""))))
     mine = next(row for row in rows if row["身份证号"].strip() == ID_NUMBER)
@@ -98,13 +104,13 @@ def test_the_csv_marks_numbers_as_text_and_keeps_formulas_inert(client, make_off
 
 
 @pytest.mark.parametrize("kind", ["members", "applications"])
-def test_the_phone_column_is_masked_unless_an_admin_asks(client, make_officer, tree, member, session, kind):
-    _, viewer = make_officer(tree.nanjing, "viewer")
+def test_the_phone_column_is_masked_unless_an_admin_asks(client, make_officer, coverage_tree, member, session, kind):
+    _, viewer = make_officer(coverage_tree.nanjing, "viewer")
     rows = _xlsx_rows(_download(client, viewer, f"/api/v1/exports/{kind}.xlsx"))
     assert {row["手机号"] for row in rows if row["会员号"] == MEMBER_NO} == {"138****5678"}
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
 
-    admin, headers = make_officer(tree.nanjing, "admin")
+    admin, headers = make_officer(coverage_tree.nanjing, "admin")
     rows = _xlsx_rows(_download(client, headers, f"/api/v1/exports/{kind}.xlsx", unmasked="1"))
     assert {row["手机号"] for row in rows if row["会员号"] == MEMBER_NO} == {PHONE}
     event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export.unmasked")).one()
@@ -123,8 +129,10 @@ def _xlsx_rows(data):
     ("kind", "dates", "first"),
     [("members", ["入会时间"], "decided_at"), ("applications", ["提交时间", "答复期限", "处理时间"], "submitted_at")],
 )
-def test_the_xlsx_has_date_cells_text_numbers_and_column_widths(client, make_officer, tree, member, kind, dates, first):
-    _, headers = make_officer(tree.nanjing, "admin")
+def test_the_xlsx_has_date_cells_text_numbers_and_column_widths(
+    client, make_officer, coverage_tree, member, kind, dates, first
+):
+    _, headers = make_officer(coverage_tree.nanjing, "admin")
     data = _download(client, headers, f"/api/v1/exports/{kind}.xlsx", unmasked="1")
     workbook = openpyxl.load_workbook(io.BytesIO(data))
     sheet = workbook.worksheets[0]

@@ -12,13 +12,13 @@ from app.audit.models import AuditEvent
 
 
 @pytest.fixture
-def spread(tree, file_application):
+def spread(coverage_tree, file_application):
     """One member in each of 玄武区, 新街口街道 (below 玄武区), 秦淮区 and 姑苏区."""
     for union, station, name in (
-        (tree.xuanwu, tree.depot, "玄武甲"),
-        (tree.xinjiekou, tree.depot, "街道乙"),
-        (tree.qinhuai, tree.rider_point, "秦淮丙"),
-        (tree.gusu, tree.suzhou_point, "姑苏丁"),
+        (coverage_tree.xuanwu, coverage_tree.depot, "玄武甲"),
+        (coverage_tree.xinjiekou, coverage_tree.depot, "街道乙"),
+        (coverage_tree.qinhuai, coverage_tree.rider_point, "秦淮丙"),
+        (coverage_tree.gusu, coverage_tree.suzhou_point, "姑苏丁"),
     ):
         file_application(union, station, status="approved", decided_after_days=1, name=name)
 
@@ -33,19 +33,24 @@ def _unions(client, headers, kind, **query) -> tuple[int, set[str]]:
 
 
 @pytest.mark.parametrize("kind", ["members", "applications"])
-def test_union_id_narrows_the_export_to_that_unions_subtree(client, make_officer, tree, spread, kind):
-    _, headers = make_officer(tree.nanjing, "viewer")
+def test_union_id_narrows_the_export_to_that_unions_subtree(client, make_officer, coverage_tree, spread, kind):
+    _, headers = make_officer(coverage_tree.nanjing, "viewer")
     assert _unions(client, headers, kind) == (200, {"玄武区总工会", "新街口街道总工会", "秦淮区总工会"})
-    assert _unions(client, headers, kind, union_id=str(tree.xuanwu.id)) == (200, {"玄武区总工会", "新街口街道总工会"})
-    assert _unions(client, headers, kind, union_id=str(tree.qinhuai.id)) == (200, {"秦淮区总工会"})
-    assert _unions(client, headers, kind, union_id=str(tree.nanjing.id))[1] == _unions(client, headers, kind)[1]
+    assert _unions(client, headers, kind, union_id=str(coverage_tree.xuanwu.id)) == (
+        200,
+        {"玄武区总工会", "新街口街道总工会"},
+    )
+    assert _unions(client, headers, kind, union_id=str(coverage_tree.qinhuai.id)) == (200, {"秦淮区总工会"})
+    assert (
+        _unions(client, headers, kind, union_id=str(coverage_tree.nanjing.id))[1] == _unions(client, headers, kind)[1]
+    )
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 @pytest.mark.parametrize("union_id", ["gusu", "province", "999999999", "not-an-id", "-1"])
-def test_a_union_outside_the_scope_is_not_found(client, make_officer, tree, spread, session, union_id, fmt):
-    _, headers = make_officer(tree.nanjing, "admin")
-    union = getattr(tree, union_id, None)
+def test_a_union_outside_the_scope_is_not_found(client, make_officer, coverage_tree, spread, session, union_id, fmt):
+    _, headers = make_officer(coverage_tree.nanjing, "admin")
+    union = getattr(coverage_tree, union_id, None)
     query = {"union_id": str(union.id) if union else union_id, "unmasked": "1"}
     with client.get(f"/api/v1/exports/members.{fmt}", query_string=query, headers=headers) as response:
         assert response.status_code == 404
@@ -54,10 +59,10 @@ def test_a_union_outside_the_scope_is_not_found(client, make_officer, tree, spre
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
 
 
-def test_an_unmasked_export_of_a_subtree_audits_which_union(client, make_officer, tree, spread, session):
-    officer, headers = make_officer(tree.nanjing, "admin")
-    query = {"union_id": str(tree.xuanwu.id), "unmasked": "1"}
+def test_an_unmasked_export_of_a_subtree_audits_which_union(client, make_officer, coverage_tree, spread, session):
+    officer, headers = make_officer(coverage_tree.nanjing, "admin")
+    query = {"union_id": str(coverage_tree.xuanwu.id), "unmasked": "1"}
     assert _unions(client, headers, "members", **query) == (200, {"玄武区总工会", "新街口街道总工会"})
     event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export.unmasked")).one()
-    assert (event.actor_id, event.union_path) == (officer.id, tree.nanjing.path)
-    assert event.details["union_id"] == str(tree.xuanwu.id)
+    assert (event.actor_id, event.union_path) == (officer.id, coverage_tree.nanjing.path)
+    assert event.details["union_id"] == str(coverage_tree.xuanwu.id)

@@ -6,7 +6,7 @@ APP    := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-dev migrate seed lint format typecheck bench clean
+.PHONY: run test install install-dev libreoffice migrate seed lint format typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,15 +23,29 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
-## Serve the app on an embedded SQLite database with the demo directory.
+## Serve the app on an embedded SQLite database with the demo directory, and run the outbox
+## worker beside it (decision SMS show in the console log); Ctrl-C stops both.
 run: install
 	$(APP) db upgrade
 	$(APP) seed-demo --if-empty
-	$(APP) run --host $(HOST) --port $(PORT)
+	$(BIN)/python -m scripts.devrun --host $(HOST) --port $(PORT)
 
 ## Run the whole suite (on PostgreSQL when DATABASE_URL points there).
-test: install-dev
+test: install-dev libreoffice
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+## LibreOffice Calc: the export tests read the CSV back through its own CSV import.
+libreoffice:
+	@if ! command -v soffice >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get install -y --no-install-recommends libreoffice-calc \
+	      || { apt-get update && apt-get install -y --no-install-recommends libreoffice-calc; }; \
+	  else \
+	    echo "LibreOffice Calc is missing; install it with:" >&2; \
+	    echo "  sudo apt-get install -y --no-install-recommends libreoffice-calc" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 
 migrate: install
 	$(APP) db upgrade

@@ -37,6 +37,7 @@ from app import create_app, migrate
 from app.actors import Actor
 from app.auth import service as auth_service
 from app.auth.models import Officer, Person
+from app.auth.phones import PHONE_PURPOSE
 from app.auth.tokens import issue_access_token
 from app.config import normalise_database_url
 from app.db import Base, create_db_engine, utcnow
@@ -617,7 +618,10 @@ def file_application(app, session):
         route_rule: str = "industry",
     ) -> Application:
         n = next(serial)
-        person = Person(phone_index=f"phone-{n}", phone_sealed="sealed", phone_masked="139****0000")
+        phone = f"139{n:04d}0000"  # sealed for real: an unmasked export opens it
+        person = Person(
+            phone_index=f"phone-{n}", phone_sealed=ring.encrypt(phone, PHONE_PURPOSE), phone_masked="139****0000"
+        )
         id_number = f"1101051949123{n:04d}X"[:18]
         identity = Identity(
             id_number_index=f"id-{n}",

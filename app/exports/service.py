@@ -4,9 +4,10 @@ Rows are read with ``yield_per``, which on PostgreSQL is a server-side cursor: t
 database hands over a thousand rows at a time and memory stays flat however many
 rows the subtree has (``bench/exports_memory.py`` measures it).
 
-Names and ID numbers are masked (``张*``, ``110105********002X``) unless an admin
-asks for them unmasked; each unmasked export is an audit event, recorded in the
-request's transaction before the first byte is sent (no personal data in it).
+Names, ID numbers and phones are masked (``张*``, ``110105********002X``,
+``138****5678``) unless an admin asks for them unmasked; each unmasked export is an
+audit event, recorded in the request's transaction before the first byte is sent (no
+personal data in it).
 """
 
 from __future__ import annotations
@@ -22,13 +23,18 @@ from sqlalchemy.orm import Session
 
 from app.actors import Actor, within_subtree
 from app.audit.service import record_event
+from app.auth.models import Person
+from app.auth.phones import PHONE_PURPOSE
 from app.clock import CHINA
+from app.db import parse_id
 from app.directory.models import Employer, Station, Union
 from app.directory.regions import display_name
+from app.directory.service import get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment.models import Application, Identity, Membership
 from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.errors import Forbidden
+from app.exports.writers import Cell, Column
 from app.privacy import Keyring
 
 log = logging.getLogger("ruhui.exports")
@@ -53,12 +59,20 @@ RULE_NAMES = {
 }
 SEX_NAMES = {"male": "男", "female": "女"}
 
-APPLICATION_HEADER = (
-    "申请编号", "状态", "姓名", "身份证号", "职业", "用工形式", "站点", "用人单位", "所在地区",
-    "受理工会", "分派规则", "提交时间", "答复期限", "处理时间", "处理意见", "会员号",
+APPLICATION_COLUMNS = tuple(
+    Column(title, width)
+    for title, width in (
+        ("申请编号", 10), ("状态", 10), ("姓名", 12), ("身份证号", 22), ("职业", 16), ("用工形式", 12),
+        ("站点", 28), ("用人单位", 28), ("所在地区", 22), ("受理工会", 28), ("分派规则", 14), ("提交时间", 18),
+        ("答复期限", 18), ("处理时间", 18), ("处理意见", 36), ("手机号", 15), ("会员号", 20),
+    )
 )  # fmt: skip
-MEMBER_HEADER = (
-    "会员号", "姓名", "身份证号", "性别", "所属工会", "入会时间", "职业", "用工形式", "站点", "用人单位", "所在地区",
+MEMBER_COLUMNS = tuple(
+    Column(title, width)
+    for title, width in (
+        ("会员号", 20), ("姓名", 12), ("身份证号", 22), ("性别", 8), ("所属工会", 28), ("入会时间", 18),
+        ("职业", 16), ("用工形式", 12), ("站点", 28), ("用人单位", 28), ("所在地区", 22), ("手机号", 15),
+    )
 )  # fmt: skip
 
 
@@ -67,9 +81,9 @@ class Export:
     kind: str
     fmt: str
     unmasked: bool
-    header: Sequence[str]
+    columns: Sequence[Column]
     # Called with the session to read from: the stream outlives the request's session (see exports.api).
-    rows: Callable[[Session], Iterator[list[object]]]
+    rows: Callable[[Session], Iterator[list[Cell]]]
 
     @property
     def filename(self) -> str:
@@ -88,8 +102,14 @@ def prepare_export(
     fmt: str,
     unmasked: bool,
     keyring: Keyring,
+    union_id: str | None = None,
 ) -> Export:
-    """Check the right to an unmasked export and audit it; return the export, whose rows are read lazily."""
+    """Check the right to an unmasked export and audit it; return the export, whose rows are read lazily.
+
+    ``union_id`` narrows the export to that union's subtree, as the statistics do; a
+    union outside the scope (or no union at all) is a 404.
+    """
+    root = _export_root(session, actor, union_id)
     if unmasked:
         if actor.role != "admin":
             raise Forbidden("仅管理员可导出未脱敏的个人信息")
@@ -100,39 +120,54 @@ def prepare_export(
             object_type="export",
             object_id=f"{kind}.{fmt}",
             union_path=actor.subtree,
-            details={"kind": kind, "format": fmt, "union_id": str(actor.union_id)},
+            details={"kind": kind, "format": fmt, "union_id": str(root.id)},
         )
-    log.info("export", extra={"kind": kind, "format": fmt, "unmasked": unmasked, "union_id": actor.union_id})
+    log.info("export", extra={"kind": kind, "format": fmt, "unmasked": unmasked, "union_id": root.id})
     ring = keyring if unmasked else None
     if kind == "members":
-        return Export(kind, fmt, unmasked, MEMBER_HEADER, lambda reader: member_rows(reader, actor.subtree, ring))
-    return Export(kind, fmt, unmasked, APPLICATION_HEADER, lambda reader: application_rows(reader, actor.subtree, ring))
+        return Export(kind, fmt, unmasked, MEMBER_COLUMNS, lambda reader: member_rows(reader, root.path, ring))
+    return Export(kind, fmt, unmasked, APPLICATION_COLUMNS, lambda reader: application_rows(reader, root.path, ring))
 
 
-def _local(moment: dt.datetime | None) -> str:
-    """A time as officers in China read it (UTC+8), to the minute."""
-    return "" if moment is None else moment.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+def _export_root(session: Session, actor: Actor, union_id: str | None) -> Union:
+    """The union whose subtree is exported: the actor's own, or ``union_id`` when it lies in the actor's subtree."""
+    return get_union(session, actor, actor.union_id if union_id is None else parse_id(union_id))
 
 
-def _person(row: Any, ring: Keyring | None) -> tuple[str, str]:
+def _local(moment: dt.datetime | None) -> dt.datetime | None:
+    """A time as officers in China read it (UTC+8), to the minute; naive, as spreadsheets hold times."""
+    if moment is None:
+        return None
+    return moment.astimezone(CHINA).replace(tzinfo=None, second=0, microsecond=0)
+
+
+def _person(row: Any, ring: Keyring | None) -> tuple[str, str, str]:
+    """Name, ID number and phone: masked, or in full for an unmasked export."""
     if ring is None:
-        return row.name_masked, row.id_number_masked
-    return ring.decrypt(row.name_sealed, NAME_CONTEXT), ring.decrypt(row.id_number_sealed, ID_NUMBER_CONTEXT)
+        return row.name, row.id_number, row.phone
+    return (
+        ring.decrypt(row.name, NAME_CONTEXT),
+        ring.decrypt(row.id_number, ID_NUMBER_CONTEXT),
+        ring.decrypt(row.phone, PHONE_PURPOSE),
+    )
 
 
-def _identity_columns(ring: Keyring | None) -> list[Any]:
+def _person_columns(ring: Keyring | None) -> list[Any]:
+    """The name, ID number and phone columns to read (labelled alike, masked or sealed)."""
     if ring is None:
-        return [Identity.name_masked, Identity.id_number_masked]
-    return [Identity.name_sealed, Identity.id_number_sealed]
+        columns = [Identity.name_masked, Identity.id_number_masked, Person.phone_masked]
+    else:
+        columns = [Identity.name_sealed, Identity.id_number_sealed, Person.phone_sealed]
+    return [column.label(label) for column, label in zip(columns, ("name", "id_number", "phone"), strict=True)]
 
 
-def application_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iterator[list[object]]:
+def application_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iterator[list[Cell]]:
     """The applications routed to unions of the subtree, oldest first."""
     statement = (
         sa.select(
             Application.id,
             Application.status,
-            *_identity_columns(ring),
+            *_person_columns(ring),
             Application.occupation,
             Application.employment_form,
             Station.name.label("station_name"),
@@ -147,6 +182,7 @@ def application_rows(session: Session, scope_path: str, ring: Keyring | None) ->
             Application.member_no,
         )
         .join(Identity, Identity.id == Application.identity_id)
+        .join(Person, Person.id == Application.person_id)
         .join(Station, Station.id == Application.station_id)
         .join(Union, Union.id == Application.union_id)
         .outerjoin(Employer, Employer.id == Application.employer_id)
@@ -155,7 +191,7 @@ def application_rows(session: Session, scope_path: str, ring: Keyring | None) ->
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
     for row in session.execute(statement):
-        name, id_number = _person(row, ring)
+        name, id_number, phone = _person(row, ring)
         yield [
             str(row.id),
             STATUS_NAMES.get(row.status, row.status),
@@ -172,16 +208,17 @@ def application_rows(session: Session, scope_path: str, ring: Keyring | None) ->
             _local(row.due_at),
             _local(row.decided_at),
             row.decision_reason or "",
+            phone,
             row.member_no or "",
         ]
 
 
-def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iterator[list[object]]:
+def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iterator[list[Cell]]:
     """The active members of unions in the subtree, by member number."""
     statement = (
         sa.select(
             Membership.member_no,
-            *_identity_columns(ring),
+            *_person_columns(ring),
             Identity.sex,
             Union.name.label("union_name"),
             Membership.since,
@@ -194,6 +231,7 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
         .join(Identity, Identity.id == Membership.identity_id)
         .join(Union, Union.id == Membership.union_id)
         .join(Application, Application.id == Membership.application_id)
+        .join(Person, Person.id == Application.person_id)
         .join(Station, Station.id == Application.station_id)
         .outerjoin(Employer, Employer.id == Application.employer_id)
         .where(Membership.status == "active", within_subtree(Union.path, scope_path))
@@ -201,7 +239,7 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
     for row in session.execute(statement):
-        name, id_number = _person(row, ring)
+        name, id_number, phone = _person(row, ring)
         yield [
             row.member_no,
             name,
@@ -214,4 +252,5 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
             row.station_name,
             row.employer_name or "",
             display_name(row.region_code),
+            phone,
         ]

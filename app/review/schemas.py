@@ -26,7 +26,7 @@ class ReviewQuerySchema(PageArgsSchema):
     until = ma.fields.AwareDateTime(default_timezone=None, metadata={"description": "Submitted before"})
     q = ma.fields.String(
         validate=ma.validate.Length(max=40),
-        metadata={"description": "An ID number (exact), a member number, or a masked-name prefix such as 张"},
+        metadata={"description": "An ID or mobile number (exact), a member number, or a masked-name prefix such as 张"},
     )
     overdue = ma.fields.Boolean(metadata={"description": "Only pending applications past their reply deadline"})
     queue = ma.fields.String(

@@ -15,8 +15,9 @@ Queue (``queue`` parameter):
 ``overdue=true`` narrows any queue to pending applications past their deadline; each
 item says ``overdue`` and ``escalated`` (overdue and routed to a union below the
 officer's own). ``union_id`` narrows to applications routed to exactly that union.
-``q``: an 18-character ID number is matched exactly through its blind index, digits
-match a member number, anything else a masked-name prefix (the surname: ``张``).
+``q``: an 18-character ID number or a full mobile number is matched exactly through
+its blind index, digits match a member number, anything else a masked-name prefix
+(the surname: ``张``).
 
 Decisions are optimistic: the application's ``version`` must still be the one the
 officer saw (``If-Match``), and the UPDATE itself carries the version, so of two
@@ -42,6 +43,8 @@ from app.actors import Actor, within_subtree
 from app.audit.service import record_event
 from app.auth import service as auth
 from app.auth.models import Person
+from app.auth.phones import InvalidPhone, normalise_phone
+from app.auth.service import phone_index
 from app.db import parse_id
 from app.directory.models import Employer, Station, Union
 from app.enrollment import service as enrollment
@@ -142,6 +145,12 @@ def _text_filter(q: str) -> sa.ColumnElement[bool]:
     value = q.strip().upper()
     if _ID_NUMBER.match(value):
         return Identity.id_number_index == keyring().blind_index(value, enrollment.ID_NUMBER_CONTEXT)
+    try:
+        phone = normalise_phone(value)
+    except InvalidPhone:
+        pass
+    else:
+        return Application.person_id.in_(sa.select(Person.id).where(Person.phone_index == phone_index(phone)))
     if value.isdigit():
         return Application.member_no == value
     return Identity.name_masked.startswith(q.strip(), autoescape=True)

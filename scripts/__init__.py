@@ -1,0 +1,1 @@
+"""Development helpers that ``make`` runs (not part of the deployed service)."""

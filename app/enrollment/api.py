@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.exc import IntegrityError
 
 from app.auth.access import current_principal, require_principal, require_worker
 from app.db import db, utcnow
@@ -20,7 +19,7 @@ from app.enrollment.schemas import (
     CardSchema,
     MembershipSchema,
 )
-from app.errors import Conflict, ErrorSchema, ValidationFailed
+from app.errors import ErrorSchema, ValidationFailed
 from app.extensions import limiter
 from app.pagination import PageArgsSchema
 
@@ -65,45 +64,17 @@ class Applications(MethodView):
     @applications_blp.alt_response(410, schema=ErrorSchema, description="join_code_revoked / join_code_expired")
     def post(self, body: dict[str, Any]) -> Any:
         """Submit an application; a retried request with the same Idempotency-Key is answered once."""
-        person_id = current_principal().id
-        key = _idempotency_key()
-        fingerprint = service.request_fingerprint(body)
-        if key:
-            replay = service.stored_response(db.session, person_id=person_id, key=key, fingerprint=fingerprint)
-            if replay is not None:
-                return _created(*replay)
-        try:
-            application = service.submit_application(
-                db.session,
-                person_id=person_id,
-                form=service.ApplicationForm(**body),
-                policy=_policy(),
-                now=utcnow(),
-            )
-            response = ApplicationSchema().dump(service.application_view(db.session, application))
-            if key:
-                service.remember_response(
-                    db.session,
-                    person_id=person_id,
-                    key=key,
-                    fingerprint=fingerprint,
-                    response=response,
-                    status_code=201,
-                )
-            db.session.commit()
-        except IntegrityError:
-            # A request racing this one committed first: the same key replays its answer,
-            # anything else met the one-open-application rule.
-            db.session.rollback()
-            replay = (
-                service.stored_response(db.session, person_id=person_id, key=key, fingerprint=fingerprint)
-                if key
-                else None
-            )
-            if replay is not None:
-                return _created(*replay)
-            raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
-        return _created(response, 201)
+        submitted = service.submit_application_once(
+            db.session,
+            person_id=current_principal().id,
+            form=service.ApplicationForm(**body),
+            policy=_policy(),
+            now=utcnow(),
+            idempotency_key=_idempotency_key(),
+            represent=ApplicationSchema().dump,
+        )
+        db.session.commit()
+        return _created(submitted.body, submitted.status_code)
 
 
 @applications_blp.route("/<application_id>")

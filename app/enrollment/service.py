@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.auth.access import Principal
@@ -397,6 +398,63 @@ def stored_response(
     if record.request_hash != fingerprint:
         raise AppError("该 Idempotency-Key 已用于另一份内容不同的提交", code="idempotency_key_reused", status=422)
     return record.response, record.status_code
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The answer to a submit: the representation first given for it, and whether this call filed it."""
+
+    body: dict[str, Any]
+    status_code: int
+    replayed: bool
+
+
+def submit_application_once(
+    session: Session,
+    *,
+    person_id: int,
+    form: ApplicationForm,
+    policy: EnrollmentPolicy,
+    now: dt.datetime,
+    idempotency_key: str | None,
+    represent: Callable[[ApplicationView], dict[str, Any]],
+) -> Submitted:
+    """File an application at most once per ``idempotency_key``: a retry gets the first answer again.
+
+    ``represent`` turns the filed application into the body to remember (the JSON API's
+    representation), so a replay is the same bytes. The filing runs in a savepoint: when a
+    request racing this one committed first, the unique keys refuse this one, the savepoint
+    is rolled back, and the same key replays the winner's answer; anything else met the
+    one-open-application rule.
+    """
+    fingerprint = request_fingerprint(asdict(form))
+    if idempotency_key:
+        replay = stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
+        if replay is not None:
+            return Submitted(*replay, replayed=True)
+    try:
+        with session.begin_nested():
+            application = submit_application(session, person_id=person_id, form=form, policy=policy, now=now)
+            body = represent(application_view(session, application))
+            if idempotency_key:
+                remember_response(
+                    session,
+                    person_id=person_id,
+                    key=idempotency_key,
+                    fingerprint=fingerprint,
+                    response=body,
+                    status_code=201,
+                )
+    except IntegrityError:
+        replay = (
+            stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
+            if idempotency_key
+            else None
+        )
+        if replay is not None:
+            return Submitted(*replay, replayed=True)
+        raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
+    return Submitted(body, 201, replayed=False)
 
 
 def remember_response(

@@ -326,7 +326,16 @@ def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
 
 
 def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str | None = None) -> Tokens:
-    """Check a code; the right one (once, in time) signs the worker in.
+    """Check a code; the right one (once, in time) signs the worker in with tokens (see ``prove_phone``)."""
+    person = prove_phone(session, challenge_id=challenge_id, code=code, device_id=device_id)
+    return issue_tokens(session, "worker", person.id)
+
+
+def prove_phone(session: Session, *, challenge_id: str, code: str, device_id: str | None = None) -> Person:
+    """Check a code; the right one (once, in time) proves the phone and gives its person.
+
+    The JSON API trades the person for tokens; the web pages keep its id in the session
+    cookie: both name the same ``Person``.
 
     A wrong code is counted (and flushed) before ``otp_invalid`` is raised; after
     five the challenge is dead (``otp_locked``). ``device_id`` (``X-Device-Id``) ties the
@@ -367,7 +376,7 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str
         raise Gone("验证码已失效，请重新获取", code="otp_expired")  # a parallel request used it first
     person = find_or_create_person(session, phone)
     _note_sign_in(session, person, "sms", device_id)
-    return issue_tokens(session, "worker", person.id)
+    return person
 
 
 def _note_sign_in(session: Session, person: Person, method: str, device_id: str | None) -> None:

@@ -19,9 +19,10 @@ from app.enrollment.schemas import (
     CardSchema,
     MembershipSchema,
 )
-from app.errors import ErrorSchema, ValidationFailed
+from app.errors import ErrorSchema, NotFound, ValidationFailed
 from app.extensions import limiter
 from app.pagination import PageArgsSchema
+from app.web.pages import card_check_page
 
 applications_blp = Blueprint("applications", __name__, description="Applications to join a union")
 me_blp = Blueprint("me", __name__, description="The signed-in worker's own records")
@@ -148,5 +149,20 @@ class Card(MethodView):
     @cards_blp.response(200, CardSchema)
     @cards_blp.alt_response(404, schema=ErrorSchema, description="card_not_found: forged, expired or not active")
     def get(self, card_token: str) -> Any:
-        """Check a member card (what a venue or officer sees when scanning it)."""
-        return service.check_card(db.session, card_token)
+        """Check a member card (what a venue or officer sees when scanning it).
+
+        A browser (``Accept: text/html``, as after scanning the card's QR code with a phone
+        camera) gets a page with the same facts and the time of the check; a program gets JSON.
+        """
+        if not _wants_html():
+            return service.check_card(db.session, card_token)
+        try:
+            check: service.CardCheck | None = service.check_card(db.session, card_token)
+        except NotFound:
+            check = None
+        return card_check_page(check)
+
+
+def _wants_html() -> bool:
+    accepted = request.accept_mimetypes
+    return accepted.best_match(["application/json", "text/html"]) == "text/html" and accepted["text/html"] > 0

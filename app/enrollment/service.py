@@ -22,6 +22,7 @@ from app.enrollment.identity import IdentityError, mask_id_number, mask_name, no
 from app.enrollment.models import OPEN_STATUSES, Application, IdempotencyRecord, Identity, Membership
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes import service as joincodes
+from app.joincodes.models import JoinCode
 from app.pagination import Page, paginate
 from app.privacy import keyring
 from app.routing import service as routing
@@ -377,6 +378,42 @@ def check_card(session: Session, card_token: str) -> CardCheck:
     union = session.get(Union, membership.union_id)
     assert identity is not None and union is not None
     return CardCheck(member_no=membership.member_no, name_masked=identity.name_masked, union=union, status="active")
+
+
+@dataclass(frozen=True)
+class WorkerOverview:
+    """What a signed-in worker sees on one page: their applications (newest first) and their membership."""
+
+    applications: list[ApplicationView]
+    membership: MembershipView | None
+
+
+def worker_overview(session: Session, *, person_id: int, now: dt.datetime, limit: int = 50) -> WorkerOverview:
+    page = list_own_applications(session, person_id=person_id, limit=limit, cursor=None)
+    try:
+        membership: MembershipView | None = my_membership(session, person_id=person_id, now=now)
+    except NotFound:
+        membership = None
+    return WorkerOverview(applications=application_views(session, page.items), membership=membership)
+
+
+@dataclass(frozen=True)
+class ReturnedApplication:
+    """A returned application with the join token it was filed under, for the form that corrects it."""
+
+    view: ApplicationView
+    join_token: str
+
+
+def returned_application(session: Session, *, person_id: int, application_id: str) -> ReturnedApplication:
+    """The worker's own ``returned`` application, ready to be corrected (409 in any other state)."""
+    application = own_application(session, person_id, application_id)
+    if application.status != "returned":
+        raise Conflict("只有被退回补充材料的申请才能修改后重新提交", code="invalid_state")
+    token = session.scalar(sa.select(JoinCode.token).where(JoinCode.id == application.join_code_id))
+    if token is None:  # filed without a join code (an import): a correction needs a station's code
+        raise Conflict("该申请无法在线修改，请扫描站点的入会码重新申请", code="invalid_state")
+    return ReturnedApplication(view=application_view(session, application), join_token=token)
 
 
 # ---------------------------------------------------------------- idempotency

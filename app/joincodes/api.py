@@ -25,7 +25,12 @@ from app.joincodes.schemas import (
 )
 from app.pagination import Page, PageArgsSchema, page_schema
 
-blp = Blueprint("join-codes", __name__, description="Join codes of stations: issue, revoke, rotate, print (admins)")
+blp = Blueprint(
+    "join-codes",
+    __name__,
+    description="Join codes of stations: issue, revoke, rotate, print (admins)",
+    template_folder="templates",  # the A4 poster
+)
 join_blp = Blueprint("join", __name__, description="What the mini-program shows after a scan (no sign-in)")
 
 BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")  # China keeps no daylight saving time

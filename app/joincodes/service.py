@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
+from app.consent import consent_text
 from app.auth.access import Principal
 from app.db import parse_id, utcnow
 from app.directory import regions
@@ -407,7 +408,8 @@ class JoinScreen:
 
     @property
     def consent(self) -> dict[str, str]:
-        return {"version": self.consent_version}
+        words = consent_text(self.consent_version)
+        return {"version": words.version, "title": words.title, "text": words.text}
 
 
 def find_by_token(session: Session, token: str) -> JoinCode:

@@ -33,8 +33,8 @@ from app.enrollment.deadlines import CHINA
 from app.enrollment import service as enrollment
 from app.enrollment.schemas import ApplicationFormSchema, ApplicationSchema
 from app.errors import AppError, flatten_field_errors
-from app.joincodes import qr
 from app.joincodes import service as joincodes
+from app.web.qrsvg import screen_svg
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web/static")
 
@@ -562,9 +562,9 @@ def card_url(card_token: str) -> str:
 def card() -> Response:
     """The e-member card: number, union, since, and a QR code of a card token that lives a few minutes."""
     membership = enrollment.my_membership(db.session, person_id=_person(), now=utcnow())
-    # Reloaded a minute before the token expires, so the code on screen always checks out (no script needed).
+    # Our script reloads the page a minute before the token expires; without it, the worker reloads.
     refresh = max(30, int(members.CARD_TTL.total_seconds()) - 60)
-    qr_svg = qr.render_svg(card_url(membership.card_token), 240)
+    qr_svg = screen_svg(card_url(membership.card_token))
     return _page("web/card.html", membership=membership, qr_svg=qr_svg, refresh=refresh)
 
 

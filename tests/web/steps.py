@@ -30,3 +30,10 @@ def submit(page: Any) -> Any:
     with page.expect_navigation():
         page.get_by_role("button", name="提交申请", exact=True).click()
     return page
+
+
+def read_qr_on_screen(page: Any, selector: str = ".qr svg") -> str:
+    """Decode the QR code as Chromium draws it (a real decoder reading the pixels on screen)."""
+    from tests.joincodes.conftest import decode_png
+
+    return str(decode_png(page.locator(selector).screenshot()).text)

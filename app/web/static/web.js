@@ -13,6 +13,13 @@
     tick();
   }
 
+  // The member card: a fresh card token before the one on screen expires.
+  var card = document.querySelector("[data-refresh]");
+  if (card) {
+    var seconds = parseInt(card.getAttribute("data-refresh"), 10) || 240;
+    window.setTimeout(function () { window.location.reload(); }, seconds * 1000);
+  }
+
   // A form sent once: a second tap while the page loads does not send it again.
   document.querySelectorAll("form[data-once]").forEach(function (form) {
     form.addEventListener("submit", function () {

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.audit import service as audit
-from app.consent import consent_text
 from app.auth.access import Principal
+from app.consent import consent_text
 from app.db import parse_id, utcnow
 from app.directory import regions
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union

@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import marshmallow as ma
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
+from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError as CsrfError
 
 from app.auth import service as auth
@@ -29,8 +30,8 @@ from app.consent import consent_text
 from app.db import db, utcnow
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment import members
-from app.enrollment.deadlines import CHINA
 from app.enrollment import service as enrollment
+from app.enrollment.deadlines import CHINA
 from app.enrollment.schemas import ApplicationFormSchema, ApplicationSchema
 from app.errors import AppError, flatten_field_errors
 from app.joincodes import service as joincodes
@@ -172,10 +173,10 @@ def _signed_in_person() -> int | None:
     return person_id
 
 
-def signed_in(view: Callable[P, R]) -> Callable[P, R | Response]:
+def signed_in(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
     """Send a browser that has not proved a phone to the sign-in, then back to where it was going."""
 
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | Response:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
         if _signed_in_person() is None:
             session[JOIN] = kwargs.get("token") if isinstance(kwargs.get("token"), str) else None
             return redirect(url_for("web.sign_in"), code=303)
@@ -263,13 +264,13 @@ def _join_target(raw: str | None) -> str | None:
 
 
 @bp.get("/signin")
-def sign_in() -> Response:
+def sign_in() -> BaseResponse:
     """Ask for the phone number that receives the code."""
     return _page("web/phone.html", errors={}, values={}, join=session.get(JOIN))
 
 
 @bp.post("/signin")
-def send_code() -> Response:
+def send_code() -> BaseResponse:
     """Send the SMS code (the API's limits: one a minute per number, and so on)."""
     join = _join_target(request.form.get("join")) or _join_target(session.get(JOIN))
     values = {"phone": request.form.get("phone", "").strip()}
@@ -287,29 +288,29 @@ def send_code() -> Response:
         "resend_at": int(time.time()) + issued.resend_after,
     }
     session[JOIN] = join
-    return redirect(url_for("web.enter_code"), code=303)  # type: ignore[return-value]  # a redirect is a Response
+    return redirect(url_for("web.enter_code"), code=303)
 
 
-def _code_page(status: int = 200, errors: Mapping[str, list[str]] | None = None) -> Response:
+def _code_page(status: int = 200, errors: Mapping[str, list[str]] | None = None) -> BaseResponse:
     otp = session.get(OTP) or {}
     wait = max(0, int(otp.get("resend_at", 0)) - int(time.time()))
     return _page("web/code.html", status=status, errors=errors or {}, phone=otp.get("phone", ""), wait=wait)
 
 
 @bp.get("/signin/code")
-def enter_code() -> Response:
+def enter_code() -> BaseResponse:
     """Ask for the six-digit code just sent."""
     if OTP not in session:
-        return redirect(url_for("web.sign_in"), code=303)  # type: ignore[return-value]  # a redirect is a Response
+        return redirect(url_for("web.sign_in"), code=303)
     return _code_page()
 
 
 @bp.post("/signin/code")
-def check_code() -> Response:
+def check_code() -> BaseResponse:
     """Check the code; the right one signs this browser in as the phone's person."""
     otp = session.get(OTP)
     if not otp:
-        return redirect(url_for("web.sign_in"), code=303)  # type: ignore[return-value]  # a redirect is a Response
+        return redirect(url_for("web.sign_in"), code=303)
     code = request.form.get("code", "").strip()
     try:
         person = auth.prove_phone(
@@ -328,15 +329,15 @@ def check_code() -> Response:
     session.permanent = True  # stays signed in on this phone (Flask's PERMANENT_SESSION_LIFETIME)
     join = _join_target(session.pop(JOIN, None))
     target = url_for("web.apply", token=join) if join else url_for("web.my_page")
-    return redirect(target, code=303)  # type: ignore[return-value]  # a redirect is a Response
+    return redirect(target, code=303)
 
 
 @bp.post("/signout")
-def sign_out() -> Response:
+def sign_out() -> BaseResponse:
     """Forget this browser's sign-in."""
     for key in (PERSON, OTP, JOIN):
         session.pop(key, None)
-    return redirect(url_for("web.sign_in"), code=303)  # type: ignore[return-value]  # a redirect is a Response
+    return redirect(url_for("web.sign_in"), code=303)
 
 
 # ---------------------------------------------------------------- the application form
@@ -352,7 +353,7 @@ def _form_context(screen: joincodes.JoinScreen) -> dict[str, Any]:
     }
 
 
-def _parse_application(join_token: str) -> tuple[enrollment.ApplicationForm, dict[str, str]]:
+def _parse_application(join_token: str) -> enrollment.ApplicationForm:
     """The posted form as the API's body; the consent version counts only when its box is ticked."""
     values = _form(*_FORM_FIELDS)
     body: dict[str, Any] = {**values, "join_token": join_token}
@@ -362,7 +363,7 @@ def _parse_application(join_token: str) -> tuple[enrollment.ApplicationForm, dic
         loaded = ApplicationFormSchema().load(body)
     except ma.ValidationError as exc:
         raise _FieldErrors(flatten_field_errors(exc.messages), values) from None
-    return enrollment.ApplicationForm(**loaded), values
+    return enrollment.ApplicationForm(**loaded)
 
 
 def _field_errors(error: AppError) -> dict[str, list[str]]:
@@ -379,7 +380,7 @@ def _field_errors(error: AppError) -> dict[str, list[str]]:
 
 @bp.get("/j/<token>/apply")
 @signed_in
-def apply(token: str) -> Response:
+def apply(token: str) -> BaseResponse:
     """The one form: name, ID number, occupation, employment form and the consent tick."""
     screen = _open(token, count_scan=False)
     return _page(
@@ -395,13 +396,13 @@ def apply(token: str) -> Response:
 
 @bp.post("/j/<token>/apply")
 @signed_in
-def submit(token: str) -> Response:
+def submit(token: str) -> BaseResponse:
     """File the application once per form (its nonce is the idempotency key); then its page."""
     nonce = request.form.get("nonce", "")
     if not _NONCE.match(nonce):
         raise CsrfFailed()
     try:
-        form, values = _parse_application(token)
+        form = _parse_application(token)
         submitted = enrollment.submit_application_once(
             db.session,
             person_id=_person(),
@@ -420,12 +421,12 @@ def submit(token: str) -> Response:
         db.session.rollback()
         return _refused_form(token, nonce, _field_errors(error), _form(*_FORM_FIELDS), status=error.status)
     target = url_for("web.application_page", application_id=submitted.body["id"], submitted=1)
-    return redirect(target, code=303)  # type: ignore[return-value]  # a redirect is a Response
+    return redirect(target, code=303)
 
 
 def _refused_form(
     token: str, nonce: str, errors: Mapping[str, list[str]], values: Mapping[str, str], *, status: int
-) -> Response:
+) -> BaseResponse:
     screen = _open(token, count_scan=False)
     return _page(
         "web/apply.html",
@@ -457,7 +458,7 @@ def _beijing(value: Any, fmt: str = "%Y-%m-%d") -> str:
 
 @bp.get("/my")
 @signed_in
-def my_page() -> Response:
+def my_page() -> BaseResponse:
     """The worker's applications with their status in words, and the member card when a member."""
     overview = enrollment.worker_overview(db.session, person_id=_person(), now=utcnow())
     return _page("web/my.html", overview=overview, status_words=status_words, flash=request.args.get("done"))
@@ -465,7 +466,7 @@ def my_page() -> Response:
 
 @bp.get("/my/applications/<application_id>")
 @signed_in
-def application_page(application_id: str) -> Response:
+def application_page(application_id: str) -> BaseResponse:
     """One application: its status, its union, when it is due, and what happens next."""
     application = enrollment.own_application(db.session, _person(), application_id)
     view = enrollment.application_view(db.session, application)
@@ -479,16 +480,16 @@ def application_page(application_id: str) -> Response:
 
 @bp.post("/my/applications/<application_id>/withdraw")
 @signed_in
-def withdraw(application_id: str) -> Response:
+def withdraw(application_id: str) -> BaseResponse:
     """Withdraw an open application."""
     enrollment.withdraw_application(db.session, person_id=_person(), application_id=application_id)
     db.session.commit()
-    return redirect(url_for("web.my_page", done="withdrawn"), code=303)  # type: ignore[return-value]  # a redirect is a Response
+    return redirect(url_for("web.my_page", done="withdrawn"), code=303)
 
 
 @bp.get("/my/applications/<application_id>/edit")
 @signed_in
-def edit(application_id: str) -> Response:
+def edit(application_id: str) -> BaseResponse:
     """The form again, for a returned application: the officer's reason at the top."""
     returned = enrollment.returned_application(db.session, person_id=_person(), application_id=application_id)
     return _edit_page(returned, errors={}, values=_values_of(returned.view))
@@ -508,7 +509,7 @@ def _edit_page(
     errors: Mapping[str, list[str]],
     values: Mapping[str, str],
     status: int = 200,
-) -> Response:
+) -> BaseResponse:
     screen = _open(returned.join_token, count_scan=False)
     return _page(
         "web/apply.html",
@@ -525,11 +526,11 @@ def _edit_page(
 
 @bp.post("/my/applications/<application_id>/edit")
 @signed_in
-def resubmit(application_id: str) -> Response:
+def resubmit(application_id: str) -> BaseResponse:
     """Send the corrected application back to the union's queue."""
     returned = enrollment.returned_application(db.session, person_id=_person(), application_id=application_id)
     try:
-        form, values = _parse_application(returned.join_token)
+        form = _parse_application(returned.join_token)
         enrollment.resubmit_application(
             db.session,
             person_id=_person(),
@@ -547,7 +548,7 @@ def resubmit(application_id: str) -> Response:
         db.session.rollback()
         return _edit_page(returned, errors=_field_errors(error), values=_form(*_FORM_FIELDS), status=error.status)
     target = url_for("web.application_page", application_id=application_id, submitted=1)
-    return redirect(target, code=303)  # type: ignore[return-value]  # a redirect is a Response
+    return redirect(target, code=303)
 
 
 # ---------------------------------------------------------------- the member card
@@ -559,7 +560,7 @@ def card_url(card_token: str) -> str:
 
 @bp.get("/my/card")
 @signed_in
-def card() -> Response:
+def card() -> BaseResponse:
     """The e-member card: number, union, since, and a QR code of a card token that lives a few minutes."""
     membership = enrollment.my_membership(db.session, person_id=_person(), now=utcnow())
     # Our script reloads the page a minute before the token expires; without it, the worker reloads.

@@ -18,7 +18,9 @@ def _applications(session):
 
 
 @pytest.mark.parametrize("js", [True, False], ids=["js-on", "js-off"])
-def test_a_wrong_code_is_refused_beside_the_field_and_the_right_one_still_works(js, live_server, new_page, sms, nanjing):
+def test_a_wrong_code_is_refused_beside_the_field_and_the_right_one_still_works(
+    js, live_server, new_page, sms, nanjing
+):
     page = new_page(js=js)
     page.goto(f"{live_server.url}/j/{nanjing.code.token}")
     page.get_by_label("手机号", exact=True).fill("13900002222")
@@ -86,7 +88,15 @@ def test_a_double_tap_or_a_resend_of_the_form_files_one_application(js, live_ser
     form = page.locator("form[data-once]")
     sent = {
         name: form.locator(f'[name="{name}"]').first.input_value()
-        for name in ("csrf_token", "nonce", "consent_version", "full_name", "id_number", "occupation", "employment_form")
+        for name in (
+            "csrf_token",
+            "nonce",
+            "consent_version",
+            "full_name",
+            "id_number",
+            "occupation",
+            "employment_form",
+        )
     }
     with page.expect_navigation(url=re.compile(r"/my/applications/")):
         page.get_by_role("button", name="提交申请", exact=True).dblclick()

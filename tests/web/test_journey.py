@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from app.enrollment.models import Application
 from tests.web.steps import fill_form, read_qr_on_screen, submit

@@ -1,8 +1,7 @@
-"""Every worker page: no serious or critical axe-core violation, at most 30 KB all bytes counted, nothing from elsewhere."""
+"""Every worker page: no serious or critical axe-core violation, at most 30 KB all bytes counted, all from here."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
@@ -103,7 +102,6 @@ def test_every_worker_page_is_accessible_small_and_self_contained(
     check("error")
 
     for name, (size, violations) in checked.items():
-        print(f"{name:24} {size:6} bytes")
         assert size <= PAGE_BUDGET, f"{name}: {size} bytes"
         assert violations == [], (name, [(v["id"], v["impact"], v["help"]) for v in violations])
     screenshot(page, "10-error")

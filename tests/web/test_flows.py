@@ -198,3 +198,35 @@ def test_a_form_without_its_csrf_token_is_refused(live_server, new_page, sms, na
     )
     assert response.status == 400 and "页面已过期" in response.text()
     assert _applications(session) == []
+
+
+def test_the_web_session_and_the_api_tokens_name_the_same_person(live_server, new_page, sms, nanjing, session, clock):
+    page = new_page(js=False)
+    scan_and_sign_in(page, live_server.url, nanjing.code.token, "13900005678", sms)
+    fill_form(page)
+    submit(page)
+    filed = _applications(session)[0]
+    api = live_server.app.test_client()
+    clock.advance(61)  # one code a minute per number
+    challenge = api.post("/api/v1/auth/otp", json={"phone": "13900005678"}).get_json()["challenge_id"]
+    tokens = api.post("/api/v1/auth/otp/verify", json={"challenge_id": challenge, "code": sms.last_code("13900005678")})
+    mine = api.get("/api/v1/me/applications", headers={"Authorization": f"Bearer {tokens.get_json()['access_token']}"})
+    assert [item["id"] for item in mine.get_json()["items"]] == [str(filed.id)]
+
+
+@pytest.mark.parametrize(
+    ("accept", "mimetype"),
+    [
+        ("text/html,application/xhtml+xml,*/*;q=0.8", "text/html"),
+        ("*/*", "application/json"),
+        (None, "application/json"),
+    ],
+)
+def test_a_card_check_answers_a_browser_with_a_page_and_a_program_with_json(client, nanjing, accept, mimetype):
+    headers = {"Accept": accept} if accept else {}
+    response = client.get("/api/v1/cards/forged-token", headers=headers)
+    assert response.status_code == 404 and response.mimetype == mimetype
+    if mimetype == "text/html":
+        assert "无法核验" in response.get_data(as_text=True)
+    else:
+        assert response.get_json()["code"] == "card_not_found"

@@ -10,6 +10,7 @@ CSRF token (Flask-WTF), checked for this blueprint only: the JSON API has none.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import time
@@ -176,14 +177,13 @@ def _signed_in_person() -> int | None:
 def signed_in(view: Callable[P, R]) -> Callable[P, R | BaseResponse]:
     """Send a browser that has not proved a phone to the sign-in, then back to where it was going."""
 
+    @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R | BaseResponse:
         if _signed_in_person() is None:
             session[JOIN] = kwargs.get("token") if isinstance(kwargs.get("token"), str) else None
             return redirect(url_for("web.sign_in"), code=303)
         return view(*args, **kwargs)
 
-    wrapper.__name__ = view.__name__
-    wrapper.__doc__ = view.__doc__
     return wrapper
 
 

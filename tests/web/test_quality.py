@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.enrollment.models import Application
-from tests.web.conftest import AXE
+from tests.web.conftest import AXE, PHONE
 from tests.web.steps import fill_form, read_qr_on_screen, submit
 
 PAGE_BUDGET = 30 * 1024
@@ -56,6 +56,11 @@ def test_every_worker_page_is_accessible_small_and_self_contained(
         size, urls = loaded.take()
         assert all(url.startswith(live_server.url) for url in urls), urls
         assert any(url.endswith("/web/static/web.js") for url in urls), urls
+        # Readable at 320 px: nothing wider than the narrowest phone, so nothing scrolls sideways.
+        page.set_viewport_size({"width": 320, "height": 640})
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 320, name
+        page.set_viewport_size(PHONE)
+        screenshot(page, f"quality-{name.replace(' ', '-').replace(',', '')}")
         checked[name] = (size, _axe(page))
 
     page.goto(f"{live_server.url}/j/{nanjing.code.token}")
@@ -104,4 +109,3 @@ def test_every_worker_page_is_accessible_small_and_self_contained(
     for name, (size, violations) in checked.items():
         assert size <= PAGE_BUDGET, f"{name}: {size} bytes"
         assert violations == [], (name, [(v["id"], v["impact"], v["help"]) for v in violations])
-    screenshot(page, "10-error")

@@ -355,8 +355,8 @@ def _form_context(screen: joincodes.JoinScreen) -> dict[str, Any]:
 
 def _parse_application(join_token: str) -> enrollment.ApplicationForm:
     """The posted form as the API's body; the consent version counts only when its box is ticked."""
-    values = _form(*_FORM_FIELDS)
-    body: dict[str, Any] = {**values, "join_token": join_token}
+    values = _form(*_FORM_FIELDS, "consent")
+    body: dict[str, Any] = {name: values[name] for name in _FORM_FIELDS} | {"join_token": join_token}
     body["consent_version"] = request.form.get("consent_version", "") if request.form.get("consent") else "-"
     body["employer_name"] = values["employer_name"] or None
     try:
@@ -419,7 +419,7 @@ def submit(token: str) -> BaseResponse:
         if error.code in _DEAD_PAGES:
             raise
         db.session.rollback()
-        return _refused_form(token, nonce, _field_errors(error), _form(*_FORM_FIELDS), status=error.status)
+        return _refused_form(token, nonce, _field_errors(error), _form(*_FORM_FIELDS, "consent"), status=error.status)
     target = url_for("web.application_page", application_id=submitted.body["id"], submitted=1)
     return redirect(target, code=303)
 
@@ -546,7 +546,9 @@ def resubmit(application_id: str) -> BaseResponse:
         if error.code in _DEAD_PAGES:
             raise
         db.session.rollback()
-        return _edit_page(returned, errors=_field_errors(error), values=_form(*_FORM_FIELDS), status=error.status)
+        return _edit_page(
+            returned, errors=_field_errors(error), values=_form(*_FORM_FIELDS, "consent"), status=error.status
+        )
     target = url_for("web.application_page", application_id=application_id, submitted=1)
     return redirect(target, code=303)
 

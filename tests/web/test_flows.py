@@ -57,6 +57,7 @@ def test_a_bad_id_number_is_refused_beside_the_field(js, live_server, new_page, 
     assert "校验" in message or "身份证" in message
     assert message in page.locator(".summary").inner_text()  # summarised at the top too
     assert page.get_by_label("姓名", exact=True).input_value() == "王小明"  # what was typed is kept
+    assert page.get_by_role("checkbox", name=re.compile("同意")).is_checked()
     assert _applications(session) == []
 
 

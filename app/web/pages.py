@@ -25,14 +25,13 @@ from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError as CsrfError
 
 from app.auth import service as auth
-from app.auth.access import Principal
+from app.clock import CHINA
 from app.config import Settings
 from app.consent import consent_text
 from app.db import db, utcnow
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment import members
 from app.enrollment import service as enrollment
-from app.enrollment.deadlines import CHINA
 from app.enrollment.schemas import ApplicationFormSchema, ApplicationSchema
 from app.errors import AppError, flatten_field_errors
 from app.joincodes import service as joincodes
@@ -98,6 +97,11 @@ def _policy() -> enrollment.EnrollmentPolicy:
         min_age=settings.min_member_age,
         due_working_days=settings.review_due_working_days,
     )
+
+
+def _sign_in_policy() -> auth.SignInPolicy:
+    settings = _settings()
+    return auth.SignInPolicy(secret_key=settings.secret_key, sms_daily_budget=settings.sms_daily_budget)
 
 
 def _page(template: str, status: int = 200, **context: Any) -> Response:
@@ -166,9 +170,7 @@ def _signed_in_person() -> int | None:
     person_id = session.get(PERSON)
     if not isinstance(person_id, int):
         return None
-    try:
-        auth.person_for(db.session, Principal(kind="worker", id=person_id))
-    except AppError:
+    if not auth.person_signed_in(db.session, person_id):
         session.pop(PERSON, None)
         return None
     return person_id
@@ -275,7 +277,7 @@ def send_code() -> BaseResponse:
     join = _join_target(request.form.get("join")) or _join_target(session.get(JOIN))
     values = {"phone": request.form.get("phone", "").strip()}
     try:
-        issued = auth.issue_otp(db.session, phone=values["phone"], client_ip=_client_ip())
+        issued = auth.issue_otp(db.session, phone=values["phone"], client_ip=_client_ip(), policy=_sign_in_policy())
         db.session.commit()
     except AppError as error:
         db.session.rollback()
@@ -314,7 +316,12 @@ def check_code() -> BaseResponse:
     code = request.form.get("code", "").strip()
     try:
         person = auth.prove_phone(
-            db.session, challenge_id=otp["challenge"], code=code, device_id=request.cookies.get(DEVICE_COOKIE)
+            db.session,
+            challenge_id=otp["challenge"],
+            code=code,
+            policy=_sign_in_policy(),
+            # The sign-in counts for the code this browser scanned (the funnel's "phone proved").
+            on_sign_in=joincodes.sign_in_attribution(request.cookies.get(DEVICE_COOKIE), _settings().secret_key),
         )
     except AppError as error:
         db.session.commit()  # a wrong code counts against the challenge, as in the API
@@ -460,7 +467,9 @@ def _beijing(value: Any, fmt: str = "%Y-%m-%d") -> str:
 @signed_in
 def my_page() -> BaseResponse:
     """The worker's applications with their status in words, and the member card when a member."""
-    overview = enrollment.worker_overview(db.session, person_id=_person(), now=utcnow())
+    overview = enrollment.worker_overview(
+        db.session, person_id=_person(), now=utcnow(), secret_key=_settings().secret_key
+    )
     return _page("web/my.html", overview=overview, status_words=status_words, flash=request.args.get("done"))
 
 
@@ -564,7 +573,9 @@ def card_url(card_token: str) -> str:
 @signed_in
 def card() -> BaseResponse:
     """The e-member card: number, union, since, and a QR code of a card token that lives a few minutes."""
-    membership = enrollment.my_membership(db.session, person_id=_person(), now=utcnow())
+    membership = enrollment.my_membership(
+        db.session, person_id=_person(), now=utcnow(), secret_key=_settings().secret_key
+    )
     # Our script reloads the page a minute before the token expires; without it, the worker reloads.
     refresh = max(30, int(members.CARD_TTL.total_seconds()) - 60)
     qr_svg = screen_svg(card_url(membership.card_token))

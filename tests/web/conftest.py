@@ -19,8 +19,6 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from tests.enrollment.conftest import Nanjing, nanjing  # noqa: F401  # the shared directory fixture
-
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

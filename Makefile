@@ -6,7 +6,7 @@ APP    := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-dev libreoffice migrate seed lint format typecheck bench clean
+.PHONY: run test install install-dev libreoffice browser migrate seed lint format typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,23 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev node_modules/.installed browser
+
+## axe-core for the accessibility check of the worker pages (pinned in package-lock.json).
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+## The browser tests drive Debian's Chromium with a CJK font (Playwright's own downloads are never used).
+browser:
+	@if ! dpkg -s chromium fonts-noto-cjk >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
+	  else \
+	    echo "The browser tests need Chromium and a CJK font: sudo apt-get install chromium fonts-noto-cjk" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
 
 ## Serve the app on an embedded SQLite database with the demo directory, and run the outbox
 ## worker beside it (decision SMS show in the console log); Ctrl-C stops both.
@@ -68,4 +84,4 @@ bench: install-dev
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import docs, headers, inputs, ratelimits
+from app import docs, headers, inputs, ratelimits, web
 from app.auth import passwords
 from app.config import Settings, load_settings
 from app.db import db as database
@@ -29,6 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     configure_logging(settings.log_level)
     register_extensions(app, settings)
     register_blueprints(app)
+    web.init_app(app, settings)
     register_error_handlers(app)
     register_commands(app)
     return app
@@ -84,7 +85,6 @@ def register_blueprints(app: Flask) -> None:
     from app.audit.api import blp as audit_blp
     from app.auth import api as auth_api
     from app.joincodes import api as joincodes_api
-    from app.joincodes import pages as joincodes_pages
 
     app.register_blueprint(health.bp)
     app.register_blueprint(docs.bp)
@@ -93,7 +93,6 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(audit_blp, url_prefix=f"{API_PREFIX}/audit")
     api.register_blueprint(joincodes_api.blp, url_prefix=API_PREFIX)
     api.register_blueprint(joincodes_api.join_blp, url_prefix=API_PREFIX)
-    app.register_blueprint(joincodes_pages.bp)
 
     from app.directory import api as directory_api
     from app.routing import api as routing_api

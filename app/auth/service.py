@@ -99,6 +99,11 @@ def phone_index(phone: str) -> str:
     return keyring().blind_index(phone, PHONE_PURPOSE)
 
 
+def person_signed_in(session: Session, person_id: int) -> bool:
+    """True while the person a web session names still exists (an erased person is signed out)."""
+    return session.get(Person, person_id) is not None
+
+
 def find_person_by_phone(session: Session, phone: str) -> Person | None:
     """The person who proved ``phone`` (normalised, 11 digits), if any."""
     return session.scalars(sa.select(Person).where(Person.phone_index == phone_index(phone))).first()
@@ -319,7 +324,18 @@ def issue_otp(session: Session, *, phone: str, client_ip: str, policy: SignInPol
 def verify_otp(
     session: Session, *, challenge_id: str, code: str, policy: SignInPolicy, on_sign_in: SignInHook | None = None
 ) -> Tokens:
-    """Check a code; the right one (once, in time) signs the worker in.
+    """Check a code; the right one (once, in time) signs the worker in with tokens (see ``prove_phone``)."""
+    person = prove_phone(session, challenge_id=challenge_id, code=code, policy=policy, on_sign_in=on_sign_in)
+    return issue_tokens(session, "worker", person.id)
+
+
+def prove_phone(
+    session: Session, *, challenge_id: str, code: str, policy: SignInPolicy, on_sign_in: SignInHook | None = None
+) -> Person:
+    """Check a code; the right one (once, in time) proves the phone and gives its person.
+
+    The JSON API trades the person for tokens; the web pages keep its id in the session
+    cookie: both name the same ``Person``.
 
     A wrong code is counted (and flushed) before ``otp_invalid`` is raised; after
     five the challenge is dead (``otp_locked``). ``on_sign_in`` is told who signed in
@@ -331,7 +347,7 @@ def verify_otp(
     _consume(session, challenge, now)
     person = find_or_create_person(session, phone)
     _note_sign_in(session, on_sign_in, person, "sms")
-    return issue_tokens(session, "worker", person.id)
+    return person
 
 
 def prove_phones(session: Session, proofs: Sequence[tuple[str, str]], *, secret_key: str) -> list[str]:

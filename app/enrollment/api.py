@@ -8,7 +8,6 @@ from typing import Any, ClassVar
 from flask import Response, current_app, jsonify, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.exc import IntegrityError
 
 from app.auth.access import current_actor, require_signed_in, require_worker
 from app.db import db, utcnow
@@ -22,10 +21,11 @@ from app.enrollment.schemas import (
     RebindingSchema,
     RebindSchema,
 )
-from app.errors import AppError, Conflict, ErrorSchema, ValidationFailed
+from app.errors import AppError, ErrorSchema, NotFound, ValidationFailed
 from app.extensions import limiter
 from app.pagination import PageArgsSchema
 from app.ratelimits import rate_limits
+from app.web.pages import card_check_page
 
 applications_blp = Blueprint("applications", __name__, description="Applications to join a union")
 me_blp = Blueprint("me", __name__, description="The signed-in worker's own records")
@@ -89,48 +89,18 @@ class Applications(MethodView):
         An ID number is bound to the phone that first filed it; another phone must move it first
         (`POST /me/identity/rebind`, or an officer's check in person).
         """
-        person_id = current_actor().id
-        key = _idempotency_key()
-        fingerprint = service.request_fingerprint(body)
-        if key:
-            replay = service.stored_response(db.session, person_id=person_id, key=key, fingerprint=fingerprint)
-            if replay is not None:
-                return _created(*replay)
-        try:
-            application = service.submit_application(
-                db.session,
-                person_id=person_id,
-                form=service.ApplicationForm(**body),
-                policy=_policy(),
-                limits=rate_limits(),
-                now=utcnow(),
-            )
-            response = ApplicationSchema().dump(service.application_view(db.session, application))
-            if key:
-                service.remember_response(
-                    db.session,
-                    person_id=person_id,
-                    key=key,
-                    fingerprint=fingerprint,
-                    response=response,
-                    status_code=201,
-                )
-            db.session.commit()
-        except (IntegrityError, Conflict) as refusal:
-            # A request racing this one may have committed first (seen as a unique index, or as the open
-            # application it just filed): the same key replays its answer; anything else stands.
-            db.session.rollback()
-            replay = (
-                service.stored_response(db.session, person_id=person_id, key=key, fingerprint=fingerprint)
-                if key
-                else None
-            )
-            if replay is not None:
-                return _created(*replay)
-            if isinstance(refusal, Conflict):
-                raise
-            raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
-        return _created(response, 201)
+        submitted = service.submit_application_once(
+            db.session,
+            person_id=current_actor().id,
+            form=service.ApplicationForm(**body),
+            policy=_policy(),
+            limits=rate_limits(),
+            now=utcnow(),
+            idempotency_key=_idempotency_key(),
+            represent=ApplicationSchema().dump,
+        )
+        db.session.commit()
+        return _created(submitted.body, submitted.status_code)
 
 
 @applications_blp.route("/<application_id>")
@@ -204,8 +174,23 @@ class Card(MethodView):
     @cards_blp.response(200, CardSchema)
     @cards_blp.alt_response(404, schema=ErrorSchema, description="card_not_found: forged, expired or not active")
     def get(self, card_token: str) -> Any:
-        """Check a member card (what a venue or officer sees when scanning it)."""
-        return service.check_card(db.session, card_token, secret_key=_secret_key())
+        """Check a member card (what a venue or officer sees when scanning it).
+
+        A browser (``Accept: text/html``, as after scanning the card's QR code with a phone
+        camera) gets a page with the same facts and the time of the check; a program gets JSON.
+        """
+        if not _wants_html():
+            return service.check_card(db.session, card_token, secret_key=_secret_key())
+        try:
+            check: service.CardCheck | None = service.check_card(db.session, card_token, secret_key=_secret_key())
+        except NotFound:
+            check = None
+        return card_check_page(check)
+
+
+def _wants_html() -> bool:
+    accepted = request.accept_mimetypes
+    return accepted.best_match(["application/json", "text/html"]) == "text/html" and accepted["text/html"] > 0
 
 
 @me_blp.route("/identity/rebind")

@@ -14,8 +14,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -43,6 +43,7 @@ from app.enrollment.models import (
 )
 from app.errors import AppError, Conflict, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
 from app.joincodes import service as joincodes
+from app.joincodes.models import JoinCode
 from app.pagination import Page, paginate
 from app.privacy import keyring
 from app.ratelimits import Limit, RateLimits, RateLimitStoreDown
@@ -462,6 +463,44 @@ def check_card(session: Session, card_token: str, *, secret_key: str) -> CardChe
     return CardCheck(member_no=membership.member_no, name_masked=identity.name_masked, union=union, status="active")
 
 
+@dataclass(frozen=True)
+class WorkerOverview:
+    """What a signed-in worker sees on one page: their applications (newest first) and their membership."""
+
+    applications: list[ApplicationView]
+    membership: MembershipView | None
+
+
+def worker_overview(
+    session: Session, *, person_id: int, now: dt.datetime, secret_key: str, limit: int = 50
+) -> WorkerOverview:
+    page = list_own_applications(session, person_id=person_id, limit=limit, cursor=None)
+    try:
+        membership: MembershipView | None = my_membership(session, person_id=person_id, now=now, secret_key=secret_key)
+    except NotFound:
+        membership = None
+    return WorkerOverview(applications=application_views(session, page.items), membership=membership)
+
+
+@dataclass(frozen=True)
+class ReturnedApplication:
+    """A returned application with the join token it was filed under, for the form that corrects it."""
+
+    view: ApplicationView
+    join_token: str
+
+
+def returned_application(session: Session, *, person_id: int, application_id: str) -> ReturnedApplication:
+    """The worker's own ``returned`` application, ready to be corrected (409 in any other state)."""
+    application = own_application(session, person_id, application_id)
+    if application.status != "returned":
+        raise Conflict("只有被退回补充材料的申请才能修改后重新提交", code="invalid_state")
+    token = session.scalar(sa.select(JoinCode.token).where(JoinCode.id == application.join_code_id))
+    if token is None:  # filed without a join code (an import): a correction needs a station's code
+        raise Conflict("该申请无法在线修改，请扫描站点的入会码重新申请", code="invalid_state")
+    return ReturnedApplication(view=application_view(session, application), join_token=token)
+
+
 # ---------------------------------------------------------------- idempotency
 
 
@@ -481,6 +520,70 @@ def stored_response(
     if record.request_hash != fingerprint:
         raise AppError("该 Idempotency-Key 已用于另一份内容不同的提交", code="idempotency_key_reused", status=422)
     return record.response, record.status_code
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """The answer to a submit: the representation first given for it, and whether this call filed it."""
+
+    body: dict[str, Any]
+    status_code: int
+    replayed: bool
+
+
+def submit_application_once(
+    session: Session,
+    *,
+    person_id: int,
+    form: ApplicationForm,
+    policy: EnrollmentPolicy,
+    limits: RateLimits,
+    now: dt.datetime,
+    idempotency_key: str | None,
+    represent: Callable[[ApplicationView], dict[str, Any]],
+) -> Submitted:
+    """File an application at most once per ``idempotency_key``: a retry gets the first answer again.
+
+    ``represent`` turns the filed application into the body to remember (the JSON API's
+    representation), so a replay is the same bytes. The filing runs in a savepoint: when a
+    request racing this one committed first, the unique keys refuse this one, the savepoint
+    is rolled back, and the same key replays the winner's answer; anything else met the
+    one-open-application rule.
+    """
+    fingerprint = request_fingerprint(asdict(form))
+    if idempotency_key:
+        replay = stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
+        if replay is not None:
+            return Submitted(*replay, replayed=True)
+    try:
+        with session.begin_nested():
+            application = submit_application(
+                session, person_id=person_id, form=form, policy=policy, limits=limits, now=now
+            )
+            body = represent(application_view(session, application))
+            if idempotency_key:
+                remember_response(
+                    session,
+                    person_id=person_id,
+                    key=idempotency_key,
+                    fingerprint=fingerprint,
+                    response=body,
+                    status_code=201,
+                )
+    except (IntegrityError, Conflict) as refusal:
+        # A request racing this one may have committed first: seen as a unique index, or as the open
+        # application it just filed. The same key replays its answer; any other refusal stands.
+        replay = (
+            stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
+            if idempotency_key
+            else None
+        )
+        if replay is not None:
+            return Submitted(*replay, replayed=True)
+        if isinstance(refusal, Conflict):
+            raise
+        raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
+    return Submitted(body, 201, replayed=False)
 
 
 def remember_response(

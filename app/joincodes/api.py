@@ -26,7 +26,12 @@ from app.joincodes.schemas import (
 from app.pagination import Page, PageArgsSchema, page_schema
 from app.ratelimits import rate_limits
 
-blp = Blueprint("join-codes", __name__, description="Join codes of stations: issue, revoke, rotate, print (admins)")
+blp = Blueprint(
+    "join-codes",
+    __name__,
+    description="Join codes of stations: issue, revoke, rotate, print (admins)",
+    template_folder="templates",  # the A4 poster
+)
 join_blp = Blueprint("join", __name__, description="What the mini-program shows after a scan (no sign-in)")
 
 _BINARY = {"type": "string", "format": "binary"}

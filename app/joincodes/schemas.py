@@ -104,6 +104,11 @@ class UnionPreviewSchema(UnionRefSchema):
 
 class ConsentSchema(ma.Schema):
     version = ma.fields.String(required=True, metadata={"description": "Send back as consent_version"})
+    title = ma.fields.String(required=True, metadata={"description": "The heading to show above the text"})
+    text = ma.fields.String(
+        metadata={"description": "The words the worker agrees to; paragraphs split by a blank line"}
+    )
+    url = ma.fields.String(metadata={"description": "Where the words are, when they are not given as text"})
 
 
 class JoinScreenSchema(ma.Schema):

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.actors import Actor, within_subtree
 from app.audit import service as audit
+from app.consent import consent_text
 from app.db import parse_id, utcnow
 from app.directory import regions
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
@@ -436,7 +437,8 @@ class JoinScreen:
 
     @property
     def consent(self) -> dict[str, str]:
-        return {"version": self.consent_version}
+        words = consent_text(self.consent_version)
+        return {"version": words.version, "title": words.title, "text": words.text}
 
 
 def find_by_token(session: Session, token: str) -> JoinCode:

@@ -1,4 +1,4 @@
-"""The /j/{token} landing page a phone camera opens, and the printable A4 poster."""
+"""The /j/{token} landing page a phone camera opens (app/web), and the printable A4 poster."""
 
 from __future__ import annotations
 
@@ -45,17 +45,20 @@ def test_landing_page_shows_the_station_and_how_to_continue(client, session, liv
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
     assert "示例速运玄武点部" in html and "示例速运南京分公司" in html
     assert "南京市总工会" in html  # the union the routing engine picks for couriers here
-    assert "扫一扫" in html
-    # No external assets: nothing to fetch on a weak signal, nothing a CSP would have to allow.
-    assert not page.urls and "script" not in page.tags and "link" not in page.tags
+    # The join goes on in this browser: the phone number is asked right here.
+    assert '<label for="phone">手机号</label>' in html and "获取验证码" in html
+    # Nothing from another host: the only script is the app's own file; the hotline is a tel: link.
+    assert all(url.startswith(("/", "tel:")) for url in page.urls)
+    assert "/web/static/web.js" in page.urls and "link" not in page.tags
     assert "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["Cache-Control"] == "no-store"
 
 
 def test_landing_page_counts_a_web_scan_and_one_device_per_browser(client, session, live_code):
     first = client.get(f"/j/{live_code.token}")
     cookie = first.headers["Set-Cookie"]
-    assert "HttpOnly" in cookie and "Path=/j/" in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     client.get(f"/j/{live_code.token}")  # the test client sends the cookie back: the same device, not counted again
     rows = scan_rows(session, live_code.id)
     assert [channel for channel, _, _ in rows] == ["web"]
@@ -156,7 +159,7 @@ def test_landing_page_links_to_the_mini_program_when_wechat_is_configured(app_co
             html = client.get(f"/j/{live_code.token}").get_data(as_text=True)
     finally:
         configured.extensions["ruhui.engine"].dispose()
-    links = _parse(html).urls
+    links = [url for url in _parse(html).urls if url.startswith("weixin:")]
     assert len(links) == 1
     link = urlsplit(links[0])
     assert (link.scheme, link.netloc, link.path) == ("weixin", "dl", "/business/")

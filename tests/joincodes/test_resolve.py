@@ -53,7 +53,11 @@ def test_resolve_returns_everything_the_first_screen_needs(client, directory, li
     assert body["occupations"] == [{"code": c, "label": label} for c, label in OCCUPATIONS.items()]
     assert body["employment_forms"] == [{"code": c, "label": label} for c, label in EMPLOYMENT_FORMS.items()]
     assert {"code": "platform", "label": "平台/新就业形态"} in body["employment_forms"]
-    assert body["consent"] == {"version": "2026-01"}
+    consent = body["consent"]
+    assert (consent["version"], consent["title"]) == ("2026-01", "入会须知与个人信息处理说明")
+    # What is collected, why, who receives it, how long it is kept and how to withdraw.
+    for words in ("收集哪些信息", "为什么收集", "受理工会", "保存多久", "如何撤回"):
+        assert words in consent["text"]
 
 
 def test_station_without_employer_has_null_employer(client, session, directory):

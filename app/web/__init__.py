@@ -1,0 +1,35 @@
+"""The worker's web pages: any phone browser goes from a scanned poster to an application and a member card.
+
+A second door onto the same services as the JSON API (``pages.py``), with its
+templates beside it and one base template. ``init_app`` wires the door into the app:
+the session cookie, the blueprint and the consent text in force.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
+
+from app.config import Settings
+from app.consent import consent_text
+
+
+class SessionCookie(SecureCookieSessionInterface):
+    """Flask's signed session cookie, ``Secure`` whenever the request came over https.
+
+    ``SESSION_COOKIE_SECURE`` is one value for the process; behind a TLS proxy (with
+    ``TRUSTED_PROXY_HOPS``) and on a plain-http development server alike, the request
+    itself says whether the browser will send the cookie back over a secure channel.
+    """
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    from app.web import pages
+
+    consent_text(settings.consent_version)  # refuse to start with a version whose words we do not have
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Lax")
+    app.session_interface = SessionCookie()
+    app.register_blueprint(pages.bp)

@@ -46,7 +46,8 @@ def test_deep_json_is_400_on_every_json_endpoint(app, client):
     for method, path in routes:
         response = _send_raw(client, method, path, DEEP_JSON)
         assert response.status_code == 400, (method, path, response.status_code)
-        assert response.get_json()["code"] == "bad_request"
+        if path.startswith("/api/"):  # the pages answer with a page of their own, the API with the envelope
+            assert response.get_json()["code"] == "bad_request"
 
 
 def test_json_nested_past_the_limit_but_within_the_parser_is_400(client):

@@ -45,7 +45,7 @@ def test_one_device_counts_once_per_code_in_the_window(client, session, director
 
 def test_the_landing_page_counts_within_the_same_bounds(client, session, live_code):
     for n in range(CAP + 20):
-        client.delete_cookie("ruhui_device", path="/j/")  # a fresh browser each time
+        client.delete_cookie("ruhui_device", path="/")  # a fresh browser each time
         response = client.get(f"/j/{live_code.token}", environ_base={"REMOTE_ADDR": "203.0.113.21"})
         assert response.status_code == 200, n
     assert len(scan_rows(session, live_code.id)) == CAP

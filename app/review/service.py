@@ -38,9 +38,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.audit.models import AuditEvent
 from app.audit.service import record_event
 from app.auth.access import Principal
-from app.auth.models import Person
+from app.auth.models import Officer, Person
 from app.db import parse_id
 from app.directory.models import Employer, Station, Union
 from app.enrollment import service as enrollment
@@ -533,3 +534,66 @@ def transfer_application(
         now=now,
     )
     return application
+
+
+# ---------------------------------------------------------------- the console's case file
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: dt.datetime
+    action: str
+    officer_name: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReviewCase:
+    """What the console's detail page shows: the application, its look-alikes, the membership, the history."""
+
+    view: ReviewView
+    duplicates: list[dict[str, str]]
+    membership_union: str | None
+    membership_no: str | None
+    history: list[HistoryEntry]
+
+
+_HISTORY_ACTIONS = ("application.approve", "application.reject", "application.return", "application.transfer")
+
+
+def duplicate_flags(
+    session: Session, principal: Principal, applications: Sequence[Application]
+) -> dict[int, list[dict[str, str]]]:
+    """Possible duplicates of each application (same ID number or phone, or already a member), as the dry run flags."""
+    return _possible_duplicates(session, principal, applications)
+
+
+def review_case(
+    session: Session, principal: Principal, application_id: str, *, unmask: bool, now: dt.datetime
+) -> ReviewCase:
+    """The console's detail of one application; ``unmask`` shows name and ID number (audited, as the API's detail)."""
+    if unmask:
+        view: ReviewView = review_detail(session, principal, application_id, now=now)
+        application = view.application
+    else:
+        application = _application_in_scope(session, principal, application_id)
+        view = review_item(session, principal, application, now)
+    membership = enrollment.active_membership(session, application.identity_id)
+    membership_union = session.get(Union, membership.union_id) if membership is not None else None
+    events = session.execute(
+        sa.select(AuditEvent, Officer.name)
+        .outerjoin(Officer, sa.and_(AuditEvent.actor_kind == "officer", Officer.id == AuditEvent.actor_id))
+        .where(
+            AuditEvent.object_type == "application",
+            AuditEvent.object_id == str(application.id),
+            AuditEvent.action.in_(_HISTORY_ACTIONS),
+        )
+        .order_by(AuditEvent.id)
+    ).all()
+    return ReviewCase(
+        view=view,
+        duplicates=_possible_duplicates(session, principal, [application])[application.id],
+        membership_union=membership_union.name if membership_union is not None else None,
+        membership_no=membership.member_no if membership is not None else None,
+        history=[HistoryEntry(event.occurred_at, event.action, name, event.details or {}) for event, name in events],
+    )

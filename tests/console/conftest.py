@@ -49,7 +49,7 @@ def sign_in(client, username: str, password: str = PASSWORD):
     )
 
 
-def post_form(client, page_url: str, action: str, data: dict[str, str] | None = None, **kwargs):
+def post_form(client, page_url: str, action: str, data: dict[str, object] | None = None, **kwargs):
     """POST ``data`` to ``action`` with the CSRF token of the page at ``page_url`` (what a browser submits)."""
     page = client.get(page_url)
     assert page.status_code == 200, page.get_data(as_text=True)[:500]

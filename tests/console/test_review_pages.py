@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
 from app.enrollment.models import Application, Membership
-from tests.console.conftest import post_form
+from tests.console.conftest import csrf_of, post_form
 from tests.review.conftest import id_number, make_overdue
 
 
@@ -130,7 +130,7 @@ def test_a_colleagues_earlier_decision_is_a_clear_message_not_an_overwrite(
         headers={**colleague, "If-Match": "1"},
     )
     assert rejected.status_code == 200
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_of(page)
     late = client.post(f"{url}/decision", data={"action": "approve", "version": "1", "csrf_token": token})
     assert late.status_code == 303
     shown = client.get(url).get_data(as_text=True)

@@ -4,6 +4,7 @@ and a form helper that carries the page's CSRF token as a browser does."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 import pytest
 
@@ -49,7 +50,7 @@ def sign_in(client, username: str, password: str = PASSWORD):
     )
 
 
-def post_form(client, page_url: str, action: str, data: dict[str, object] | None = None, **kwargs):
+def post_form(client, page_url: str, action: str, data: Mapping[str, object] | None = None, **kwargs):
     """POST ``data`` to ``action`` with the CSRF token of the page at ``page_url`` (what a browser submits)."""
     page = client.get(page_url)
     assert page.status_code == 200, page.get_data(as_text=True)[:500]

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 import pytest
 
 from app.auth import service as auth_service
+from tests.console.browser import browser, live_server  # noqa: F401  # shared fixtures
 from tests.enrollment.conftest import form, make_worker, nanjing, worker  # noqa: F401  # shared fixtures
 from tests.review.conftest import app_config, apply, id_number  # noqa: F401  # shared fixtures
 

@@ -70,6 +70,7 @@ def coverage() -> Any:
         coverage=figures,
         top=top,
         args=request.args,
+        local=_local,
     )
 
 

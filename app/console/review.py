@@ -308,8 +308,10 @@ def bulk() -> Any:
         except ValidationFailed as error:
             db.session.rollback()
             errors = error.errors or {"ids": [error.message]}
+    items = service.review_items(db.session, principal(), [r.id for r in results], now=utcnow()) if results else {}
     html = render_template(
         "console/bulk.html",
+        items=items,
         active="review",
         ids=ids,
         action=action,

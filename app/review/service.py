@@ -599,3 +599,14 @@ def review_case(
         membership_no=membership.member_no if membership is not None else None,
         history=[HistoryEntry(event.occurred_at, event.action, name, event.details or {}) for event, name in events],
     )
+
+
+def review_items(
+    session: Session, principal: Principal, ids: Sequence[str], *, now: dt.datetime
+) -> dict[str, ReviewView]:
+    """Queue items by id (those in scope), for a page that lists a chosen few, such as a bulk result."""
+    numbers = [n for n in (parse_id(raw) for raw in ids[:MAX_BULK]) if n]
+    if not numbers:
+        return {}
+    rows = session.execute(_joined().where(Application.id.in_(numbers), _in_scope(principal))).all()
+    return {str(row[0].id): _review_view(row, principal, now) for row in rows}

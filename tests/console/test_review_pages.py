@@ -168,6 +168,7 @@ def test_bulk_preview_changes_nothing_and_confirm_reports_each_row(client, sessi
     )
     html = preview.get_data(as_text=True)
     assert "尚未保存任何决定" in html and "不在待审核状态" in html
+    assert html.count("示例速运玄武点部") == 3  # each row says whose application it is
     assert session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 0
     done = post_form(
         client, "/console/review", "/console/review/bulk", {"ids": ids, "action": "approve", "step": "confirm"}

@@ -1,4 +1,6 @@
-"""Every console page renders for an admin (a template error would be a 500)."""
+"""Every console page renders for an admin (a template error would be a 500), and loads nothing from another host."""
+
+import re
 
 import pytest
 
@@ -32,4 +34,7 @@ def test_every_page_renders_in_chinese(client, nanjing, apply, signed_in, page):
     signed_in(nanjing.city, "admin")
     response = client.get(page.format(application=application["id"], depot=nanjing.depot.id))
     assert response.status_code == 200
-    assert '<html lang="zh-CN">' in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert '<html lang="zh-CN">' in html
+    assert not re.search(r'(?:src|href|action)="(?:https?:)?//', html)  # nothing from another host
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/console/static/console.js" defer>']

@@ -134,7 +134,8 @@ def test_a_colleagues_earlier_decision_is_a_clear_message_not_an_overwrite(
     late = client.post(f"{url}/decision", data={"action": "approve", "version": "1", "csrf_token": token})
     assert late.status_code == 303
     shown = client.get(url).get_data(as_text=True)
-    assert "已被其他工作人员" in shown and "不予通过" in shown
+    assert "已被其他工作人员（测试干部）先处理，当前状态为「不予通过」" in shown
+    assert re.search(r"<td>不予通过</td><td>测试干部</td>", shown)  # the history names who decided
     assert session.scalar(sa.select(sa.func.count()).select_from(Membership)) == 0
 
 

@@ -62,15 +62,20 @@ Timestamp = Annotated[dt.datetime, mapped_column(UTCDateTime(), default=utcnow)]
 
 
 _MAX_ID = 2**63 - 1
+# No row has id 0: an id that cannot exist parses as this and ends as the same 404 as an unknown one.
+NO_SUCH_ID = 0
 
 
-def parse_id(value: str | int) -> int | None:
-    """An id from a path or a body: ids are opaque strings to clients, so anything not a stored id is absent."""
+def parse_id(value: str | int) -> int:
+    """An id from a path, a query or a body (opaque strings to clients): a BIGINT in range, else ``NO_SUCH_ID``.
+
+    ``NO_SUCH_ID`` is falsy, so ``if number`` reads "is an id", and looking it up finds nothing.
+    """
     text = str(value)
     if not text.isascii() or not text.isdigit() or len(text) > 19:
-        return None
+        return NO_SUCH_ID
     number = int(text)
-    return number if 0 < number <= _MAX_ID else None
+    return number if 0 < number <= _MAX_ID else NO_SUCH_ID
 
 
 class Base(DeclarativeBase):

@@ -7,7 +7,6 @@ from app.enrollment import models as enrollment_models
 from app.joincodes import models as joincodes_models
 from app.notify import models as notify_models
 from app.routing import models as routing_models
-from app.stats import models as stats_models
 
 __all__ = [
     "audit_models",
@@ -17,5 +16,4 @@ __all__ = [
     "joincodes_models",
     "notify_models",
     "routing_models",
-    "stats_models",
 ]

@@ -16,7 +16,7 @@ import time
 import uuid
 from typing import Any
 
-from flask import Flask, Response, g, request
+from flask import Flask, Response, g, has_request_context, request
 
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -91,6 +91,11 @@ def current_request_id() -> str:
         g.request_id = incoming if _SANE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
     request_id: str = g.request_id
     return request_id
+
+
+def request_id_if_any() -> str | None:
+    """The request's id inside a request; None in a CLI command or the outbox worker."""
+    return current_request_id() if has_request_context() else None
 
 
 def _start_request() -> None:

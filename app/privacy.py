@@ -67,8 +67,8 @@ class Keyring:
     @classmethod
     def derived_from(cls, secret_key: str) -> Keyring:
         """Development keys derived from SECRET_KEY (production sets its own)."""
-        data = hmac.new(secret_key.encode(), b"ruhui-data-key-dev", hashlib.sha256).digest()
-        index = hmac.new(secret_key.encode(), b"ruhui-blind-index-dev", hashlib.sha256).digest()
+        data = derive_key(secret_key, "data-key-dev")
+        index = derive_key(secret_key, "blind-index-dev")
         return cls(keys={"dev": data}, current_kid="dev", index_key=index)
 
     def encrypt(self, plaintext: str, context: str) -> str:
@@ -94,9 +94,27 @@ class Keyring:
         return hmac.new(self.index_key, f"{context}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def derive_key(secret_key: str, label: str) -> bytes:
-    """A 256-bit key for one purpose (e.g. hashing OTP codes), derived from the app's root secret."""
-    return hmac.new(secret_key.encode(), f"ruhui:{label}".encode(), hashlib.sha256).digest()
+# The purposes whose keys were derived before this function existed, each with the message it
+# was derived with then: what they protect (sealed data, blind indexes, signed tokens) must
+# still open, so their bytes never change. Every other purpose derives from "ruhui:<purpose>".
+_FIRST_MESSAGES = {
+    "jwt": b"ruhui-jwt-v1",
+    "data-key-dev": b"ruhui-data-key-dev",
+    "blind-index-dev": b"ruhui-blind-index-dev",
+}
+
+
+def derive_key(secret_key: str, purpose: str) -> bytes:
+    """The key for one purpose (``jwt``, ``otp-code-v1``, ``card``…), derived from the app's root secret.
+
+    A 256-bit HMAC-SHA256 of the purpose under ``SECRET_KEY``, except ``card``: the
+    member-card tokens were first signed with ``ruhui-card:<SECRET_KEY>`` itself (HS256
+    hashes its key anyway), and a card shown at a gate must keep verifying.
+    """
+    if purpose == "card":
+        return f"ruhui-card:{secret_key}".encode()
+    message = _FIRST_MESSAGES.get(purpose, f"ruhui:{purpose}".encode())
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).digest()
 
 
 def generate_key() -> str:

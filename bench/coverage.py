@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import migrate
+from app.actors import Actor
 from app.db import create_db_engine, utcnow
 from app.directory.models import Station, Union
 from app.directory.regions import all_regions
-from app.directory.scope import Scope
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.stats.service import GROUPINGS, coverage
 from bench.union_subtree import scratch_database
@@ -158,7 +158,7 @@ def run(count: int, repeat: int) -> None:
                 now = utcnow()
                 print(f"{'scope':<10}{'by':<18}{'period':<10}{'median ms':>10}{'max ms':>10}")
                 for level in ("province", "city", "county"):
-                    scope = Scope(tree[level]["id"], tree[level]["path"])
+                    scope = Actor.system(tree[level]["id"], tree[level]["path"])
                     for by in GROUPINGS:
                         for period, since in (("all time", None), ("30 days", now - dt.timedelta(days=30))):
                             median, top = timed(

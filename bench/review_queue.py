@@ -26,7 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from app import create_app, migrate
-from app.auth.access import Principal
+from app.actors import Actor
 from app.db import utcnow
 from app.review.service import QueueFilters, review_queue
 from bench.union_subtree import scratch_database
@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> None:
         seed(engine, args.applications)
         sessions = app.extensions["ruhui.sessionmaker"]
         officers = {
-            "city": Principal(kind="officer", id=1, role="reviewer", union_id=CITY, union_path="/1/2/"),
-            "district": Principal(kind="officer", id=2, role="reviewer", union_id=3, union_path="/1/2/3/"),
+            "city": Actor(kind="officer", id=1, role="reviewer", union_id=CITY, union_path="/1/2/"),
+            "district": Actor(kind="officer", id=2, role="reviewer", union_id=3, union_path="/1/2/3/"),
         }
         cases = {
             "all, newest first": QueueFilters(),
@@ -165,9 +165,7 @@ def main(argv: list[str] | None = None) -> None:
             for who, principal in officers.items():
                 for label, filters in cases.items():
 
-                    def page(
-                        cursor: str | None, filters: QueueFilters = filters, principal: Principal = principal
-                    ) -> Any:
+                    def page(cursor: str | None, filters: QueueFilters = filters, principal: Actor = principal) -> Any:
                         result = review_queue(session, principal, filters=filters, limit=50, cursor=cursor, now=now)
                         session.expunge_all()
                         return result

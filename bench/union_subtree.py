@@ -27,12 +27,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app import migrate
+from app.actors import Actor, within_subtree
 from app.config import load_settings
 from app.db import create_db_engine, utcnow
 from app.directory import service
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import all_regions
-from app.directory.scope import Scope
 from app.directory.vocabulary import OCCUPATIONS
 from app.errors import NotFound
 from app.routing.service import route_station
@@ -184,7 +184,7 @@ def timed(function: Callable[[], Any], repeat: int) -> tuple[float, float, float
 
 
 def query_plan(session: Session, prefix: str) -> str:
-    subtree = within_subtree(session, prefix)
+    subtree = within_subtree(Union.path, prefix)
     statement = sa.select(sa.func.count()).select_from(Union).where(subtree)
     compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
     if session.get_bind().dialect.name == "sqlite":
@@ -214,7 +214,7 @@ def run(total_unions: int, repeat: int) -> None:
 def measure(session: Session, tree: dict[str, Any], repeat: int, rng: random.Random) -> None:
     sizes = tree["sizes"]
     levels = ("province", "city", "county", "street")
-    scopes = {level: Scope(tree[level]["id"], tree[level]["path"]) for level in levels}
+    scopes = {level: Actor.system(tree[level]["id"], tree[level]["path"]) for level in levels}
     print(f"subtree plan: {query_plan(session, scopes['county'].path)}")
     print(f"{'operation':<58}{'median ms':>10}{'p95 ms':>10}{'max ms':>10}")
 
@@ -225,8 +225,8 @@ def measure(session: Session, tree: dict[str, Any], repeat: int, rng: random.Ran
     for level in ("street", "county", "city", "province"):
         scope = scopes[level]
 
-        def count(scope: Scope = scope) -> Any:
-            statement = sa.select(sa.func.count()).select_from(Union).where(within_subtree(session, scope.path))
+        def count(scope: Actor = scope) -> Any:
+            statement = sa.select(sa.func.count()).select_from(Union).where(scope.covers(Union.path))
             return session.scalar(statement)
 
         label = f"count a {level}'s subtree ({sizes[scope.union_id]:,} unions)"

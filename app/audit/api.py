@@ -9,7 +9,7 @@ from flask_smorest import Blueprint
 
 from app.audit import service
 from app.audit.schemas import AuditPageSchema, AuditQuerySchema
-from app.auth.access import current_principal, require_officer
+from app.auth.access import current_actor, require_officer
 from app.db import db
 
 blp = Blueprint("audit", __name__, description="The append-only audit trail")
@@ -22,6 +22,6 @@ class AuditEvents(MethodView):
     @blp.response(200, AuditPageSchema)
     def get(self, query: dict[str, Any]) -> Any:
         """List audit events in the admin's subtree, newest first."""
-        principal = current_principal()
+        principal = current_actor()
         assert principal.union_path is not None
         return service.list_events(db.session, scope_path=principal.union_path, **query)

@@ -6,19 +6,18 @@ import datetime as dt
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_request_context
 from sqlalchemy.orm import Session
 
+from app.actors import Actor, within_subtree
 from app.audit.models import AuditEvent
-from app.auth.access import Principal
-from app.observability import current_request_id
+from app.observability import request_id_if_any
 from app.pagination import Page, paginate
 
 
 def record_event(
     session: Session,
     *,
-    actor: Principal | None,
+    actor: Actor | None,
     action: str,
     object_type: str,
     object_id: int | str,
@@ -28,12 +27,12 @@ def record_event(
     """Append an event in the caller's transaction, so it commits (or not) with the change itself."""
     audit_event = AuditEvent(
         actor_kind=actor.kind if actor else "system",
-        actor_id=actor.id if actor else None,
+        actor_id=actor.id if actor and actor.kind != "system" else None,
         action=action,
         object_type=object_type,
         object_id=str(object_id),
         union_path=union_path,
-        request_id=current_request_id() if has_request_context() else None,
+        request_id=request_id_if_any(),
         details=details or {},
     )
     session.add(audit_event)
@@ -52,7 +51,7 @@ def list_events(
     limit: int,
     cursor: str | None,
 ) -> Page:
-    statement = sa.select(AuditEvent).where(AuditEvent.union_path.startswith(scope_path, autoescape=True))
+    statement = sa.select(AuditEvent).where(within_subtree(AuditEvent.union_path, scope_path))
     if action:
         statement = statement.where(AuditEvent.action == action)
     if object_id:

@@ -1,45 +1,27 @@
 """Who is calling, and what each endpoint needs: ``@require_worker`` or ``@require_officer(role…)``.
 
-Every protected view states its need with one of these decorators; the officer's
-scope (its union's subtree) is then checked by the services with ``in_scope``.
+Every protected view states its need with one of these decorators and passes
+``current_actor()`` (an ``app.actors.Actor``) to its service; the officer's scope (its
+union's subtree) is then checked by the services with ``Actor.covers``.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 
 from flask import g, request
 
+from app.actors import Actor
 from app.auth.models import Officer
 from app.auth.tokens import decode_access_token
 from app.db import db
 from app.directory.models import Union
-from app.errors import Forbidden, NotFound, Unauthorized
+from app.errors import Forbidden, Unauthorized
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class Principal:
-    kind: str  # "worker" | "officer"
-    id: int
-    role: str | None = None
-    union_id: int | None = None
-    union_path: str | None = None
-
-    def in_scope(self, union_path: str) -> bool:
-        """True when a union (by its materialised path) lies in this officer's subtree."""
-        return self.union_path is not None and union_path.startswith(self.union_path)
-
-
-def require_in_scope(principal: Principal, union_path: str) -> None:
-    """404 unless the union lies in the officer's subtree: what is out of scope does not exist."""
-    if principal.kind != "officer" or not principal.in_scope(union_path):
-        raise NotFound()
 
 
 def _bearer_token() -> str:
@@ -50,33 +32,34 @@ def _bearer_token() -> str:
     return token.strip()
 
 
-def _load_principal() -> Principal:
+def _load_actor() -> Actor:
     claims = decode_access_token(_bearer_token())
     sub = str(claims["sub"])
     subject = int(sub) if sub.isascii() and sub.isdigit() and len(sub) < 19 else None
     if subject is None:
         raise Unauthorized()
     if claims["kind"] == "worker":
-        return Principal(kind="worker", id=subject)
+        return Actor(kind="worker", id=subject)
     officer = db.session.get(Officer, subject)
     if officer is None or not officer.active:
         raise Unauthorized("账号不可用，请重新登录")
     union = db.session.get(Union, officer.union_id)
     assert union is not None  # officers.union_id is a foreign key
-    return Principal(kind="officer", id=officer.id, role=officer.role, union_id=union.id, union_path=union.path)
+    return Actor(kind="officer", id=officer.id, role=officer.role, union_id=union.id, union_path=union.path)
 
 
-def current_principal() -> Principal:
-    if "principal" not in g:
-        g.principal = _load_principal()
-    principal: Principal = g.principal
-    return principal
+def current_actor() -> Actor:
+    """The signed-in caller (401 without a valid token); after ``require_officer``, an officer with its subtree."""
+    if "actor" not in g:
+        g.actor = _load_actor()
+    actor: Actor = g.actor
+    return actor
 
 
 def require_worker(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if current_principal().kind != "worker":
+        if current_actor().kind != "worker":
             raise Forbidden()
         return view(*args, **kwargs)
 
@@ -90,8 +73,8 @@ def require_officer(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            principal = current_principal()
-            if principal.kind != "officer" or (roles and principal.role not in roles):
+            actor = current_actor()
+            if actor.kind != "officer" or (roles and actor.role not in roles):
                 raise Forbidden()
             return view(*args, **kwargs)
 
@@ -101,16 +84,27 @@ def require_officer(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
     return decorator
 
 
-def require_principal(view: Callable[P, R]) -> Callable[P, R]:
+def require_signed_in(view: Callable[P, R]) -> Callable[P, R]:
     """Any signed-in caller, worker or officer (the view tells them apart)."""
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        current_principal()
+        current_actor()
         return view(*args, **kwargs)
 
     _document_security(wrapper)
     return wrapper
+
+
+def admin_errors(blp: Any) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Document the 401 and 403 every admin endpoint can answer (on a flask-smorest blueprint)."""
+
+    def decorator(view: Callable[P, R]) -> Callable[P, R]:
+        view = blp.alt_response(401, description="Not signed in (`unauthorized`)")(view)
+        documented: Callable[P, R] = blp.alt_response(403, description="Not an admin officer (`forbidden`)")(view)
+        return documented
+
+    return decorator
 
 
 def _document_security(view: Any) -> None:

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import request
+from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth import service
-from app.auth.access import current_principal, require_officer
+from app.auth.access import current_actor, require_officer
 from app.auth.schemas import (
     OfficerCreateSchema,
     OfficerLoginSchema,
@@ -34,9 +34,15 @@ officers_blp = Blueprint("officers", __name__, description="Officer accounts, th
 OfficerPageSchema = page_schema(OfficerSchema, "OfficerPage")
 
 
-def _device_id() -> str | None:
-    """The ``X-Device-Id`` the mini-program also sent with the scan: ties this sign-in to that join code."""
-    return request.headers.get(joincodes.DEVICE_ID_HEADER)
+def _scan_attribution() -> service.SignInHook:
+    """Ties this sign-in to the join code scanned with the same ``X-Device-Id`` (the funnel's "phone proved")."""
+    settings = current_app.extensions["ruhui.settings"]
+    return joincodes.sign_in_attribution(request.headers.get(joincodes.DEVICE_ID_HEADER), settings.secret_key)
+
+
+def _policy() -> service.SignInPolicy:
+    settings = current_app.extensions["ruhui.settings"]
+    return service.SignInPolicy(secret_key=settings.secret_key, sms_daily_budget=settings.sms_daily_budget)
 
 
 def _client_ip() -> str:
@@ -69,7 +75,7 @@ class OtpChallenges(MethodView):
     @auth_blp.alt_response(503, schema=ErrorSchema, description="sms_unavailable")
     def post(self, body: dict[str, Any]) -> service.OtpIssued:
         """Send a six-digit sign-in code by SMS."""
-        issued = service.issue_otp(db.session, phone=body["phone"], client_ip=_client_ip())
+        issued = service.issue_otp(db.session, phone=body["phone"], client_ip=_client_ip(), policy=_policy())
         db.session.commit()
         return issued
 
@@ -89,7 +95,11 @@ class OtpVerification(MethodView):
         """
         with _commit_refusals_too():
             return service.verify_otp(
-                db.session, challenge_id=body["challenge_id"], code=body["code"], device_id=_device_id()
+                db.session,
+                challenge_id=body["challenge_id"],
+                code=body["code"],
+                policy=_policy(),
+                on_sign_in=_scan_attribution(),
             )
 
 
@@ -108,7 +118,11 @@ class WeChatSignIn(MethodView):
         proved after that scan in the join funnel.
         """
         tokens = service.sign_in_with_wechat(
-            db.session, code=body["code"], phone_code=body.get("phone_code"), device_id=_device_id()
+            db.session,
+            code=body["code"],
+            phone_code=body.get("phone_code"),
+            policy=_policy(),
+            on_sign_in=_scan_attribution(),
         )
         db.session.commit()
         return tokens
@@ -149,7 +163,7 @@ class Officers(MethodView):
     @officers_blp.alt_response(403, schema=ErrorSchema, description="Not an admin")
     def get(self, args: dict[str, Any]) -> Page:
         """List the officers of the unions in your subtree."""
-        return service.list_officers(db.session, current_principal(), limit=args["limit"], cursor=args["cursor"])
+        return service.list_officers(db.session, current_actor(), limit=args["limit"], cursor=args["cursor"])
 
     @require_officer("admin")
     @officers_blp.arguments(OfficerCreateSchema)
@@ -161,7 +175,7 @@ class Officers(MethodView):
         """Create an officer account on a union in your subtree."""
         officer = service.create_officer_in_scope(
             db.session,
-            current_principal(),
+            current_actor(),
             username=body["username"],
             password=body["password"],
             union_id=body["union_id"],

@@ -1,8 +1,20 @@
-"""Mainland China mobile numbers: the one shape we accept, and how one is shown."""
+"""Mainland China mobile numbers: the one shape we accept, how one is shown, and how a stored one is read.
+
+Small on purpose: the outbox worker reads a person's number through ``phone_of``
+without loading the auth service.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+
+from app.privacy import keyring
+
+if TYPE_CHECKING:
+    from app.auth.models import Person
+
+PHONE_PURPOSE = "person.phone"  # the blind-index and sealing purpose of a mobile number
 
 _MOBILE = re.compile(r"^1[3-9][0-9]{9}$")  # [0-9], not \d, which also matches non-ASCII digits
 _SEPARATORS = re.compile(r"[\s-]+")
@@ -31,3 +43,8 @@ def normalise_phone(raw: str) -> str:
 def mask_phone(phone: str) -> str:
     """``13812345678`` → ``138****5678``, the only way a number is shown."""
     return f"{phone[:3]}****{phone[-4:]}"
+
+
+def phone_of(person: Person) -> str:
+    """The person's full mobile number (to send an SMS; never to log or show unmasked)."""
+    return keyring().decrypt(person.phone_sealed, PHONE_PURPOSE)

@@ -14,20 +14,21 @@ import hashlib
 import hmac
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
+from app.actors import Actor
 from app.audit.service import record_event
-from app.auth.access import Principal
 from app.auth.models import OFFICER_ROLES, Officer, OtpChallenge, Person, RefreshToken
 from app.auth.passwords import MIN_PASSWORD_LENGTH, dummy_hash, hash_password, verify_password
-from app.auth.phones import InvalidPhone, mask_phone, normalise_phone
+from app.auth.phones import PHONE_PURPOSE, InvalidPhone, mask_phone, normalise_phone
 from app.auth.tokens import issue_access_token
-from app.db import utcnow
+from app.clock import CHINA
+from app.db import parse_id, utcnow
 from app.directory.models import Union
 from app.errors import (
     AppError,
@@ -35,10 +36,8 @@ from app.errors import (
     Gone,
     RateLimited,
     ServiceUnavailable,
-    Unauthorized,
     ValidationFailed,
 )
-from app.joincodes import service as joincodes
 from app.notify import sms
 from app.notify.wechat import WeChatCodeInvalid, WeChatNotConfigured, WeChatUnavailable, wechat_client
 from app.pagination import Page, paginate
@@ -47,7 +46,6 @@ from app.ratelimits import Limit, RateLimitStoreDown, rate_limits
 
 log = logging.getLogger("ruhui.auth")
 
-PHONE_PURPOSE = "person.phone"  # the blind-index and sealing purpose of a mobile number
 
 # --- SMS codes --------------------------------------------------------------
 OTP_TTL = dt.timedelta(minutes=5)
@@ -59,8 +57,7 @@ OTP_PER_PHONE = (
     Limit("otp-phone-day", "10/day"),
 )
 OTP_PER_IP = Limit("otp-ip-hour", "20/hour")
-# The budget is per calendar day in China (UTC+8 all year; a fixed offset needs no tz database).
-SMS_BUDGET_TIMEZONE = dt.timezone(dt.timedelta(hours=8), "CST")
+# The budget is per calendar day in China (``app.clock.CHINA``).
 
 # --- sessions -----------------------------------------------------------------
 REFRESH_TTL = {"worker": dt.timedelta(days=30), "officer": dt.timedelta(hours=12)}
@@ -68,6 +65,14 @@ REFRESH_TTL = {"worker": dt.timedelta(days=30), "officer": dt.timedelta(hours=12
 # --- officer sign-in ----------------------------------------------------------
 LOGIN_ATTEMPTS_PER_USERNAME = Limit("login-username", "5/15minutes")
 LOGIN_ATTEMPTS_PER_IP = Limit("login-ip", "20/15minutes")
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """What workers' sign-in takes from the settings; the view builds it (see ``api.py``)."""
+
+    secret_key: str  # SECRET_KEY: SMS codes are hashed, and scanning devices recognised, under keys derived from it
+    sms_daily_budget: int  # SMS codes sent per day across all numbers (SMS_DAILY_BUDGET)
 
 
 @dataclass(frozen=True)
@@ -118,23 +123,6 @@ def find_or_create_person(session: Session, phone: str) -> Person:
         assert existing is not None
         return existing
     return person
-
-
-def phone_of(person: Person) -> str:
-    """The person's full mobile number (to send an SMS; never to log or show unmasked)."""
-    return keyring().decrypt(person.phone_sealed, PHONE_PURPOSE)
-
-
-def person_for(session: Session, principal: Principal) -> Person:
-    """The ``Person`` behind a worker principal; 401 when there is none (any more)."""
-    person = session.get(Person, principal.id) if principal.kind == "worker" else None
-    if person is None:
-        raise Unauthorized("登录已失效，请重新登录")
-    return person
-
-
-# ---------------------------------------------------------------------------
-# Sessions: access token + rotating refresh token
 
 
 def _refresh_hash(token: str) -> str:
@@ -221,28 +209,9 @@ def refresh_session(session: Session, refresh_token: str) -> Tokens:
     return issue_tokens(session, row.principal_kind, row.subject_id, family_id=row.family_id)
 
 
-def revoke_sessions(session: Session, kind: str, subject_id: int) -> int:
-    """Sign a principal out everywhere (its refresh tokens); access tokens lapse within minutes."""
-    result = session.execute(
-        sa.update(RefreshToken)
-        .where(
-            RefreshToken.principal_kind == kind,
-            RefreshToken.subject_id == subject_id,
-            RefreshToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=utcnow())
-    )
-    session.flush()
-    return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
-
-
-# ---------------------------------------------------------------------------
-# Phone sign-in by SMS code
-
-
-def _code_hash(challenge_id: str, phone: str, code: str) -> str:
+def _code_hash(challenge_id: str, phone: str, code: str, secret_key: str) -> str:
     """The code bound to its challenge and number, under a key of its own."""
-    key = derive_key(current_app.extensions["ruhui.settings"].secret_key, "otp-code-v1")
+    key = derive_key(secret_key, "otp-code-v1")
     return hmac.new(key, f"{challenge_id}\x00{phone}\x00{code}".encode(), hashlib.sha256).hexdigest()
 
 
@@ -262,17 +231,16 @@ def _otp_rate_limited(retry_after: int) -> RateLimited:
 
 
 def _seconds_to_next_budget_day(now: dt.datetime) -> int:
-    local = now.astimezone(SMS_BUDGET_TIMEZONE)
-    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), SMS_BUDGET_TIMEZONE)
+    local = now.astimezone(CHINA)
+    midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(), CHINA)
     return max(1, int((midnight - local).total_seconds()))
 
 
-def _spend_sms_allowance(phone_key: str, client_ip: str) -> None:
+def _spend_sms_allowance(phone_key: str, client_ip: str, daily_budget: int) -> None:
     """Count one SMS against every limit, or refuse (429 per number/IP, 503 past the budget)."""
-    daily_budget: int = current_app.extensions["ruhui.settings"].sms_daily_budget
     now = utcnow()
     budget = Limit("sms-budget", f"{max(daily_budget, 1)}/day", fixed=True)
-    budget_day = now.astimezone(SMS_BUDGET_TIMEZONE).date().isoformat()
+    budget_day = now.astimezone(CHINA).date().isoformat()
     checks = [*((limit, phone_key) for limit in OTP_PER_PHONE), (OTP_PER_IP, client_ip), (budget, budget_day)]
     try:
         refusal = rate_limits().acquire(checks)
@@ -290,13 +258,13 @@ def _spend_sms_allowance(phone_key: str, client_ip: str) -> None:
     raise _otp_rate_limited(refusal.retry_after)
 
 
-def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
+def issue_otp(session: Session, *, phone: str, client_ip: str, policy: SignInPolicy) -> OtpIssued:
     """Send a six-digit code to ``phone`` and open a challenge for it.
 
     The answer is the same whether or not the number belongs to anybody.
     """
     phone = _valid_phone(phone)
-    _spend_sms_allowance(phone_index(phone), client_ip)
+    _spend_sms_allowance(phone_index(phone), client_ip, policy.sms_daily_budget)
     challenge_id = secrets.token_urlsafe(16)
     code = f"{secrets.randbelow(1_000_000):06d}"
     minutes = str(int(OTP_TTL.total_seconds() // 60))
@@ -315,7 +283,7 @@ def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
         OtpChallenge(
             id=challenge_id,
             phone_sealed=keyring().encrypt(phone, PHONE_PURPOSE),
-            code_hash=_code_hash(challenge_id, phone, code),
+            code_hash=_code_hash(challenge_id, phone, code, policy.secret_key),
             failed_attempts=0,
             expires_at=now + OTP_TTL,
             created_at=now,
@@ -325,12 +293,14 @@ def issue_otp(session: Session, *, phone: str, client_ip: str) -> OtpIssued:
     return OtpIssued(challenge_id=challenge_id, expires_in=int(OTP_TTL.total_seconds()), resend_after=OTP_RESEND_AFTER)
 
 
-def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str | None = None) -> Tokens:
+def verify_otp(
+    session: Session, *, challenge_id: str, code: str, policy: SignInPolicy, on_sign_in: SignInHook | None = None
+) -> Tokens:
     """Check a code; the right one (once, in time) signs the worker in.
 
     A wrong code is counted (and flushed) before ``otp_invalid`` is raised; after
-    five the challenge is dead (``otp_locked``). ``device_id`` (``X-Device-Id``) ties the
-    sign-in to the join code the device just scanned, for the funnel.
+    five the challenge is dead (``otp_locked``). ``on_sign_in`` is told who signed in
+    (the API ties the sign-in to the join code the device just scanned, for the funnel).
     """
     now = utcnow()
     challenge = session.get(OtpChallenge, challenge_id, with_for_update=True)
@@ -339,7 +309,7 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str
     if challenge.failed_attempts >= OTP_MAX_FAILURES:
         raise RateLimited("验证码错误次数过多，请重新获取", code="otp_locked", retry_after=OTP_RESEND_AFTER)
     phone = keyring().decrypt(challenge.phone_sealed, PHONE_PURPOSE)
-    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code)):
+    if not hmac.compare_digest(challenge.code_hash, _code_hash(challenge.id, phone, code, policy.secret_key)):
         # Counted in one guarded statement, so parallel guesses cannot slip past the fifth.
         failures = session.scalar(
             sa.update(OtpChallenge)
@@ -366,26 +336,31 @@ def verify_otp(session: Session, *, challenge_id: str, code: str, device_id: str
     if consumed.rowcount != 1:  # type: ignore[attr-defined]  # an UPDATE's result has rowcount
         raise Gone("验证码已失效，请重新获取", code="otp_expired")  # a parallel request used it first
     person = find_or_create_person(session, phone)
-    _note_sign_in(session, person, "sms", device_id)
+    _note_sign_in(session, on_sign_in, person, "sms")
     return issue_tokens(session, "worker", person.id)
 
 
-def _note_sign_in(session: Session, person: Person, method: str, device_id: str | None) -> None:
-    joincodes.record_sign_in_after_scan(
-        session,
-        person_id=person.id,
-        method=method,
-        device_id=device_id,
-        device_key=current_app.extensions["ruhui.settings"].secret_key,
-        now=utcnow(),
-    )
+# Told (session, person id, method: "sms" | "wechat") once a worker has signed in, in the same transaction.
+SignInHook = Callable[[Session, int, str], object]
+
+
+def _note_sign_in(session: Session, hook: SignInHook | None, person: Person, method: str) -> None:
+    if hook is not None:
+        hook(session, person.id, method)
 
 
 # ---------------------------------------------------------------------------
 # WeChat sign-in
 
 
-def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None, device_id: str | None = None) -> Tokens:
+def sign_in_with_wechat(
+    session: Session,
+    *,
+    code: str,
+    phone_code: str | None,
+    policy: SignInPolicy,
+    on_sign_in: SignInHook | None = None,
+) -> Tokens:
     """Sign a worker in with a ``wx.login`` code; a ``phone_code`` proves the number and links it.
 
     Every WeChat call happens before anything is written, so no database lock is
@@ -409,7 +384,7 @@ def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None, 
         if login.unionid and linked.wechat_unionid != login.unionid:
             linked.wechat_unionid = login.unionid
             session.flush()
-        _note_sign_in(session, linked, "wechat", device_id)
+        _note_sign_in(session, on_sign_in, linked, "wechat")
         return issue_tokens(session, "worker", linked.id)
 
     if proved.country_code not in ("86", ""):
@@ -424,7 +399,7 @@ def sign_in_with_wechat(session: Session, *, code: str, phone_code: str | None, 
     person.wechat_openid = login.openid
     person.wechat_unionid = login.unionid or person.wechat_unionid
     session.flush()
-    _note_sign_in(session, person, "wechat", device_id)
+    _note_sign_in(session, on_sign_in, person, "wechat")
     return issue_tokens(session, "worker", person.id)
 
 
@@ -466,17 +441,16 @@ def find_officer(session: Session, username: str) -> Officer | None:
     return session.scalars(sa.select(Officer).where(Officer.username == username)).first()
 
 
-def _union_in_scope(session: Session, principal: Principal, union_id: str) -> Union | None:
-    union = (
-        session.get(Union, int(union_id)) if union_id.isascii() and union_id.isdigit() and len(union_id) < 19 else None
-    )
-    if union is None or not principal.in_scope(union.path):
+def _union_in_scope(session: Session, principal: Actor, union_id: str) -> Union | None:
+    number = parse_id(union_id)
+    union = session.get(Union, number) if number else None
+    if union is None or not principal.covers(union.path):
         return None
     return union
 
 
 def create_officer_in_scope(
-    session: Session, principal: Principal, *, username: str, password: str, union_id: str, role: str, name: str | None
+    session: Session, principal: Actor, *, username: str, password: str, union_id: str, role: str, name: str | None
 ) -> Officer:
     """An admin creates an account on a union in its own subtree."""
     union = _union_in_scope(session, principal, union_id)
@@ -489,13 +463,12 @@ def create_officer_in_scope(
     return officer
 
 
-def list_officers(session: Session, principal: Principal, *, limit: int, cursor: str | None) -> Page:
+def list_officers(session: Session, principal: Actor, *, limit: int, cursor: str | None) -> Page:
     """Officers on the unions of the caller's subtree, newest first."""
-    assert principal.union_path is not None
     statement = (
         sa.select(Officer)
         .join(Officer.union)
-        .where(Union.path.startswith(principal.union_path))
+        .where(principal.covers(Union.path))
         .options(contains_eager(Officer.union))
     )
     return paginate(session, statement, keys=[Officer.id], limit=limit, cursor=cursor)
@@ -507,7 +480,7 @@ def _audit_login(session: Session, officer: Officer | None, *, ok: bool, usernam
     union_path = None
     if officer is not None:
         union_path = session.scalar(sa.select(Union.path).where(Union.id == officer.union_id))
-    actor = Principal(kind="officer", id=officer.id) if officer is not None else None
+    actor = Actor(kind="officer", id=officer.id) if officer is not None else None
     sessions = sessionmaker(session.get_bind())
     with sessions() as own:
         record_event(

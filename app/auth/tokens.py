@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import hmac
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from flask import current_app
 
 from app.db import utcnow
 from app.errors import Unauthorized
+from app.privacy import derive_key
 
 ALGORITHM = "HS256"
 ISSUER = "ruhui"
@@ -39,7 +39,7 @@ class SigningKey:
 
 
 def _derived_key(secret_key: str) -> SigningKey:
-    secret = hmac.new(secret_key.encode(), b"ruhui-jwt-v1", hashlib.sha256).digest()
+    secret = derive_key(secret_key, "jwt")
     return SigningKey(kid=hashlib.sha256(secret).hexdigest()[:12], secret=secret)
 
 

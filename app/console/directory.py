@@ -14,13 +14,13 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response as Redirect
 
+from app.actors import Actor
 from app.console import bp
 from app.console.session import require_role, scope
 from app.db import db
 from app.directory import imports, service
 from app.directory import schemas as directory_schemas
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, UNION_KINDS
-from app.directory.scope import Scope
 from app.directory.vocabulary import UNION_KIND_NAMES
 from app.errors import AppError, ValidationFailed, flatten_field_errors
 from app.routing import schemas as routing_schemas
@@ -59,9 +59,9 @@ class Entity:
     create_schema: type[ma.Schema]
     patch_schema: type[ma.Schema]
     lister: Callable[..., Any]
-    getter: Callable[[Any, Scope, int], Any]
+    getter: Callable[[Any, Actor, int], Any]
     creator: Callable[..., Any]
-    updater: Callable[[Any, Scope, int, Any], Any]
+    updater: Callable[[Any, Actor, int, Any], Any]
 
 
 ENTITIES = {
@@ -280,7 +280,7 @@ def import_upload() -> Any:
     if not errors:
         assert upload is not None
         try:
-            result = imports.import_csv(db.session, scope(), kind, upload)
+            result = imports.import_csv(db.session, scope(), kind, upload.stream)
             db.session.commit()
         except AppError as error:
             db.session.rollback()

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit import service as audit
 from app.auth import service as auth_service
 from app.auth.models import OFFICER_ROLES
+from app.clock import CHINA
 from app.console import bp
 from app.console.session import principal, require_role, scope
 from app.db import db, utcnow
-from app.enrollment.deadlines import CHINA
 from app.errors import AppError, ValidationFailed
 from app.exports import service as exports
 from app.exports import writers
@@ -121,7 +121,6 @@ def export_file(kind: str, fmt: str) -> Response:
     export = exports.prepare_export(
         db.session,
         principal(),
-        scope(),
         kind=kind,
         fmt=fmt,
         unmasked=request.method == "POST" and request.form.get("unmasked") == "1",

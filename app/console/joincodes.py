@@ -9,13 +9,13 @@ from flask import Response, current_app, flash, redirect, render_template, reque
 from markupsafe import Markup
 from werkzeug.wrappers import Response as Redirect
 
+from app.clock import CHINA
 from app.config import Settings
 from app.console import bp
 from app.console.session import principal, require_role, scope
 from app.db import db, utcnow
 from app.directory import service as directory
 from app.directory.models import OCCUPATIONS
-from app.enrollment.deadlines import CHINA
 from app.errors import ValidationFailed
 from app.joincodes import bundle, qr, service
 

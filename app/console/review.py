@@ -9,13 +9,13 @@ from typing import Any
 from flask import current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from app.clock import CHINA
 from app.console import bp
 from app.console.labels import APPLICATION_STATUS_NAMES, COMMON_REASONS
 from app.console.session import principal, require_role, scope
 from app.db import db, parse_id, utcnow
 from app.directory import service as directory
 from app.directory.models import OCCUPATIONS
-from app.enrollment.deadlines import CHINA
 from app.errors import Conflict, ValidationFailed
 from app.review import service
 
@@ -273,7 +273,7 @@ def transfer(application_id: str) -> Any:
         flash(_colleague_message(application_id), "error")
         return redirect(url_for("console.detail", application_id=application_id), 303)
     flash("已转办。", "success")
-    if principal().in_scope(application.union_path):
+    if principal().covers(application.union_path):
         return redirect(url_for("console.detail", application_id=application_id), 303)
     return redirect(url_for("console.queue"), 303)  # it left the officer's subtree
 

@@ -20,14 +20,13 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
 
+from app.actors import Actor
 from app.auth import service as auth_service
-from app.auth.access import Principal
 from app.auth.models import Officer
 from app.console import bp
 from app.console.labels import LABELS
 from app.db import db, utcnow
 from app.directory.models import Union
-from app.directory.scope import Scope
 from app.errors import AppError
 
 P = ParamSpec("P")
@@ -53,13 +52,13 @@ def _now() -> float:
     return utcnow().timestamp()
 
 
-def principal() -> Principal:
+def principal() -> Actor:
     """The signed-in officer (every console view runs after ``_guard`` has loaded it)."""
-    signed_in: Principal = g.principal
+    signed_in: Actor = g.actor
     return signed_in
 
 
-def _load_officer(officer_id: object) -> tuple[Officer, Principal] | None:
+def _load_officer(officer_id: object) -> tuple[Officer, Actor] | None:
     if not isinstance(officer_id, int):
         return None
     officer = db.session.get(Officer, officer_id)
@@ -67,9 +66,7 @@ def _load_officer(officer_id: object) -> tuple[Officer, Principal] | None:
         return None
     union = db.session.get(Union, officer.union_id)
     assert union is not None  # officers.union_id is a foreign key
-    return officer, Principal(
-        kind="officer", id=officer.id, role=officer.role, union_id=union.id, union_path=union.path
-    )
+    return officer, Actor(kind="officer", id=officer.id, role=officer.role, union_id=union.id, union_path=union.path)
 
 
 def _forget_officer() -> None:
@@ -113,7 +110,7 @@ def _guard() -> Response | None:
         _forget_officer()
         next_page = request.full_path.rstrip("?") if request.method == "GET" else None
         return redirect(url_for("console.login", next=next_page))
-    g.officer, g.principal = loaded
+    g.officer, g.actor = loaded  # g.actor: what current_actor() answers for the API too
     session[OFFICER_SEEN] = now
     return None
 
@@ -234,8 +231,6 @@ def _http_error(error: HTTPException) -> Any:
     return _error_page(status, "请求有误", "请返回上一页重试。")
 
 
-def scope() -> Scope:
-    """The signed-in officer's scope, for the directory, routing and statistics services."""
-    signed_in = principal()
-    assert signed_in.union_id is not None and signed_in.union_path is not None  # an officer has a union
-    return Scope(union_id=signed_in.union_id, path=signed_in.union_path, officer_id=signed_in.id)
+def scope() -> Actor:
+    """The signed-in officer as the directory, routing and statistics services take it (one value since ``Actor``)."""
+    return principal()

@@ -7,8 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.auth.access import require_officer
-from app.db import db
+from app.auth.access import admin_errors, current_actor, require_officer
+from app.db import db, parse_id
 from app.directory import imports, service
 from app.directory.models import Employer, Station, Union
 from app.directory.schemas import (
@@ -29,9 +29,7 @@ from app.directory.schemas import (
     UnionPatchSchema,
     UnionQuerySchema,
     UnionSchema,
-    parse_id,
 )
-from app.directory.scope import admin_errors, officer_scope
 from app.pagination import Page
 
 unions_blp = Blueprint("unions", __name__, description="Unions (工会组织): a tree; your scope is your union's subtree")
@@ -64,7 +62,7 @@ class Unions(MethodView):
     @unions_blp.alt_response(422, description="Bad filter or cursor")
     def get(self, args: dict[str, Any]) -> Page:
         """List the unions in your scope."""
-        return service.list_unions(db.session, officer_scope(), **args)
+        return service.list_unions(db.session, current_actor(), **args)
 
     @require_officer("admin")
     @admin_errors(unions_blp)
@@ -75,7 +73,7 @@ class Unions(MethodView):
     @unions_blp.alt_response(422, description="Invalid fields")
     def post(self, body: dict[str, Any]) -> Union:
         """Create a union under a parent in your scope."""
-        union = service.create_union(db.session, officer_scope(), **body)
+        union = service.create_union(db.session, current_actor(), **body)
         db.session.commit()
         return union
 
@@ -88,7 +86,7 @@ class UnionById(MethodView):
     @unions_blp.alt_response(404, description="No such union in your scope")
     def get(self, union_id: str) -> Union:
         """Show a union."""
-        return service.get_union(db.session, officer_scope(), parse_id(union_id))
+        return service.get_union(db.session, current_actor(), parse_id(union_id))
 
     @require_officer("admin")
     @admin_errors(unions_blp)
@@ -99,7 +97,7 @@ class UnionById(MethodView):
     @unions_blp.alt_response(422, description="Invalid fields, or a move under its own subtree")
     def patch(self, body: dict[str, Any], union_id: str) -> Union:
         """Change a union; a new parent moves its whole subtree."""
-        union = service.update_union(db.session, officer_scope(), parse_id(union_id), body)
+        union = service.update_union(db.session, current_actor(), parse_id(union_id), body)
         db.session.commit()
         return union
 
@@ -113,7 +111,7 @@ class Employers(MethodView):
     @employers_blp.alt_response(422, description="Bad filter or cursor")
     def get(self, args: dict[str, Any]) -> Page:
         """List the employers managed in your scope."""
-        return service.list_employers(db.session, officer_scope(), **args)
+        return service.list_employers(db.session, current_actor(), **args)
 
     @require_officer("admin")
     @admin_errors(employers_blp)
@@ -124,7 +122,7 @@ class Employers(MethodView):
     @employers_blp.alt_response(422, description="Invalid fields (a USCC is checked per GB 32100-2015)")
     def post(self, body: dict[str, Any]) -> Employer:
         """Register an employer."""
-        employer = service.create_employer(db.session, officer_scope(), **body)
+        employer = service.create_employer(db.session, current_actor(), **body)
         db.session.commit()
         return employer
 
@@ -137,7 +135,7 @@ class EmployerById(MethodView):
     @employers_blp.alt_response(404, description="No such employer in your scope")
     def get(self, employer_id: str) -> Employer:
         """Show an employer."""
-        return service.get_employer(db.session, officer_scope(), parse_id(employer_id))
+        return service.get_employer(db.session, current_actor(), parse_id(employer_id))
 
     @require_officer("admin")
     @admin_errors(employers_blp)
@@ -148,7 +146,7 @@ class EmployerById(MethodView):
     @employers_blp.alt_response(422, description="Invalid fields, or an HQ loop")
     def patch(self, body: dict[str, Any], employer_id: str) -> Employer:
         """Change an employer."""
-        employer = service.update_employer(db.session, officer_scope(), parse_id(employer_id), body)
+        employer = service.update_employer(db.session, current_actor(), parse_id(employer_id), body)
         db.session.commit()
         return employer
 
@@ -162,7 +160,7 @@ class Stations(MethodView):
     @stations_blp.alt_response(422, description="Bad filter or cursor")
     def get(self, args: dict[str, Any]) -> Page:
         """List the stations managed in your scope."""
-        return service.list_stations(db.session, officer_scope(), **args)
+        return service.list_stations(db.session, current_actor(), **args)
 
     @require_officer("admin")
     @admin_errors(stations_blp)
@@ -173,7 +171,7 @@ class Stations(MethodView):
     @stations_blp.alt_response(422, description="Invalid fields")
     def post(self, body: dict[str, Any]) -> Station:
         """Register a station."""
-        station = service.create_station(db.session, officer_scope(), **body)
+        station = service.create_station(db.session, current_actor(), **body)
         db.session.commit()
         return station
 
@@ -186,7 +184,7 @@ class StationById(MethodView):
     @stations_blp.alt_response(404, description="No such station in your scope")
     def get(self, station_id: str) -> Station:
         """Show a station."""
-        return service.get_station(db.session, officer_scope(), parse_id(station_id))
+        return service.get_station(db.session, current_actor(), parse_id(station_id))
 
     @require_officer("admin")
     @admin_errors(stations_blp)
@@ -197,7 +195,7 @@ class StationById(MethodView):
     @stations_blp.alt_response(422, description="Invalid fields")
     def patch(self, body: dict[str, Any], station_id: str) -> Station:
         """Change a station."""
-        station = service.update_station(db.session, officer_scope(), parse_id(station_id), body)
+        station = service.update_station(db.session, current_actor(), parse_id(station_id), body)
         db.session.commit()
         return station
 
@@ -212,6 +210,6 @@ class Import(MethodView):
     @imports_blp.alt_response(422, description='Bad rows: `errors` maps `"line N"` to that row\'s problems')
     def post(self, files: dict[str, Any], kind: str) -> imports.ImportResult:
         """Import a CSV file of unions, employers or stations (all rows or none)."""
-        result = imports.import_csv(db.session, officer_scope(), kind, files["file"])
+        result = imports.import_csv(db.session, current_actor(), kind, files["file"].stream)
         db.session.commit()
         return result

@@ -19,17 +19,16 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import FileStorage
 
+from app.actors import Actor
+from app.db import parse_id
 from app.directory import service
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import is_valid_region_code
-from app.directory.schemas import parse_id
-from app.directory.scope import Scope
 from app.directory.uscc import normalise_uscc, uscc_problem
 from app.directory.vocabulary import OCCUPATIONS, UNION_KIND_NAMES, UNION_KINDS
 from app.errors import AppError, ValidationFailed
@@ -266,7 +265,7 @@ def _read_row(line: int, cells: list[str], written: dict[str, tuple[int, str]], 
 @dataclass
 class _Import:
     session: Session
-    scope: Scope
+    scope: Actor
     headers: dict[str, str]
     result: ImportResult
     errors: dict[str, list[str]] = field(default_factory=dict)
@@ -306,7 +305,7 @@ class _Import:
 
     def union_by_code(self, code: str) -> Union:
         union = self.session.scalars(
-            sa.select(Union).where(Union.external_code == code, within_subtree(self.session, self.scope.path))
+            sa.select(Union).where(Union.external_code == code, self.scope.covers(Union.path))
         ).first()
         if union is None:
             raise AppError(f"编码为 {code} 的工会不存在", status=404)
@@ -324,7 +323,7 @@ class _Import:
         record: Any,
         desired: dict[str, Any],
         create: Callable[..., Any],
-        update: Callable[[Session, Scope, int, dict[str, Any]], Any],
+        update: Callable[[Session, Actor, int, dict[str, Any]], Any],
     ) -> Any:
         """Create the row's record, or update what differs, or leave an identical one alone."""
         if record is None:
@@ -338,12 +337,15 @@ class _Import:
         return update(self.session, self.scope, record.id, changes)
 
 
-def import_csv(session: Session, scope: Scope, kind: str, upload: FileStorage) -> ImportResult:
-    """Import a whole file or nothing; a 422 names every bad row."""
+def import_csv(session: Session, scope: Actor, kind: str, file: IO[bytes]) -> ImportResult:
+    """Import a whole file (its bytes, in UTF-8 or GB18030) or nothing; a 422 names every bad row.
+
+    At most ``IMPORT_MAX_BYTES`` are read from ``file``, which is closed once read.
+    """
     try:
-        raw = upload.stream.read(IMPORT_MAX_BYTES + 1)
+        raw = file.read(IMPORT_MAX_BYTES + 1)
     finally:
-        upload.close()  # a large upload is spooled to a temporary file; free it now
+        file.close()  # a large upload is spooled to a temporary file; free it now
     if len(raw) > IMPORT_MAX_BYTES:
         raise AppError(
             f"文件过大，单次导入不超过 {IMPORT_MAX_BYTES // (1024 * 1024)} MB，请拆分后上传",

@@ -7,21 +7,11 @@ from typing import Any
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
+from app.db import parse_id
 from app.directory.regions import display_name, is_valid_region_code
 from app.directory.uscc import normalise_uscc, uscc_problem
 from app.directory.vocabulary import OCCUPATIONS, UNION_KINDS
 from app.pagination import PageArgsSchema, page_schema
-
-# No row has id 0: an id that cannot exist loads as this and ends as the same 404 as an unknown one.
-NO_SUCH_ID = 0
-_MAX_ID = 2**63 - 1
-
-
-def parse_id(raw: str) -> int:
-    """An id from a URL (opaque to clients): digits within BIGINT range, else ``NO_SUCH_ID``."""
-    if raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) <= _MAX_ID:
-        return int(raw)
-    return NO_SUCH_ID
 
 
 class IdField(ma.fields.Field[int]):
@@ -45,9 +35,7 @@ class IdField(ma.fields.Field[int]):
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, str | int):
             raise self.make_error("invalid")
-        if isinstance(value, int):
-            return value if 0 < value <= _MAX_ID else NO_SUCH_ID
-        return parse_id(value.strip())
+        return parse_id(value.strip() if isinstance(value, str) else value)
 
 
 class Text(ma.fields.String):

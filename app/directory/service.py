@@ -1,7 +1,7 @@
 """Directory rules: the union tree and its materialised paths, employers, stations, and officers' scope.
 
-Every function that serves an officer takes a ``Scope`` (the officer's union and
-its path, see ``app.directory.scope``). Anything outside the scope answers exactly like something that does
+Every function that serves an officer takes an ``Actor`` as its ``scope`` (the officer's union and
+its path, see ``app.actors``). Anything outside the scope answers exactly like something that does
 not exist — a 404 — so an officer cannot learn what other unions hold.
 """
 
@@ -14,12 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.actors import Actor, within_subtree
 from app.audit.service import record_event
-from app.auth.access import Principal
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import contains, display_name, is_valid_region_code, within
-from app.directory.scope import Scope
-from app.enrollment.models import Application
+from app.enrollment.models import rehome_applications
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.pagination import Page, paginate
 
@@ -30,28 +29,17 @@ _ID_DIGITS = 19  # the widest BIGINT id, so a child's path is at most this much 
 MAX_EMPLOYER_CHAIN = 32  # HQ → branch → sub-branch…; deeper is a data error, not a company
 
 
-def audit_change(session: Session, scope: Scope, action: str, record: Any, union_path: str, **details: Any) -> None:
+def audit_change(session: Session, scope: Actor, action: str, record: Any, union_path: str, **details: Any) -> None:
     """Append the directory change to the audit trail (ids and field names only, never values)."""
-    actor = (
-        Principal(kind="officer", id=scope.officer_id, role="admin", union_id=scope.union_id, union_path=scope.path)
-        if scope.officer_id is not None
-        else None
-    )
     record_event(
         session,
-        actor=actor,
+        actor=scope,
         action=action,
         object_type=action.split(".", 1)[0],
         object_id=record.id,
         union_path=union_path,
         details=details,
     )
-
-
-def _managing_path(session: Session, union_id: int) -> str:
-    path = session.scalar(sa.select(Union.path).where(Union.id == union_id))
-    assert path is not None  # a foreign key
-    return path
 
 
 # --- unions ---------------------------------------------------------------------------------------------------------
@@ -100,7 +88,7 @@ def ensure_root_federation(session: Session, *, name: str, region_code: str) -> 
     return add_union(session, name=name, kind="federation", region_code=region_code)
 
 
-def get_union(session: Session, scope: Scope, union_id: int, *, missing: str = "工会不存在") -> Union:
+def get_union(session: Session, scope: Actor, union_id: int | None, *, missing: str = "工会不存在") -> Union:
     """The union, when it lies in the scope; otherwise a 404 that does not tell the two apart."""
     union = session.get(Union, union_id) if union_id else None
     if union is None or not scope.covers(union.path):
@@ -110,7 +98,7 @@ def get_union(session: Session, scope: Scope, union_id: int, *, missing: str = "
 
 def create_union(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     name: str,
     kind: str,
@@ -149,7 +137,7 @@ def create_union(
     return union
 
 
-def update_union(session: Session, scope: Scope, union_id: int, changes: Mapping[str, Any]) -> Union:
+def update_union(session: Session, scope: Actor, union_id: int, changes: Mapping[str, Any]) -> Union:
     """Change a union; a new ``parent_id`` moves it with its whole subtree."""
     union = get_union(session, scope, union_id)
     old_path = union.path
@@ -159,7 +147,7 @@ def update_union(session: Session, scope: Scope, union_id: int, changes: Mapping
         if changes["parent_id"] is None:
             raise ValidationFailed(errors={"parent_id": ["须指定上级工会"]})
         new_parent = get_union(session, scope, changes["parent_id"], missing="上级工会不存在")
-        if new_parent.path.startswith(union.path):
+        if within_subtree(new_parent.path, union.path):
             raise ValidationFailed(errors={"parent_id": ["不能把工会移到它自己或其下级工会之下"]})
     if changes.get("employer_id") is not None and changes["employer_id"] != union.employer_id:
         get_employer(session, scope, changes["employer_id"], missing="用人单位不存在")
@@ -201,7 +189,7 @@ def update_union(session: Session, scope: Scope, union_id: int, changes: Mapping
 def _move_subtree(session: Session, union: Union, new_parent: Union) -> None:
     """Re-parent ``union``: one UPDATE rewrites the path prefix of every union beneath it."""
     old_path, new_path = union.path, f"{new_parent.path}{union.id}/"
-    subtree = within_subtree(session, old_path)
+    subtree = within_subtree(Union.path, old_path)
     deepest = session.scalar(sa.select(sa.func.max(sa.func.length(Union.path))).where(subtree))
     if (deepest or 0) - len(old_path) + len(new_path) > MAX_PATH_LENGTH:
         raise ValidationFailed(errors={"parent_id": ["移动后工会层级过深"]})
@@ -211,15 +199,7 @@ def _move_subtree(session: Session, union: Union, new_parent: Union) -> None:
         .values(path=sa.literal(new_path, sa.String) + sa.func.substr(Union.path, len(old_path) + 1)),
         execution_options={"synchronize_session": "fetch"},
     )
-    # Applications keep a copy of their union's path (a subtree's queue and figures are one
-    # index range): rewrite it with the unions, or the old parent's officers would go on
-    # seeing them and the new parent's would not. No application is loaded here to sync.
-    session.execute(
-        sa.update(Application)
-        .where(within_subtree(session, old_path, Application.union_path.expression))
-        .values(union_path=sa.literal(new_path, sa.String) + sa.func.substr(Application.union_path, len(old_path) + 1)),
-        execution_options={"synchronize_session": False},
-    )
+    rehome_applications(session, old_path, new_path)
     union.parent_id = new_parent.id
     log.info("union moved", extra={"union_id": union.id, "parent_id": new_parent.id})
 
@@ -254,7 +234,7 @@ def _children_within_region_errors(session: Session, union: Union, region_code: 
 
 def list_unions(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     limit: int,
     cursor: str | None = None,
@@ -266,7 +246,7 @@ def list_unions(
     q: str | None = None,
 ) -> Page:
     """The unions of the scope, oldest first, with the filters given."""
-    statement = sa.select(Union).where(within_subtree(session, scope.path))
+    statement = sa.select(Union).where(scope.covers(Union.path))
     if kind is not None:
         statement = statement.where(Union.kind == kind)
     if parent_id is not None:
@@ -286,29 +266,29 @@ def list_unions(
 # --- employers ------------------------------------------------------------------------------------------------------
 
 
-def get_employer(session: Session, scope: Scope, employer_id: int, *, missing: str = "用人单位不存在") -> Employer:
+def get_employer(session: Session, scope: Actor, employer_id: int, *, missing: str = "用人单位不存在") -> Employer:
     """The employer, when the union managing it lies in the scope; otherwise a 404."""
     employer = session.scalars(
         sa.select(Employer)
         .join(Union, Union.id == Employer.union_id)
-        .where(Employer.id == employer_id, within_subtree(session, scope.path))
+        .where(Employer.id == employer_id, scope.covers(Union.path))
     ).first()
     if employer is None:
         raise NotFound(missing)
     return employer
 
 
-def find_employer_by_uscc(session: Session, scope: Scope, uscc: str) -> Employer | None:
+def find_employer_by_uscc(session: Session, scope: Actor, uscc: str) -> Employer | None:
     return session.scalars(
         sa.select(Employer)
         .join(Union, Union.id == Employer.union_id)
-        .where(Employer.uscc == uscc, within_subtree(session, scope.path))
+        .where(Employer.uscc == uscc, scope.covers(Union.path))
     ).first()
 
 
 def create_employer(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     name: str,
     uscc: str,
@@ -339,7 +319,7 @@ def create_employer(
     return employer
 
 
-def update_employer(session: Session, scope: Scope, employer_id: int, changes: Mapping[str, Any]) -> Employer:
+def update_employer(session: Session, scope: Actor, employer_id: int, changes: Mapping[str, Any]) -> Employer:
     """Change an employer; a new ``parent_id`` must not make it its own HQ."""
     employer = get_employer(session, scope, employer_id)
     union_id = changes.get("union_id", employer.union_id)
@@ -384,7 +364,7 @@ def _employer_ancestor_ids(session: Session, employer_id: int) -> list[int]:
 
 def list_employers(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     limit: int,
     cursor: str | None = None,
@@ -394,9 +374,7 @@ def list_employers(
     q: str | None = None,
 ) -> Page:
     """The employers managed within the scope, oldest first."""
-    statement = (
-        sa.select(Employer).join(Union, Union.id == Employer.union_id).where(within_subtree(session, scope.path))
-    )
+    statement = sa.select(Employer).join(Union, Union.id == Employer.union_id).where(scope.covers(Union.path))
     if region_code is not None:
         statement = statement.where(Employer.region_code.in_(within(region_code)))
     if parent_id is not None:
@@ -411,21 +389,23 @@ def list_employers(
 # --- stations -------------------------------------------------------------------------------------------------------
 
 
-def get_station(session: Session, scope: Scope, station_id: int, *, missing: str = "站点不存在") -> Station:
+def get_station(
+    session: Session, scope: Actor, station_id: int, *, missing: str = "站点不存在", code: str = NotFound.code
+) -> Station:
     """The station, when the union managing it lies in the scope; otherwise a 404."""
     station = session.scalars(
         sa.select(Station)
         .join(Union, Union.id == Station.union_id)
-        .where(Station.id == station_id, within_subtree(session, scope.path))
+        .where(Station.id == station_id, scope.covers(Union.path))
     ).first()
     if station is None:
-        raise NotFound(missing)
+        raise NotFound(missing, code=code)
     return station
 
 
 def create_station(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     name: str,
     region_code: str,
@@ -457,7 +437,7 @@ def create_station(
     return station
 
 
-def update_station(session: Session, scope: Scope, station_id: int, changes: Mapping[str, Any]) -> Station:
+def update_station(session: Session, scope: Actor, station_id: int, changes: Mapping[str, Any]) -> Station:
     """Change a station."""
     station = get_station(session, scope, station_id)
     managing = get_union(session, scope, changes.get("union_id", station.union_id), missing="管理工会不存在")
@@ -487,7 +467,7 @@ def update_station(session: Session, scope: Scope, station_id: int, changes: Map
 
 def list_stations(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     limit: int,
     cursor: str | None = None,
@@ -497,7 +477,7 @@ def list_stations(
     q: str | None = None,
 ) -> Page:
     """The stations managed within the scope, oldest first."""
-    statement = sa.select(Station).join(Union, Union.id == Station.union_id).where(within_subtree(session, scope.path))
+    statement = sa.select(Station).join(Union, Union.id == Station.union_id).where(scope.covers(Union.path))
     if region_code is not None:
         statement = statement.where(Station.region_code.in_(within(region_code)))
     if employer_id is not None:

@@ -37,7 +37,3 @@ def uscc_problem(code: str) -> str | None:
     if check_character(code[:17]) != code[17]:
         return "统一社会信用代码校验位不正确"
     return None
-
-
-def is_valid_uscc(code: str) -> bool:
-    return uscc_problem(normalise_uscc(code)) is None

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.access import current_principal, require_principal, require_worker
+from app.auth.access import current_actor, require_signed_in, require_worker
 from app.db import db, utcnow
 from app.enrollment import service
 from app.enrollment.schemas import (
@@ -40,6 +40,12 @@ def _policy() -> service.EnrollmentPolicy:
     )
 
 
+def _secret_key() -> str:
+    """The key member cards are signed under (``SECRET_KEY``)."""
+    secret_key: str = current_app.extensions["ruhui.settings"].secret_key
+    return secret_key
+
+
 def _created(body: dict[str, Any], status: int) -> Response:
     # Returned as a finished response: it is stored for Idempotency-Key replays byte for byte.
     response = jsonify(body)
@@ -65,7 +71,7 @@ class Applications(MethodView):
     @applications_blp.alt_response(410, schema=ErrorSchema, description="join_code_revoked / join_code_expired")
     def post(self, body: dict[str, Any]) -> Any:
         """Submit an application; a retried request with the same Idempotency-Key is answered once."""
-        person_id = current_principal().id
+        person_id = current_actor().id
         key = _idempotency_key()
         fingerprint = service.request_fingerprint(body)
         if key:
@@ -108,11 +114,11 @@ class Applications(MethodView):
 
 @applications_blp.route("/<application_id>")
 class ApplicationById(MethodView):
-    @require_principal
+    @require_signed_in
     @applications_blp.response(200, ApplicationSchema)
     def get(self, application_id: str) -> Any:
         """Show one application: the worker's own, or one in the officer's subtree."""
-        application = service.visible_application(db.session, current_principal(), application_id)
+        application = service.visible_application(db.session, current_actor(), application_id)
         return service.application_view(db.session, application)
 
     @require_worker
@@ -123,7 +129,7 @@ class ApplicationById(MethodView):
         """Correct a returned application and send it back to the queue."""
         application = service.resubmit_application(
             db.session,
-            person_id=current_principal().id,
+            person_id=current_actor().id,
             application_id=application_id,
             form=service.ApplicationForm(**body),
             policy=_policy(),
@@ -141,7 +147,7 @@ class WithdrawApplication(MethodView):
     def post(self, application_id: str) -> Any:
         """Withdraw an open application."""
         application = service.withdraw_application(
-            db.session, person_id=current_principal().id, application_id=application_id
+            db.session, person_id=current_actor().id, application_id=application_id
         )
         db.session.commit()
         return service.application_view(db.session, application)
@@ -154,7 +160,7 @@ class MyApplications(MethodView):
     @me_blp.response(200, ApplicationPageSchema)
     def get(self, query: dict[str, Any]) -> Any:
         """List the worker's own applications, newest first."""
-        page = service.list_own_applications(db.session, person_id=current_principal().id, **query)
+        page = service.list_own_applications(db.session, person_id=current_actor().id, **query)
         page.items = service.application_views(db.session, page.items)
         return page
 
@@ -166,7 +172,7 @@ class MyMembership(MethodView):
     @me_blp.alt_response(404, schema=ErrorSchema, description="not_a_member")
     def get(self) -> Any:
         """Show the worker's membership with a fresh, short-lived card token."""
-        return service.my_membership(db.session, person_id=current_principal().id, now=utcnow())
+        return service.my_membership(db.session, person_id=current_actor().id, now=utcnow(), secret_key=_secret_key())
 
 
 @cards_blp.route("/<card_token>")
@@ -178,4 +184,4 @@ class Card(MethodView):
     @cards_blp.alt_response(404, schema=ErrorSchema, description="card_not_found: forged, expired or not active")
     def get(self, card_token: str) -> Any:
         """Check a member card (what a venue or officer sees when scanning it)."""
-        return service.check_card(db.session, card_token)
+        return service.check_card(db.session, card_token, secret_key=_secret_key())

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-# China keeps one offset all year (no daylight saving), so a fixed offset needs no tz database.
-CHINA = dt.timezone(dt.timedelta(hours=8), "CST")
+from app.clock import CHINA
 
 
 def add_working_days(start: dt.datetime, days: int) -> dt.datetime:

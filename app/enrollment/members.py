@@ -8,12 +8,12 @@ from typing import Any
 
 import jwt
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
 from app.enrollment.models import Identity, MemberNumberSequence
+from app.privacy import derive_key
 
 CARD_TTL = dt.timedelta(minutes=5)
 _CARD_AUDIENCE = "ruhui-card"
@@ -48,13 +48,15 @@ def allocate_member_no(session: Session, identity: Identity, region_code: str, n
     return identity.member_no
 
 
-def _card_secret() -> bytes:
-    secret: str = current_app.config["SECRET_KEY"]
-    return f"ruhui-card:{secret}".encode()
+def _card_secret(secret_key: str) -> bytes:
+    return derive_key(secret_key, "card")
 
 
-def issue_card_token(membership_id: int, now: dt.datetime | None = None) -> str:
-    """A signed token naming a membership, valid a few minutes: a screenshot soon stops working."""
+def issue_card_token(membership_id: int, now: dt.datetime | None = None, *, secret_key: str) -> str:
+    """A signed token naming a membership, valid a few minutes: a screenshot soon stops working.
+
+    ``secret_key`` is the app's ``SECRET_KEY`` (the card key is derived from it).
+    """
     now = now or utcnow()
     claims = {
         "aud": _CARD_AUDIENCE,
@@ -63,15 +65,15 @@ def issue_card_token(membership_id: int, now: dt.datetime | None = None) -> str:
         "exp": int((now + CARD_TTL).timestamp()),
         "jti": uuid.uuid4().hex[:12],
     }
-    return jwt.encode(claims, _card_secret(), algorithm=_CARD_ALGORITHM)
+    return jwt.encode(claims, _card_secret(secret_key), algorithm=_CARD_ALGORITHM)
 
 
-def read_card_token(token: str) -> int | None:
+def read_card_token(token: str, *, secret_key: str) -> int | None:
     """The membership id a card token names, or None when it is forged, altered or expired."""
     try:
         claims: dict[str, Any] = jwt.decode(
             token,
-            _card_secret(),
+            _card_secret(secret_key),
             algorithms=[_CARD_ALGORITHM],
             audience=_CARD_AUDIENCE,
             options={"require": ["exp", "sub"]},

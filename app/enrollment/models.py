@@ -7,13 +7,17 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 
+from app.actors import within_subtree
 from app.db import Base, BigId, IdPk, JSONType, TimestampMixin, UTCDateTime, utcnow
+from app.directory.models import Union
 
 APPLICATION_STATUSES = ("pending", "approved", "rejected", "returned", "withdrawn")
 OPEN_STATUSES = ("pending", "returned")
+_OPEN = f"status IN {OPEN_STATUSES!r}"  # the same tuple as SQL text, for the partial index below
 MEMBERSHIP_STATUSES = ("active", "transferred_out", "ended")
+_ACTIVE = "status = 'active'"
 
 
 class Identity(TimestampMixin, Base):
@@ -38,7 +42,12 @@ class Identity(TimestampMixin, Base):
 
 
 class Application(TimestampMixin, Base):
-    """An application to join (入会申请), routed to a union with the trace of why."""
+    """An application to join (入会申请), routed to a union with the trace of why.
+
+    ``union_id``, ``union_path`` and ``route_trace`` are written only by ``route_to`` (a
+    routing decision or a transfer) and ``rehome_applications`` (a union moved); the
+    indexes the statistics read through are declared below the table, with the rest.
+    """
 
     __tablename__ = "applications"
     __table_args__ = (
@@ -48,8 +57,8 @@ class Application(TimestampMixin, Base):
             "uq_applications_open_identity",
             "identity_id",
             unique=True,
-            postgresql_where=sa.text("status IN ('pending', 'returned')"),
-            sqlite_where=sa.text("status IN ('pending', 'returned')"),
+            postgresql_where=sa.text(_OPEN),
+            sqlite_where=sa.text(_OPEN),
         ),
         sa.Index(
             "ix_applications_union_path_created",
@@ -79,7 +88,7 @@ class Application(TimestampMixin, Base):
     union_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unions.id"), index=True)
     # The routed union's materialised path, copied here so a queue scoped to a subtree is one index range.
     union_path: Mapped[str] = mapped_column(sa.String(400))
-    # Indexed with the hours to decision for coverage (``app.stats.models``), which serves lookups too.
+    # Indexed with the hours to decision for coverage (below), which serves lookups too.
     region_code: Mapped[str] = mapped_column(sa.String(6))
     occupation: Mapped[str] = mapped_column(sa.String(32))
     employment_form: Mapped[str] = mapped_column(sa.String(32))
@@ -107,6 +116,37 @@ class Application(TimestampMixin, Base):
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012  # read once by SQLAlchemy
 
+    def route_to(self, union: Union, *, rule: str, hop: dict[str, Any]) -> None:
+        """Send the application to ``union`` (its id and its path copy) and append the hop to its trace."""
+        self.union_id = union.id
+        self.union_path = union.path
+        self.route_rule = rule
+        self.route_trace = [*(self.route_trace or []), hop]
+
+
+def union_summary(union: Union) -> dict[str, str]:
+    return {"id": str(union.id), "name": union.name, "kind": union.kind}
+
+
+def route_hop(union: Union, *, at: dt.datetime, by: str, rule: str, reasons: list[str], **extra: str) -> dict[str, Any]:
+    """One entry of an application's route trace: who sent it (``routing`` or ``transfer``) where, and why."""
+    return {"at": at.isoformat(), "by": by, "rule": rule, "union": union_summary(union), "reasons": reasons, **extra}
+
+
+def rehome_applications(session: Session, old_path: str, new_path: str) -> None:
+    """A union moved from ``old_path`` to ``new_path``: rewrite the path copies of the applications beneath it.
+
+    Applications keep a copy of their union's path (a subtree's queue and figures are
+    one index range): rewritten with the unions, or the old parent's officers would go
+    on seeing them and the new parent's would not. No application is loaded to sync.
+    """
+    session.execute(
+        sa.update(Application)
+        .where(within_subtree(Application.union_path, old_path))
+        .values(union_path=sa.literal(new_path, sa.String) + sa.func.substr(Application.union_path, len(old_path) + 1)),
+        execution_options={"synchronize_session": False},
+    )
+
 
 @event.listens_for(Application, "before_insert")
 @event.listens_for(Application, "before_update")
@@ -128,8 +168,8 @@ class Membership(TimestampMixin, Base):
             "uq_memberships_active_identity",
             "identity_id",
             unique=True,
-            postgresql_where=sa.text("status = 'active'"),
-            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text(_ACTIVE),
+            sqlite_where=sa.text(_ACTIVE),
         ),
     )
 
@@ -166,3 +206,63 @@ class IdempotencyRecord(Base):
     status_code: Mapped[int] = mapped_column(sa.Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- the indexes the statistics read through (app.stats.service) ----------------------------------------------------
+# Declared with the tables they index, like those in ``__table_args__``:
+#
+# - Pending applications of a subtree, with their deadlines (pending and overdue
+#   figures, and the review queue's "overdue" filter): a partial index over a tenth
+#   of the table.
+# - Decisions by time: the period figures (approvals, rejections, medians) of a
+#   narrow period read only that period's rows.
+# - Active memberships by union, with the application they came from: member counts
+#   of a subtree without touching ended memberships.
+# - Per grouping of the coverage query (occupation, region, employment form, and on
+#   PostgreSQL the root's child for by=union), the applications sorted by (key,
+#   decision_hours) and carrying every other column the statement reads: at the top of
+#   the tree it is read whole, in order, by a parallel index-only scan feeding a
+#   streaming aggregate (see ``app.stats.service``). About
+#   90 MB each per million applications on PostgreSQL, and written only when an
+#   application is filed or decided.
+
+_PENDING = "status = 'pending'"
+
+ix_applications_pending_path = sa.Index(
+    "ix_applications_pending_union_path",
+    Application.union_path,
+    Application.due_at,
+    postgresql_ops={"union_path": "text_pattern_ops"},
+    postgresql_where=sa.text(_PENDING),
+    sqlite_where=sa.text(_PENDING),
+)
+ix_applications_decided_at = sa.Index("ix_applications_decided_at", Application.decided_at)
+ix_memberships_active_union = sa.Index(
+    "ix_memberships_active_union",
+    Membership.union_id,
+    Membership.application_id,
+    postgresql_where=sa.text(_ACTIVE),
+    sqlite_where=sa.text(_ACTIVE),
+)
+
+
+def _in_key_order(name: str, key: InstrumentedAttribute[str] | sa.ColumnElement[str]) -> sa.Index:
+    return sa.Index(
+        name,
+        key,
+        Application.decision_hours,
+        postgresql_include=["union_path", "status", "decided_at", "due_at", "membership_active"],
+    )
+
+
+ix_applications_occupation_hours = _in_key_order("ix_applications_occupation_hours", Application.occupation)
+ix_applications_region_hours = _in_key_order("ix_applications_region_hours", Application.region_code)
+ix_applications_form_hours = _in_key_order("ix_applications_form_hours", Application.employment_form)
+# by=union at the top of the tree groups by the second element of the path (the child of
+# the root, a city federation in a province's tree). PostgreSQL only: SQLite has no split_part
+# and no need, and what it indexes is that expression exactly (``TOP_CHILD``).
+# The constants are written into the SQL, not bound: a bound parameter would not match the index.
+TOP_CHILD = sa.func.split_part(Application.union_path, sa.literal_column("'/'"), sa.literal_column("3"))
+ix_applications_top_child_hours = _in_key_order("ix_applications_top_child_hours", TOP_CHILD).ddl_if(
+    dialect="postgresql"
+)

@@ -12,13 +12,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.auth.access import Principal
+from app.actors import Actor
 from app.db import parse_id
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.enrollment import members
 from app.enrollment.deadlines import add_working_days
 from app.enrollment.identity import IdentityError, mask_id_number, mask_name, normalise_name, parse_id_number
-from app.enrollment.models import OPEN_STATUSES, Application, IdempotencyRecord, Identity, Membership
+from app.enrollment.models import (
+    OPEN_STATUSES,
+    Application,
+    IdempotencyRecord,
+    Identity,
+    Membership,
+    route_hop,
+    union_summary,
+)
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes import service as joincodes
 from app.pagination import Page, paginate
@@ -113,21 +121,7 @@ def active_membership(session: Session, identity_id: int) -> Membership | None:
     ).first()
 
 
-def union_summary(union: Union) -> dict[str, str]:
-    return {"id": str(union.id), "name": union.name, "kind": union.kind}
-
-
 # ---------------------------------------------------------------- submit
-
-
-def _route_hop(decision: Any, union: Union, at: dt.datetime) -> dict[str, Any]:
-    return {
-        "at": at.isoformat(),
-        "by": "routing",
-        "rule": decision.rule,
-        "union": union_summary(union),
-        "reasons": list(decision.reasons),
-    }
 
 
 def _place(
@@ -137,10 +131,8 @@ def _place(
     decision = routing.route_station(session, station, form.occupation, form.employment_form)
     union = session.get(Union, decision.union_id)
     assert union is not None
-    application.union_id = union.id
-    application.union_path = union.path
-    application.route_rule = decision.rule
-    application.route_trace = [*(application.route_trace or []), _route_hop(decision, union, now)]
+    hop = route_hop(union, at=now, by="routing", rule=decision.rule, reasons=list(decision.reasons))
+    application.route_to(union, rule=decision.rule, hop=hop)
 
 
 def _live_station(session: Session, join_token: str, now: dt.datetime) -> tuple[int, Station]:
@@ -263,7 +255,7 @@ def own_application(session: Session, person_id: int, application_id: str) -> Ap
     return application
 
 
-def visible_application(session: Session, principal: Principal, application_id: str) -> Application:
+def visible_application(session: Session, principal: Actor, application_id: str) -> Application:
     """A worker's own application, or one routed into an officer's subtree; otherwise 404."""
     number = parse_id(application_id)
     application = session.get(Application, number) if number else None
@@ -271,7 +263,7 @@ def visible_application(session: Session, principal: Principal, application_id: 
         raise _application_not_found()
     if principal.kind == "worker" and application.person_id == principal.id:
         return application
-    if principal.kind == "officer" and principal.in_scope(application.union_path):
+    if principal.kind == "officer" and principal.covers(application.union_path):
         return application
     raise _application_not_found()
 
@@ -348,14 +340,19 @@ def _identity_of_person(session: Session, person_id: int) -> int | None:
     )
 
 
-def my_membership(session: Session, *, person_id: int, now: dt.datetime) -> MembershipView:
+def my_membership(session: Session, *, person_id: int, now: dt.datetime, secret_key: str) -> MembershipView:
+    """The worker's active membership with a fresh card token signed under ``secret_key`` (``SECRET_KEY``)."""
     identity_id = _identity_of_person(session, person_id)
     membership = active_membership(session, identity_id) if identity_id else None
     if membership is None:
         raise NotFound("您还不是工会会员", code="not_a_member")
     union = session.get(Union, membership.union_id)
     assert union is not None
-    return MembershipView(membership=membership, union=union, card_token=members.issue_card_token(membership.id, now))
+    return MembershipView(
+        membership=membership,
+        union=union,
+        card_token=members.issue_card_token(membership.id, now, secret_key=secret_key),
+    )
 
 
 @dataclass(frozen=True)
@@ -366,9 +363,9 @@ class CardCheck:
     status: str
 
 
-def check_card(session: Session, card_token: str) -> CardCheck:
+def check_card(session: Session, card_token: str, *, secret_key: str) -> CardCheck:
     """What a venue sees when it scans a member card: only a live card of an active membership passes."""
-    membership_id = members.read_card_token(card_token)
+    membership_id = members.read_card_token(card_token, secret_key=secret_key)
     membership = session.get(Membership, membership_id) if membership_id else None
     if membership is None or membership.status != "active":
         raise NotFound("会员卡无效或已过期，请让会员刷新后重新出示", code="card_not_found")

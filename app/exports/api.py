@@ -11,9 +11,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.auth.access import current_principal, require_officer
+from app.auth.access import current_actor, require_officer
 from app.db import db
-from app.directory.scope import officer_scope
 from app.exports import service, writers
 from app.privacy import keyring
 
@@ -58,8 +57,7 @@ class ExportView(MethodView):
         """Download the members or applications of the subtree as CSV (UTF-8 with BOM) or XLSX."""
         export = service.prepare_export(
             db.session,
-            current_principal(),
-            officer_scope(),
+            current_actor(),
             kind=kind,
             fmt=fmt,
             unmasked=args["unmasked"],

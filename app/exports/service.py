@@ -20,13 +20,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.actors import Actor, within_subtree
 from app.audit.service import record_event
-from app.auth.access import Principal
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.clock import CHINA
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import display_name
-from app.directory.scope import Scope
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
-from app.enrollment.deadlines import CHINA
 from app.enrollment.models import Application, Identity, Membership
 from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.errors import Forbidden
@@ -83,8 +82,7 @@ class Export:
 
 def prepare_export(
     session: Session,
-    principal: Principal,
-    scope: Scope,
+    actor: Actor,
     *,
     kind: str,
     fmt: str,
@@ -93,22 +91,22 @@ def prepare_export(
 ) -> Export:
     """Check the right to an unmasked export and audit it; return the export, whose rows are read lazily."""
     if unmasked:
-        if principal.role != "admin":
+        if actor.role != "admin":
             raise Forbidden("仅管理员可导出未脱敏的个人信息")
         record_event(
             session,
-            actor=principal,
+            actor=actor,
             action="export.unmasked",
             object_type="export",
             object_id=f"{kind}.{fmt}",
-            union_path=scope.path,
-            details={"kind": kind, "format": fmt, "union_id": str(scope.union_id)},
+            union_path=actor.subtree,
+            details={"kind": kind, "format": fmt, "union_id": str(actor.union_id)},
         )
-    log.info("export", extra={"kind": kind, "format": fmt, "unmasked": unmasked, "union_id": scope.union_id})
+    log.info("export", extra={"kind": kind, "format": fmt, "unmasked": unmasked, "union_id": actor.union_id})
     ring = keyring if unmasked else None
     if kind == "members":
-        return Export(kind, fmt, unmasked, MEMBER_HEADER, lambda reader: member_rows(reader, scope.path, ring))
-    return Export(kind, fmt, unmasked, APPLICATION_HEADER, lambda reader: application_rows(reader, scope.path, ring))
+        return Export(kind, fmt, unmasked, MEMBER_HEADER, lambda reader: member_rows(reader, actor.subtree, ring))
+    return Export(kind, fmt, unmasked, APPLICATION_HEADER, lambda reader: application_rows(reader, actor.subtree, ring))
 
 
 def _local(moment: dt.datetime | None) -> str:
@@ -152,7 +150,7 @@ def application_rows(session: Session, scope_path: str, ring: Keyring | None) ->
         .join(Station, Station.id == Application.station_id)
         .join(Union, Union.id == Application.union_id)
         .outerjoin(Employer, Employer.id == Application.employer_id)
-        .where(within_subtree(session, scope_path, Application.union_path.expression))
+        .where(within_subtree(Application.union_path, scope_path))
         .order_by(Application.id)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
@@ -198,7 +196,7 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
         .join(Application, Application.id == Membership.application_id)
         .join(Station, Station.id == Application.station_id)
         .outerjoin(Employer, Employer.id == Application.employer_id)
-        .where(Membership.status == "active", within_subtree(session, scope_path, Union.path.expression))
+        .where(Membership.status == "active", within_subtree(Union.path, scope_path))
         .order_by(Membership.id)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )

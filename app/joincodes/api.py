@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from typing import Any
 
@@ -11,7 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from markupsafe import Markup
 
-from app.auth.access import current_principal, require_officer
+from app.auth.access import current_actor, require_officer
+from app.clock import CHINA
 from app.config import Settings
 from app.db import db
 from app.directory.models import OCCUPATIONS
@@ -28,7 +28,6 @@ from app.pagination import Page, PageArgsSchema, page_schema
 blp = Blueprint("join-codes", __name__, description="Join codes of stations: issue, revoke, rotate, print (admins)")
 join_blp = Blueprint("join", __name__, description="What the mini-program shows after a scan (no sign-in)")
 
-BEIJING = dt.timezone(dt.timedelta(hours=8), "CST")  # China keeps no daylight saving time
 _BINARY = {"type": "string", "format": "binary"}
 # The images of a code never change while its URL does not; the ETag catches a changed PUBLIC_BASE_URL.
 _IMAGE_CACHE_CONTROL = "private, max-age=86400"
@@ -64,7 +63,7 @@ class StationJoinCodes(MethodView):
         """Issue a new join code for a station."""
         report = service.issue_join_code(
             db.session,
-            current_principal(),
+            current_actor(),
             station_id,
             expires_at=args["expires_at"],
             base_url=_settings().public_base_url,
@@ -80,7 +79,7 @@ class StationJoinCodes(MethodView):
         """List a station's join codes with their scan totals, newest first."""
         return service.station_join_codes(
             db.session,
-            current_principal(),
+            current_actor(),
             station_id,
             limit=args["limit"],
             cursor=args["cursor"],
@@ -95,7 +94,7 @@ class JoinCodeItem(MethodView):
     @blp.alt_response(404, description="Unknown code, or outside the officer's scope")
     def get(self, code_id: str) -> service.JoinCodeReport:
         """Show a join code with its scan totals."""
-        return service.join_code_report(db.session, current_principal(), code_id, base_url=_settings().public_base_url)
+        return service.join_code_report(db.session, current_actor(), code_id, base_url=_settings().public_base_url)
 
 
 @blp.route("/join-codes/<code_id>/revoke")
@@ -106,7 +105,7 @@ class JoinCodeRevoke(MethodView):
     def post(self, code_id: str) -> service.JoinCodeReport:
         """Revoke a join code (idempotent: the first revocation stands)."""
         report = service.revoke_join_code_in_scope(
-            db.session, current_principal(), code_id, base_url=_settings().public_base_url
+            db.session, current_actor(), code_id, base_url=_settings().public_base_url
         )
         db.session.commit()
         return report
@@ -124,7 +123,7 @@ class JoinCodeRotate(MethodView):
         """Replace a join code with a new one for the same station, revoking the old one in the same step."""
         report = service.rotate_join_code_in_scope(
             db.session,
-            current_principal(),
+            current_actor(),
             code_id,
             expires_at=args["expires_at"],
             base_url=_settings().public_base_url,
@@ -144,7 +143,7 @@ class JoinCodeQrPng(MethodView):
     def get(self, args: dict[str, Any], code_id: str) -> Response:
         """Render the QR code of the join code's URL as a PNG."""
         screen = service.printable_join_code(
-            db.session, current_principal(), code_id, base_url=_settings().public_base_url, with_union=False
+            db.session, current_actor(), code_id, base_url=_settings().public_base_url, with_union=False
         )
         return _image_response(screen.url, "png", args["size"], filename=f"joincode-{screen.code.id}.png")
 
@@ -160,7 +159,7 @@ class JoinCodeQrSvg(MethodView):
     def get(self, args: dict[str, Any], code_id: str) -> Response:
         """Render the QR code of the join code's URL as an SVG."""
         screen = service.printable_join_code(
-            db.session, current_principal(), code_id, base_url=_settings().public_base_url, with_union=False
+            db.session, current_actor(), code_id, base_url=_settings().public_base_url, with_union=False
         )
         return _image_response(screen.url, "svg", args["size"], filename=f"joincode-{screen.code.id}.svg")
 
@@ -184,7 +183,7 @@ class JoinCodeWxaCode(MethodView):
         settings = _settings()
         png = wxacode.wxacode_png(
             db.session,
-            current_principal(),
+            current_actor(),
             code_id,
             page=settings.join_miniprogram_page,
             env_version=settings.join_miniprogram_env_version,
@@ -205,14 +204,12 @@ class JoinCodePoster(MethodView):
     @blp.alt_response(410, description="join_code_revoked / join_code_expired: a dead code is not printed")
     def get(self, code_id: str) -> Response:
         """Render an A4 poster (HTML, print from the browser) with the station, the union and the QR code."""
-        screen = service.printable_join_code(
-            db.session, current_principal(), code_id, base_url=_settings().public_base_url
-        )
+        screen = service.printable_join_code(db.session, current_actor(), code_id, base_url=_settings().public_base_url)
         html = render_template(
             "joincodes/poster.html",
             screen=screen,
             occupation_label=OCCUPATIONS.get(screen.station.occupation, ""),
-            beijing=BEIJING,
+            beijing=CHINA,
             qr_svg=Markup(qr.render_svg(screen.url, 600)),  # noqa: S704  # our own SVG: numbers only, no input text
         )
         return Response(html, mimetype="text/html", headers={"Cache-Control": "private, no-cache"})
@@ -229,7 +226,7 @@ class StationQrBundle(MethodView):
         """Download a ZIP of the QR PNGs of many stations (by employer, region or union) and a manifest.csv."""
         items = service.stations_for_print(
             db.session,
-            current_principal(),
+            current_actor(),
             employer_id=args["employer_id"],
             region_code=args["region_code"],
             union_id=args["union_id"],

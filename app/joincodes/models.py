@@ -34,6 +34,22 @@ class JoinCode(TimestampMixin, Base):
 
     station: Mapped[Station] = relationship(lazy="raise")
 
+    # A code is live (admits workers) until it is revoked or its expiry passes: ``status_at`` says so
+    # of a loaded code, ``live_at`` is the same rule in SQL. Nothing else restates it.
+
+    def status_at(self, now: dt.datetime) -> str:
+        """``revoked``, ``expired`` or ``active`` (live) at ``now``."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+    @classmethod
+    def live_at(cls, now: dt.datetime) -> sa.ColumnElement[bool]:
+        """The SQL condition for ``status_at(now) == "active"``."""
+        return sa.and_(cls.revoked_at.is_(None), sa.or_(cls.expires_at.is_(None), cls.expires_at > now))
+
 
 class JoinScan(Base):
     """One scan of a join code (a resolve by the mini-program, or the landing page in a browser).

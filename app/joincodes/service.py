@@ -16,11 +16,12 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.actors import Actor, within_subtree
 from app.audit import service as audit
-from app.auth.access import Principal
 from app.db import parse_id, utcnow
 from app.directory import regions
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
+from app.directory.service import get_station
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
 from app.pagination import Page, paginate
@@ -45,17 +46,9 @@ def join_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/j/{token}"
 
 
-def code_status(code: JoinCode, now: dt.datetime) -> str:
-    if code.revoked_at is not None:
-        return "revoked"
-    if code.expires_at is not None and code.expires_at <= now:
-        return "expired"
-    return "active"
-
-
 def ensure_live(code: JoinCode, now: dt.datetime) -> None:
     """Raise the contract's 410 for a code that no longer admits anyone."""
-    status = code_status(code, now)
+    status = code.status_at(now)
     if status == "revoked":
         raise AppError("该入会码已停用，请向站点负责人索取新的入会码", code="join_code_revoked", status=410)
     if status == "expired":
@@ -66,48 +59,33 @@ def _join_code_not_found() -> NotFound:
     return NotFound("入会码不存在", code="join_code_not_found")
 
 
-def _station_not_found() -> NotFound:
-    return NotFound("站点不存在", code="station_not_found")
-
-
 # --- officers: managing codes within their scope ---------------------------------------------
 
 
-def station_in_scope(session: Session, principal: Principal, station_id: str | int) -> Station:
+def station_in_scope(session: Session, principal: Actor, station_id: str | int) -> Station:
     """The station, when it exists and its union lies in the officer's scope (else 404: existence is not revealed)."""
-    number = parse_id(station_id)
-    row = None
-    if number is not None:
-        row = session.execute(
-            sa.select(Station, Union.path).join(Union, Union.id == Station.union_id).where(Station.id == number)
-        ).first()
-    if row is None or not principal.in_scope(row[1]):
-        raise _station_not_found()
-    station: Station = row[0]
-    return station
+    return get_station(session, principal, parse_id(station_id), code="station_not_found")
 
 
-def join_code_and_station(
-    session: Session, code_id: str | int, in_scope: Callable[[str], bool]
-) -> tuple[JoinCode, Station]:
-    """The join code and its station, when ``in_scope`` accepts the station's union path (else 404)."""
+def join_code_and_station(session: Session, scope: Actor, code_id: str | int) -> tuple[JoinCode, Station]:
+    """The join code and its station, when the station's union lies in the scope (else 404)."""
     number = parse_id(code_id)
     row = None
-    if number is not None:
+    if number:
         row = session.execute(
-            sa.select(JoinCode, Station, Union.path)
+            sa.select(JoinCode, Station)
             .join(Station, Station.id == JoinCode.station_id)
             .join(Union, Union.id == Station.union_id)
-            .where(JoinCode.id == number)
+            .where(JoinCode.id == number, scope.covers(Union.path))
         ).first()
-    if row is None or not in_scope(row[2]):
+    if row is None:
         raise _join_code_not_found()
     return row[0], row[1]
 
 
-def join_code_in_scope(session: Session, principal: Principal, code_id: str | int) -> JoinCode:
+def join_code_in_scope(session: Session, principal: Actor, code_id: str | int) -> JoinCode:
     """The join code, when its station's union lies in the officer's scope (else 404)."""
-    return join_code_and_station(session, code_id, principal.in_scope)[0]
+    return join_code_and_station(session, principal, code_id)[0]
 
 
 def _check_expiry(expires_at: dt.datetime | None, now: dt.datetime) -> None:
@@ -143,12 +121,15 @@ def create_join_code(
     return code
 
 
-def _revoke(session: Session, code: JoinCode, *, revoked_by_id: int | None, now: dt.datetime) -> bool:
-    """Mark ``code`` revoked unless it already is; True when this call revoked it.
+def revoke_join_code(
+    session: Session, code: JoinCode, *, revoked_by_id: int | None, now: dt.datetime | None = None
+) -> bool:
+    """Stop ``code`` admitting anyone unless it already is revoked (the first revocation stands); True when this did.
 
     A conditional UPDATE rather than read-then-write, so two officers revoking or
     rotating the same code at once cannot both believe they did it.
     """
+    now = now or utcnow()
     result = session.execute(
         sa.update(JoinCode)
         .where(JoinCode.id == code.id, JoinCode.revoked_at.is_(None))
@@ -159,19 +140,13 @@ def _revoke(session: Session, code: JoinCode, *, revoked_by_id: int | None, now:
     return bool(getattr(result, "rowcount", 0))
 
 
-def revoke_join_code(session: Session, code: JoinCode, *, revoked_by_id: int | None) -> JoinCode:
-    """Stop ``code`` admitting anyone. Revoking a revoked code changes nothing (the first revocation stands)."""
-    _revoke(session, code, revoked_by_id=revoked_by_id, now=utcnow())
-    return code
-
-
 def rotate_join_code(
     session: Session, code: JoinCode, *, officer_id: int | None, expires_at: dt.datetime | None = None
 ) -> JoinCode:
     """Replace ``code`` in one step: a new code for the same station, the old one revoked and pointing at it."""
     now = utcnow()
     _check_expiry(expires_at, now)
-    if not _revoke(session, code, revoked_by_id=officer_id, now=now):
+    if not revoke_join_code(session, code, revoked_by_id=officer_id, now=now):
         raise Conflict("该入会码已停用，无法轮换；请为站点新建入会码", code="join_code_revoked")
     station = session.get(Station, code.station_id)
     assert station is not None  # join_codes.station_id is a foreign key
@@ -273,6 +248,17 @@ def record_sign_in_after_scan(
     return sign_in
 
 
+def sign_in_attribution(device_id: str | None, device_key: str) -> Callable[[Session, int, str], ScanSignIn | None]:
+    """The hook a sign-in calls (``on_sign_in``): ties it to the code this device scanned last."""
+
+    def record(session: Session, person_id: int, method: str) -> ScanSignIn | None:
+        return record_sign_in_after_scan(
+            session, person_id=person_id, method=method, device_id=device_id, device_key=device_key, now=utcnow()
+        )
+
+    return record
+
+
 def record_scan(
     session: Session, code: JoinCode, *, channel: str, device_id: str | None, device_key: str, now: dt.datetime
 ) -> None:
@@ -299,15 +285,7 @@ def ensure_live_codes(session: Session, station_ids: Sequence[int] | None = None
     For the demo data and a first roll-out; running it again issues nothing.
     """
     now = utcnow()
-    live = (
-        sa.select(JoinCode.id)
-        .where(
-            JoinCode.station_id == Station.id,
-            JoinCode.revoked_at.is_(None),
-            sa.or_(JoinCode.expires_at.is_(None), JoinCode.expires_at > now),
-        )
-        .exists()
-    )
+    live = sa.select(JoinCode.id).where(JoinCode.station_id == Station.id, JoinCode.live_at(now)).exists()
     statement = sa.select(Station).where(~live).order_by(Station.id)
     if station_ids is not None:
         statement = statement.where(Station.id.in_(list(station_ids)))
@@ -318,12 +296,10 @@ def ensure_live_codes(session: Session, station_ids: Sequence[int] | None = None
 def _reports(session: Session, codes: Sequence[JoinCode], base_url: str) -> list[JoinCodeReport]:
     now = utcnow()
     stats = scan_stats(session, [code.id for code in codes])
-    return [
-        JoinCodeReport(code, code_status(code, now), join_url(base_url, code.token), stats[code.id]) for code in codes
-    ]
+    return [JoinCodeReport(code, code.status_at(now), join_url(base_url, code.token), stats[code.id]) for code in codes]
 
 
-def _audit(session: Session, principal: Principal, action: str, code: JoinCode, **details: object) -> None:
+def _audit(session: Session, principal: Actor, action: str, code: JoinCode, **details: object) -> None:
     station = session.get(Station, code.station_id)
     assert station is not None  # a foreign key
     union_path = session.scalar(sa.select(Union.path).where(Union.id == station.union_id))
@@ -340,7 +316,7 @@ def _audit(session: Session, principal: Principal, action: str, code: JoinCode, 
 
 
 def issue_join_code(
-    session: Session, principal: Principal, station_id: str, *, expires_at: dt.datetime | None, base_url: str
+    session: Session, principal: Actor, station_id: str, *, expires_at: dt.datetime | None, base_url: str
 ) -> JoinCodeReport:
     """An officer issues a new code for a station in scope."""
     station = station_in_scope(session, principal, station_id)
@@ -350,7 +326,7 @@ def issue_join_code(
 
 
 def station_join_codes(
-    session: Session, principal: Principal, station_id: str, *, limit: int, cursor: str | None, base_url: str
+    session: Session, principal: Actor, station_id: str, *, limit: int, cursor: str | None, base_url: str
 ) -> Page:
     """One page of a station's codes with their scan totals (two queries, whatever the page size)."""
     station = station_in_scope(session, principal, station_id)
@@ -358,20 +334,20 @@ def station_join_codes(
     return Page(items=_reports(session, page.items, base_url), next_cursor=page.next_cursor)
 
 
-def join_code_report(session: Session, principal: Principal, code_id: str, *, base_url: str) -> JoinCodeReport:
+def join_code_report(session: Session, principal: Actor, code_id: str, *, base_url: str) -> JoinCodeReport:
     code = join_code_in_scope(session, principal, code_id)
     return _reports(session, [code], base_url)[0]
 
 
-def revoke_join_code_in_scope(session: Session, principal: Principal, code_id: str, *, base_url: str) -> JoinCodeReport:
+def revoke_join_code_in_scope(session: Session, principal: Actor, code_id: str, *, base_url: str) -> JoinCodeReport:
     code = join_code_in_scope(session, principal, code_id)
-    if _revoke(session, code, revoked_by_id=principal.id, now=utcnow()):
+    if revoke_join_code(session, code, revoked_by_id=principal.id):
         _audit(session, principal, "revoke", code)
     return _reports(session, [code], base_url)[0]
 
 
 def rotate_join_code_in_scope(
-    session: Session, principal: Principal, code_id: str, *, expires_at: dt.datetime | None, base_url: str
+    session: Session, principal: Actor, code_id: str, *, expires_at: dt.datetime | None, base_url: str
 ) -> JoinCodeReport:
     code = join_code_in_scope(session, principal, code_id)
     replacement = rotate_join_code(session, code, officer_id=principal.id, expires_at=expires_at)
@@ -482,7 +458,7 @@ def open_join_code(
 
 
 def printable_join_code(
-    session: Session, principal: Principal, code_id: str | int, *, base_url: str, with_union: bool = True
+    session: Session, principal: Actor, code_id: str | int, *, base_url: str, with_union: bool = True
 ) -> JoinScreen:
     """A live code in the officer's scope with what its poster shows (printing a dead code is refused with 410)."""
     code = join_code_in_scope(session, principal, code_id)
@@ -522,7 +498,7 @@ def _region_filter(region_code: str) -> sa.ColumnElement[bool]:
 
 def stations_for_print(
     session: Session,
-    principal: Principal,
+    principal: Actor,
     *,
     employer_id: str | None = None,
     region_code: str | None = None,
@@ -531,23 +507,22 @@ def stations_for_print(
 ) -> list[PrintItem]:
     """The stations in scope matching every given filter, each with its newest live code (if any)."""
     now = now or utcnow()
-    assert principal.union_path is not None  # officers only
     statement = (
         sa.select(Station.id, Station.name)
         .join(Union, Union.id == Station.union_id)
-        .where(Union.path.startswith(principal.union_path, autoescape=True))
+        .where(principal.covers(Union.path))
     )
     if employer_id is not None:
         number = parse_id(employer_id)
-        statement = statement.where(Station.employer_id == (number or 0))
+        statement = statement.where(Station.employer_id == number)
     if region_code is not None:
         statement = statement.where(_region_filter(region_code))
     if union_id is not None:
         number = parse_id(union_id)
-        union = session.get(Union, number) if number is not None else None
-        if union is None or not principal.in_scope(union.path):
+        union = session.get(Union, number) if number else None
+        if union is None or not principal.covers(union.path):
             raise NotFound("工会组织不存在", code="union_not_found")
-        statement = statement.where(Union.path.startswith(union.path, autoescape=True))
+        statement = statement.where(within_subtree(Union.path, union.path))
     stations = session.execute(statement.order_by(Station.id).limit(MAX_BUNDLE_STATIONS + 1)).all()
     if not stations:
         raise NotFound("没有符合条件的站点", code="stations_not_found")
@@ -568,8 +543,7 @@ def _newest_live_tokens(session: Session, station_ids: Iterable[int], now: dt.da
             sa.select(JoinCode.station_id, JoinCode.token)
             .where(
                 JoinCode.station_id.in_(ids[start : start + 500]),
-                JoinCode.revoked_at.is_(None),
-                sa.or_(JoinCode.expires_at.is_(None), JoinCode.expires_at > now),
+                JoinCode.live_at(now),
             )
             .order_by(JoinCode.station_id, JoinCode.id.desc())
         )

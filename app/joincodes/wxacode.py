@@ -15,7 +15,7 @@ from PIL import Image, UnidentifiedImageError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.auth.access import Principal
+from app.actors import Actor
 from app.db import utcnow
 from app.errors import AppError, ServiceUnavailable
 from app.joincodes.models import WxaCode
@@ -90,7 +90,7 @@ def _fetch(client: WeChatClient, token: str, page: str, env_version: str) -> byt
     return as_png(reply.content)
 
 
-def wxacode_png(session: Session, principal: Principal, code_id: str, *, page: str, env_version: str) -> bytes:
+def wxacode_png(session: Session, principal: Actor, code_id: str, *, page: str, env_version: str) -> bytes:
     """The mini-program code of a live join code in scope: from the cache, or fetched from WeChat once and kept."""
     code = join_code_in_scope(session, principal, code_id)
     ensure_live(code, utcnow())

@@ -23,7 +23,7 @@ outbox_cli = AppGroup("outbox", help="Send the notifications in the outbox.")
 @click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds idle.")
 def run(once: bool, batch_size: int, interval: float) -> None:
     """Claim due messages, send them, retry failures with back-off; run several for throughput."""
-    policy = outbox.OutboxPolicy.from_settings()
+    policy = outbox.OutboxPolicy.from_settings(current_app.extensions["ruhui.settings"])
     sessions = current_app.extensions["ruhui.sessionmaker"]
     if once:
         report = outbox.run_until_idle(sessions, policy=policy, limit=batch_size)

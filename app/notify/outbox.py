@@ -34,11 +34,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import Session
 
 from app.auth.models import Person
-from app.auth.service import phone_of
+from app.auth.phones import phone_of
+from app.config import Settings
 from app.db import utcnow
 from app.notify.models import OutboxMessage
 from app.notify.sms import SmsError, SmsRecipientRejected, send_sms
@@ -60,8 +60,7 @@ class OutboxPolicy:
     lease_seconds: int = 300
 
     @classmethod
-    def from_settings(cls) -> OutboxPolicy:
-        settings = current_app.extensions["ruhui.settings"]
+    def from_settings(cls, settings: Settings) -> OutboxPolicy:
         return cls(
             max_attempts=max(1, settings.outbox_max_attempts),
             retry_base_seconds=max(1, settings.outbox_retry_base_seconds),

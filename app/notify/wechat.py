@@ -301,8 +301,3 @@ def wechat_client() -> WeChatClient:
         current_app.extensions["ruhui.wechat_client"] = client
     assert isinstance(client, WeChatClient)
     return client
-
-
-def wechat_access_token() -> str:
-    """A valid WeChat access token for the configured app (shared by every process)."""
-    return wechat_client().access_token()

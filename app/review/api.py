@@ -9,7 +9,7 @@ from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.auth.access import current_principal, require_officer
+from app.auth.access import current_actor, require_officer
 from app.db import db, utcnow
 from app.enrollment.schemas import ApplicationSchema
 from app.enrollment.service import application_view
@@ -60,7 +60,7 @@ class ReviewQueue(MethodView):
         limit, cursor = query.pop("limit"), query.pop("cursor")
         return service.review_queue(
             db.session,
-            current_principal(),
+            current_actor(),
             filters=service.QueueFilters(**query),
             limit=limit,
             cursor=cursor,
@@ -75,7 +75,7 @@ class ReviewApplication(MethodView):
     @blp.alt_response(404, schema=ErrorSchema, description="application_not_found (also outside your scope)")
     def get(self, application_id: str) -> Any:
         """Show one application in full; reviewers and admins see name and ID number (audited)."""
-        detail = service.review_detail(db.session, current_principal(), application_id, now=utcnow())
+        detail = service.review_detail(db.session, current_actor(), application_id, now=utcnow())
         db.session.commit()  # the audit event of the unmasked view
         return detail, 200, {"ETag": f'"{detail.application.version}"'}
 
@@ -91,7 +91,7 @@ class Decision(MethodView):
         """Approve, reject or return an application; send If-Match with the version you saw."""
         application = service.decide_application(
             db.session,
-            current_principal(),
+            current_actor(),
             application_id,
             action=body["action"],
             reason=body["reason"],
@@ -114,7 +114,7 @@ class Transfer(MethodView):
         """Send a misrouted application to another union, with a reason."""
         application = service.transfer_application(
             db.session,
-            current_principal(),
+            current_actor(),
             application_id,
             union_id=body["union_id"],
             reason=body["reason"],
@@ -135,7 +135,7 @@ class BulkDecision(MethodView):
         """Decide up to 200 applications, each on its own; ``dry_run`` reports and changes nothing."""
         results = service.bulk_decide(
             db.session,
-            current_principal(),
+            current_actor(),
             ids=body["ids"],
             action=body["action"],
             reason=body["reason"],

@@ -38,17 +38,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from app.actors import Actor, within_subtree
 from app.audit.models import AuditEvent
 from app.audit.service import record_event
-from app.auth.access import Principal
 from app.auth.models import Officer, Person
 from app.db import parse_id
 from app.directory.models import Employer, Station, Union
 from app.enrollment import service as enrollment
-from app.enrollment.deadlines import CHINA
-from app.enrollment.models import OPEN_STATUSES, Application, Identity, Membership
+from app.enrollment.models import OPEN_STATUSES, Application, Identity, Membership, route_hop, union_summary
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.notify import outbox
+from app.notify.subscribe import decision_message
 from app.pagination import Page, paginate_rows
 from app.privacy import keyring
 
@@ -113,12 +113,7 @@ def _overdue_condition(now: dt.datetime) -> sa.ColumnElement[bool]:
     return sa.and_(Application.status == "pending", Application.due_at < now)
 
 
-def _in_scope(principal: Principal) -> sa.ColumnElement[bool]:
-    assert principal.union_path is not None
-    return Application.union_path.startswith(principal.union_path, autoescape=True)
-
-
-def _review_view(row: Sequence[Any], principal: Principal, now: dt.datetime) -> ReviewView:
+def _review_view(row: Sequence[Any], principal: Actor, now: dt.datetime) -> ReviewView:
     application, station, union, identity, employer = row
     overdue = is_overdue(application, now)
     return ReviewView(
@@ -153,10 +148,10 @@ def _text_filter(q: str) -> sa.ColumnElement[bool]:
 
 
 def review_queue(
-    session: Session, principal: Principal, *, filters: QueueFilters, limit: int, cursor: str | None, now: dt.datetime
+    session: Session, principal: Actor, *, filters: QueueFilters, limit: int, cursor: str | None, now: dt.datetime
 ) -> Page:
     """One page of the officer's queue, newest (or oldest) submission first; items are ``ReviewView``s."""
-    statement = _joined().where(_in_scope(principal))
+    statement = _joined().where(principal.covers(Application.union_path))
     if filters.queue == "own":
         statement = statement.where(sa.or_(Application.union_id == principal.union_id, _overdue_condition(now)))
     if filters.status:
@@ -189,19 +184,19 @@ def review_queue(
     return page
 
 
-def _application_in_scope(session: Session, principal: Principal, application_id: str) -> Application:
+def _application_in_scope(session: Session, principal: Actor, application_id: str) -> Application:
     application = enrollment.visible_application(session, principal, application_id)
     if principal.kind != "officer":
         raise NotFound("申请不存在", code="application_not_found")
     return application
 
 
-def review_item(session: Session, principal: Principal, application: Application, now: dt.datetime) -> ReviewView:
+def review_item(session: Session, principal: Actor, application: Application, now: dt.datetime) -> ReviewView:
     row = session.execute(_joined().where(Application.id == application.id)).one()
     return _review_view(row, principal, now)
 
 
-def review_detail(session: Session, principal: Principal, application_id: str, *, now: dt.datetime) -> ReviewDetail:
+def review_detail(session: Session, principal: Actor, application_id: str, *, now: dt.datetime) -> ReviewDetail:
     """The full application; reviewers and admins see the name and ID number, and that view is audited."""
     application = _application_in_scope(session, principal, application_id)
     view = review_item(session, principal, application, now)
@@ -266,16 +261,13 @@ def _notify(
         session,
         person_id=person.id,
         template=template,
-        params={
-            "template_id": notices.wechat_template_id,
-            "page": notices.wechat_page,
-            # Subscribe-message values: phrase ≤ 5 characters, thing ≤ 20, time as 2026-01-31 17:30.
-            "data": {
-                "phrase1": {"value": phrase},
-                "thing2": {"value": union.name[:20]},
-                "time3": {"value": now.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")},
-            },
-        },
+        params=decision_message(
+            template_id=notices.wechat_template_id,
+            page=notices.wechat_page,
+            phrase=phrase,
+            union_name=union.name,
+            at=now,
+        ),
         subject=subject,
     )
 
@@ -290,7 +282,7 @@ def _flush_guarded(session: Session) -> None:
 
 def _apply_decision(
     session: Session,
-    principal: Principal,
+    principal: Actor,
     application: Application,
     *,
     action: str,
@@ -328,7 +320,7 @@ def _apply_decision(
 
 def decide_application(
     session: Session,
-    principal: Principal,
+    principal: Actor,
     application_id: str,
     *,
     action: str,
@@ -357,7 +349,7 @@ class BulkOutcome:
 
 
 def _possible_duplicates(
-    session: Session, principal: Principal, applications: Sequence[Application]
+    session: Session, principal: Actor, applications: Sequence[Application]
 ) -> dict[int, list[dict[str, str]]]:
     """Other applications by the same person (ID number) or from the same phone, and existing memberships."""
     if not applications:
@@ -394,7 +386,7 @@ def _possible_duplicates(
         notes: list[dict[str, str]] = []
         for other, match in (*same_identity, *same_phone):
             note = {"match": match, "status": other.status}
-            if principal.in_scope(other.union_path):
+            if principal.covers(other.union_path):
                 note["application_id"] = str(other.id)  # outside the scope it does not exist
             notes.append(note)
         if identity_id in members:
@@ -405,7 +397,7 @@ def _possible_duplicates(
 
 def bulk_decide(
     session: Session,
-    principal: Principal,
+    principal: Actor,
     *,
     ids: Sequence[str],
     action: str,
@@ -427,7 +419,10 @@ def bulk_decide(
     numbers = {raw: parse_id(raw) for raw in unique_ids}
     wanted = [n for n in numbers.values() if n]
     visible = {
-        a.id: a for a in session.scalars(sa.select(Application).where(Application.id.in_(wanted), _in_scope(principal)))
+        a.id: a
+        for a in session.scalars(
+            sa.select(Application).where(Application.id.in_(wanted), principal.covers(Application.union_path))
+        )
     }
     duplicates = _possible_duplicates(session, principal, list(visible.values())) if dry_run else {}
     outcomes: list[BulkOutcome] = []
@@ -464,7 +459,7 @@ def bulk_decide(
 
 def transfer_application(
     session: Session,
-    principal: Principal,
+    principal: Actor,
     application_id: str,
     *,
     union_id: str,
@@ -489,21 +484,18 @@ def transfer_application(
         raise ValidationFailed(errors={"union_id": ["申请已在该工会办理"]})
     membership = enrollment.active_membership(session, application.identity_id)
     if membership is not None and membership.union_id == target.id:
-        raise Conflict("申请人已是该工会会员", code="already_member", union=enrollment.union_summary(target))
+        raise Conflict("申请人已是该工会会员", code="already_member", union=union_summary(target))
     source_union_id, source_path = application.union_id, application.union_path
-    hop = {
-        "at": now.isoformat(),
-        "by": "transfer",
-        "rule": "transfer",
-        "union": enrollment.union_summary(target),
-        "reasons": [reason],
-        "officer_id": str(principal.id),
-        "from_union_id": str(source_union_id),
-    }
-    application.union_id = target.id
-    application.union_path = target.path
-    application.route_rule = "transfer"
-    application.route_trace = [*(application.route_trace or []), hop]
+    hop = route_hop(
+        target,
+        at=now,
+        by="transfer",
+        rule="transfer",
+        reasons=[reason],
+        officer_id=str(principal.id),
+        from_union_id=str(source_union_id),
+    )
+    application.route_to(target, rule="transfer", hop=hop)
     _flush_guarded(session)
     details = {"from_union_id": str(source_union_id), "to_union_id": str(target.id), "version": application.version}
     record_event(
@@ -515,7 +507,7 @@ def transfer_application(
         union_path=source_path,
         details=details,
     )
-    if not target.path.startswith(source_path):
+    if not within_subtree(target.path, source_path):
         # The receiving side's admins see it arrive in their own trail.
         record_event(
             session,
@@ -564,14 +556,14 @@ _HISTORY_ACTIONS = ("application.approve", "application.reject", "application.re
 
 
 def duplicate_flags(
-    session: Session, principal: Principal, applications: Sequence[Application]
+    session: Session, principal: Actor, applications: Sequence[Application]
 ) -> dict[int, list[dict[str, str]]]:
     """Possible duplicates of each application (same ID number or phone, or already a member), as the dry run flags."""
     return _possible_duplicates(session, principal, applications)
 
 
 def review_case(
-    session: Session, principal: Principal, application_id: str, *, unmask: bool, now: dt.datetime
+    session: Session, principal: Actor, application_id: str, *, unmask: bool, now: dt.datetime
 ) -> ReviewCase:
     """The console's detail of one application; ``unmask`` shows name and ID number (audited, as the API's detail)."""
     if unmask:
@@ -601,12 +593,10 @@ def review_case(
     )
 
 
-def review_items(
-    session: Session, principal: Principal, ids: Sequence[str], *, now: dt.datetime
-) -> dict[str, ReviewView]:
+def review_items(session: Session, principal: Actor, ids: Sequence[str], *, now: dt.datetime) -> dict[str, ReviewView]:
     """Queue items by id (those in scope), for a page that lists a chosen few, such as a bulk result."""
     numbers = [n for n in (parse_id(raw) for raw in ids[:MAX_BULK]) if n]
     if not numbers:
         return {}
-    rows = session.execute(_joined().where(Application.id.in_(numbers), _in_scope(principal))).all()
+    rows = session.execute(_joined().where(Application.id.in_(numbers), principal.covers(Application.union_path))).all()
     return {str(row[0].id): _review_view(row, principal, now) for row in rows}

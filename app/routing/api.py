@@ -7,10 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.auth.access import require_officer
-from app.db import db
-from app.directory.schemas import parse_id
-from app.directory.scope import admin_errors, officer_scope
+from app.auth.access import admin_errors, current_actor, require_officer
+from app.db import db, parse_id
 from app.pagination import Page
 from app.routing import service
 from app.routing.models import RoutingRule
@@ -49,7 +47,7 @@ class Explain(MethodView):
     @routing_blp.alt_response(422, description="Bad occupation or employment form")
     def get(self, args: dict[str, Any]) -> dict[str, Any]:
         """Explain which union an application from a station would go to, and why."""
-        return service.explain_route(db.session, officer_scope(), **args)
+        return service.explain_route(db.session, current_actor(), **args)
 
 
 @routing_blp.route("/rules")
@@ -61,7 +59,7 @@ class Rules(MethodView):
     @routing_blp.alt_response(422, description="Bad filter or cursor")
     def get(self, args: dict[str, Any]) -> Page:
         """List the override rules that send applications to unions in your scope."""
-        return service.list_rules(db.session, officer_scope(), **args)
+        return service.list_rules(db.session, current_actor(), **args)
 
     @require_officer("admin")
     @admin_errors(routing_blp)
@@ -71,7 +69,7 @@ class Rules(MethodView):
     @routing_blp.alt_response(422, description="Not exactly one subject, or a region rule without an occupation")
     def post(self, body: dict[str, Any]) -> RoutingRule:
         """Add an override rule (a station, an employer, or a region with an occupation → a union)."""
-        rule = service.create_rule(db.session, officer_scope(), **body)
+        rule = service.create_rule(db.session, current_actor(), **body)
         db.session.commit()
         return rule
 
@@ -84,7 +82,7 @@ class RuleById(MethodView):
     @routing_blp.alt_response(404, description="No such rule in your scope")
     def get(self, rule_id: str) -> RoutingRule:
         """Show an override rule."""
-        return service.get_rule(db.session, officer_scope(), parse_id(rule_id))
+        return service.get_rule(db.session, current_actor(), parse_id(rule_id))
 
     @require_officer("admin")
     @admin_errors(routing_blp)
@@ -92,5 +90,5 @@ class RuleById(MethodView):
     @routing_blp.alt_response(404, description="No such rule in your scope")
     def delete(self, rule_id: str) -> None:
         """Delete an override rule."""
-        service.delete_rule(db.session, officer_scope(), parse_id(rule_id))
+        service.delete_rule(db.session, current_actor(), parse_id(rule_id))
         db.session.commit()

@@ -12,9 +12,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.actors import Actor
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import ancestors, contains, display_name
-from app.directory.scope import Scope
 from app.directory.service import MAX_EMPLOYER_CHAIN, audit_change, get_employer, get_station, get_union
 from app.errors import AppError, NotFound, ValidationFailed
 from app.pagination import Page, paginate
@@ -159,7 +159,7 @@ def union_summary(session: Session, union_id: int) -> dict[str, str]:
 
 
 def explain_route(
-    session: Session, scope: Scope, *, station_id: int, occupation: str, employment_form: str | None = None
+    session: Session, scope: Actor, *, station_id: int, occupation: str, employment_form: str | None = None
 ) -> dict[str, Any]:
     """The decision for a station in the scope, with its trace, as ``GET /routing/explain`` shows it."""
     station = get_station(session, scope, station_id)
@@ -182,7 +182,7 @@ def explain_route(
 
 def create_rule(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     union_id: int,
     priority: int = 0,
@@ -225,17 +225,17 @@ def create_rule(
     return rule
 
 
-def _rules_in_scope(session: Session, scope: Scope) -> sa.Select[RoutingRule]:
+def _rules_in_scope(session: Session, scope: Actor) -> sa.Select[RoutingRule]:
     """Rules whose union lies in the scope: they send applications to unions the officer manages."""
     return (
         sa.select(RoutingRule)
         .join(Union, Union.id == RoutingRule.union_id)
-        .where(within_subtree(session, scope.path))
+        .where(scope.covers(Union.path))
         .options(selectinload(RoutingRule.union))
     )
 
 
-def get_rule(session: Session, scope: Scope, rule_id: int) -> RoutingRule:
+def get_rule(session: Session, scope: Actor, rule_id: int) -> RoutingRule:
     rule = session.scalars(_rules_in_scope(session, scope).where(RoutingRule.id == rule_id)).first()
     if rule is None:
         raise NotFound("覆盖规则不存在")
@@ -244,7 +244,7 @@ def get_rule(session: Session, scope: Scope, rule_id: int) -> RoutingRule:
 
 def list_rules(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     limit: int,
     cursor: str | None = None,
@@ -270,7 +270,7 @@ def list_rules(
     )
 
 
-def delete_rule(session: Session, scope: Scope, rule_id: int) -> None:
+def delete_rule(session: Session, scope: Actor, rule_id: int) -> None:
     """Remove an override rule; routing falls back to the ordinary rules at once."""
     rule = get_rule(session, scope, rule_id)
     audit_change(session, scope, "routing_rule.delete", rule, rule.union.path, union_id=str(rule.union_id))

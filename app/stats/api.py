@@ -7,9 +7,8 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from app.auth.access import require_officer
+from app.auth.access import current_actor, require_officer
 from app.db import db, utcnow
-from app.directory.scope import officer_scope
 from app.stats import service
 from app.stats.schemas import (
     BlindSpotArgsSchema,
@@ -42,7 +41,7 @@ class CoverageView(MethodView):
         `next_cursor` null on the last page); `total` is always the whole subtree's. The other
         groupings are bounded and come whole.
         """
-        return service.coverage(db.session, officer_scope(), now=utcnow(), **args)
+        return service.coverage(db.session, current_actor(), now=utcnow(), **args)
 
 
 @blp.route("/funnel")
@@ -53,7 +52,7 @@ class FunnelView(MethodView):
     @_errors
     def get(self, args: dict[str, Any]) -> Any:
         """Show scans → phones proved → applications → approvals of a join code, a station or a union."""
-        return service.funnel(db.session, officer_scope(), **args)
+        return service.funnel(db.session, current_actor(), **args)
 
 
 @blp.route("/blind-spots")
@@ -64,4 +63,4 @@ class BlindSpotsView(MethodView):
     @_errors
     def get(self, args: dict[str, Any]) -> Any:
         """List stations whose workers only a fallback federation takes, and employers with members but no union."""
-        return service.blind_spots(db.session, officer_scope(), **args)
+        return service.blind_spots(db.session, current_actor(), **args)

@@ -31,21 +31,20 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.actors import Actor, within_subtree
 from app.db import parse_id
-from app.directory.models import Employer, Station, Union, within_subtree
+from app.directory.models import Employer, Station, Union
 from app.directory.regions import display_name
-from app.directory.scope import Scope
 from app.directory.service import get_station, get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
-from app.enrollment.models import Application, Membership
-from app.errors import AppError, NotFound, ValidationFailed
+from app.enrollment.models import TOP_CHILD, Application, Membership
+from app.errors import AppError, ValidationFailed
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
 from app.pagination import DEFAULT_LIMIT, Page, paginate
 from app.routing.engine import parent_chain
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
-from app.stats.models import TOP_CHILD
 
 log = logging.getLogger("ruhui.stats")
 
@@ -126,7 +125,7 @@ def _child_segment(session: Session, path: Any, root_path: str) -> sa.ColumnElem
 
 def coverage(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     by: str,
     now: dt.datetime,
@@ -179,11 +178,8 @@ def coverage(
     )
 
 
-def _scope_root(session: Session, scope: Scope, union_id: str | None) -> Union:
-    number = scope.union_id if union_id is None else parse_id(union_id)
-    if number is None:
-        raise NotFound("工会不存在")
-    return get_union(session, scope, number)
+def _scope_root(session: Session, scope: Actor, union_id: str | None) -> Union:
+    return get_union(session, scope, scope.union_id if union_id is None else parse_id(union_id))
 
 
 TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_application_figures``
@@ -196,7 +192,7 @@ TOTAL = "*total*"  # the key of the whole-scope row in the result of ``_applicat
 POSTGRES_REPORT_SETTINGS = {"work_mem": "64MB", "jit": "off"}
 # At the top of the tree the statement reads every application. For these groupings an
 # index sorted by (key, decision_hours) carries every column the statement reads
-# (``app.stats.models``; for by=union the key is the second element of the path, the
+# (``app.enrollment.models``; for by=union the key is the second element of the path, the
 # root's child), so a parallel index-only scan feeds a streaming aggregate: no
 # hash table of (group, hour) pairs at all, half the time of the hash aggregate at a
 # million applications. The planner still prices the hash cheaper, so the statement
@@ -209,7 +205,7 @@ READ_IN_KEY_ORDER = {"enable_hashagg": "off", "enable_seqscan": "off"}
 def _counted(session: Session, root_path: str, period: Period) -> tuple[sa.ColumnElement[bool], ...]:
     """The applications coverage reads: routed into the subtree, and pending, decided in the period or a member."""
     return (
-        within_subtree(session, root_path, Application.union_path.expression),
+        within_subtree(Application.union_path, root_path),
         sa.or_(Application.status == "pending", _decided_in(period), Application.membership_active),
     )
 
@@ -398,7 +394,7 @@ class Funnel:
 
 def funnel(
     session: Session,
-    scope: Scope,
+    scope: Actor,
     *,
     join_code_id: str | None = None,
     station_id: str | None = None,
@@ -433,7 +429,7 @@ def funnel(
         return Funnel("join_code", str(code.id), station.name, since, until, figures)
 
     if station_id:
-        station = get_station(session, scope, parse_id(station_id) or 0)
+        station = get_station(session, scope, parse_id(station_id))
         per_code = _funnel_figures(session, JoinCode.id, JoinCode.station_id == station.id, period)
         codes = session.execute(
             sa.select(JoinCode.id, JoinCode.created_at).where(JoinCode.station_id == station.id)
@@ -445,15 +441,17 @@ def funnel(
         return Funnel("station", str(station.id), station.name, since, until, _sum(items), _top(items, limit))
 
     root = _scope_root(session, scope, union_id)
-    managed = sa.select(Station.id).join(Union, Union.id == Station.union_id).where(within_subtree(session, root.path))
+    managed = (
+        sa.select(Station.id).join(Union, Union.id == Station.union_id).where(within_subtree(Union.path, root.path))
+    )
     stations = dict(session.execute(sa.select(Station.id, Station.name).where(Station.id.in_(managed))).all())
     per_station = _funnel_figures(session, JoinCode.station_id, JoinCode.station_id.in_(managed), period)
     items = [FunnelRow(str(i), name, per_station.get(i, FunnelFigures())) for i, name in stations.items()]
     return Funnel("union", str(root.id), root.name, since, until, _sum(items), _top(items, limit))
 
 
-def _join_code_in_scope(session: Session, scope: Scope, code_id: str) -> tuple[JoinCode, Station]:
-    return joincodes_service.join_code_and_station(session, code_id, scope.covers)
+def _join_code_in_scope(session: Session, scope: Actor, code_id: str) -> tuple[JoinCode, Station]:
+    return joincodes_service.join_code_and_station(session, scope, code_id)
 
 
 def _funnel_figures(
@@ -552,7 +550,7 @@ class BlindSpots:
     employers_without_union: list[EmployerWithoutUnion]
 
 
-def blind_spots(session: Session, scope: Scope, *, union_id: str | None = None, limit: int = 200) -> BlindSpots:
+def blind_spots(session: Session, scope: Actor, *, union_id: str | None = None, limit: int = 200) -> BlindSpots:
     """Stations where workers can reach only a fallback federation (rule 5), most workers first.
 
     Every station managed within the subtree is routed now, for its default occupation
@@ -567,7 +565,7 @@ def blind_spots(session: Session, scope: Scope, *, union_id: str | None = None, 
         session.scalars(
             sa.select(Station)
             .join(Union, Union.id == Station.union_id)
-            .where(within_subtree(session, root.path))
+            .where(within_subtree(Union.path, root.path))
             .order_by(Station.id)
         )
     )
@@ -703,7 +701,7 @@ def _employers_without_union(session: Session, root_path: str, limit: int) -> li
             .where(
                 Membership.status == "active",
                 Application.employer_id.is_not(None),
-                within_subtree(session, root_path, Union.path.expression),
+                within_subtree(Union.path, root_path),
             )
             .group_by(Application.employer_id)
         ).all()

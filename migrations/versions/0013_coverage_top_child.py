@@ -20,7 +20,7 @@ INCLUDE = ['union_path', 'status', 'decided_at', 'due_at', 'membership_active']
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != 'postgresql':
-        return  # SQLite has no split_part, and no need (see app.stats.models)
+        return  # SQLite has no split_part, and no need (see app.enrollment.models)
     op.create_index(
         'ix_applications_top_child_hours',
         'applications',

@@ -8,9 +8,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from app.actors import Actor
 from app.audit.models import AuditEvent, AuditLogIsAppendOnly
 from app.audit.service import record_event
-from app.auth.access import Principal
 from app.directory import service as directory_service
 
 
@@ -27,7 +27,7 @@ def tree(session, province):
 
 
 def _record(session, union, action, object_id="1"):
-    actor = Principal(kind="officer", id=7, role="admin", union_id=union.id, union_path=union.path)
+    actor = Actor(kind="officer", id=7, role="admin", union_id=union.id, union_path=union.path)
     record_event(
         session, actor=actor, action=action, object_type="application", object_id=object_id, union_path=union.path
     )

@@ -16,7 +16,7 @@ from app.directory.models import Station
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import ScanSignIn
 from app.notify.models import WeChatAccessToken
-from app.notify.wechat import wechat_access_token, wechat_client
+from app.notify.wechat import wechat_client
 from tests.auth.support import sign_in_by_sms
 from tests.fakes.wechat import wechat_error
 
@@ -183,16 +183,16 @@ def test_access_token_is_fetched_once_and_shared_by_every_process(app, make_app,
     row = session.get(WeChatAccessToken, fake_wechat.app_id)
     assert fake_wechat.current_token not in row.access_token_sealed  # sealed at rest
     with app.app_context():
-        assert wechat_access_token() == fake_wechat.current_token
+        assert wechat_client().access_token() == fake_wechat.current_token
 
 
 def test_access_token_is_renewed_five_minutes_before_it_expires(app, fake_wechat, clock):
     with app.app_context():
-        first = wechat_access_token()
+        first = wechat_client().access_token()
         clock.advance(7200 - 301)
-        assert wechat_access_token() == first
+        assert wechat_client().access_token() == first
         clock.advance(2)  # now inside the last five minutes
-        second = wechat_access_token()
+        second = wechat_client().access_token()
     assert second != first
     assert [call["force_refresh"] for call in fake_wechat.stable_token_calls] == [False, False]
     assert fake_wechat.tokens[first] > 0  # the old one was not killed
@@ -200,7 +200,7 @@ def test_access_token_is_renewed_five_minutes_before_it_expires(app, fake_wechat
 
 def test_revoked_token_is_renewed_and_the_call_retried_once(app, client, fake_wechat):
     with app.app_context():
-        stale = wechat_access_token()
+        stale = wechat_client().access_token()
     fake_wechat.revoke_tokens()  # someone forced a refresh elsewhere: WeChat answers 40001
     response = sign_in(client, fake_wechat.login_code(), fake_wechat.phone_code(PHONE))
     assert response.status_code == 200
@@ -211,7 +211,7 @@ def test_revoked_token_is_renewed_and_the_call_retried_once(app, client, fake_we
 
 def test_refused_token_still_handed_out_is_force_refreshed(app, client, fake_wechat):
     with app.app_context():
-        stale = wechat_access_token()
+        stale = wechat_client().access_token()
     fake_wechat.refuse_current_token()
     response = sign_in(client, fake_wechat.login_code(), fake_wechat.phone_code(PHONE))
     assert response.status_code == 200
@@ -222,7 +222,7 @@ def test_refused_token_still_handed_out_is_force_refreshed(app, client, fake_wec
 
 def test_expired_token_is_renewed_without_forcing(app, client, fake_wechat):
     with app.app_context():
-        wechat_access_token()
+        wechat_client().access_token()
     fake_wechat.expire_tokens()  # WeChat answers 42001; stable_token hands out a new one
     assert sign_in(client, fake_wechat.login_code(), fake_wechat.phone_code(PHONE)).status_code == 200
     assert [call["force_refresh"] for call in fake_wechat.stable_token_calls] == [False, False]
@@ -238,7 +238,7 @@ def test_a_token_refused_twice_is_wechat_unavailable(client, fake_wechat):
 
 def test_another_process_renewal_is_picked_up_from_the_cache(app, make_app, fake_wechat, clock):
     with app.app_context():
-        wechat_access_token()
+        wechat_client().access_token()
     fake_wechat.revoke_tokens()
     other = make_app()
     with other.app_context():
@@ -267,7 +267,7 @@ def test_new_endpoints_are_one_call_away(app, fake_wechat):
 
 def test_cached_token_expiry_is_kept_as_utc(app, fake_wechat, session):
     with app.app_context():
-        wechat_access_token()
+        wechat_client().access_token()
     row = session.get(WeChatAccessToken, fake_wechat.app_id)
     assert row.expires_at.tzinfo is not None
     assert dt.timedelta(seconds=7190) < row.expires_at - utcnow() <= dt.timedelta(seconds=7200)

@@ -1,26 +1,21 @@
-"""Fixtures for the console: the Nanjing tree with applications, officers who sign in with a password,
-and a form helper that carries the page's CSRF token as a browser does."""
+"""Fixtures for the console: officers who sign in with a password, and the app served to the system Chromium.
+
+The Nanjing tree and ``apply`` come from tests/conftest.py; helpers are in ``tests.console.support``.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from flask import Flask
+from werkzeug.serving import make_server
 
 from app.auth import service as auth_service
-from tests.console.browser import browser, live_server  # noqa: F401  # shared fixtures
-from tests.enrollment.conftest import form, make_worker, nanjing, worker  # noqa: F401  # shared fixtures
-from tests.review.conftest import app_config, apply, id_number  # noqa: F401  # shared fixtures
-
-PASSWORD = "long-enough-pass"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def csrf_of(html: str) -> str:
-    match = _CSRF.search(html)
-    assert match, "the page has no form with a CSRF token"
-    return match.group(1)
+from tests.console.support import CHROMIUM, CHROMIUM_ARGS, PASSWORD, sign_in
 
 
 @pytest.fixture
@@ -43,21 +38,6 @@ def make_account(session):
     return make
 
 
-def sign_in(client, username: str, password: str = PASSWORD):
-    page = client.get("/console/login")
-    return client.post(
-        "/console/login",
-        data={"username": username, "password": password, "csrf_token": csrf_of(page.get_data(as_text=True))},
-    )
-
-
-def post_form(client, page_url: str, action: str, data: Mapping[str, object] | None = None, **kwargs):
-    """POST ``data`` to ``action`` with the CSRF token of the page at ``page_url`` (what a browser submits)."""
-    page = client.get(page_url)
-    assert page.status_code == 200, page.get_data(as_text=True)[:500]
-    return client.post(action, data={**(data or {}), "csrf_token": csrf_of(page.get_data(as_text=True))}, **kwargs)
-
-
 @pytest.fixture
 def signed_in(client, make_account):
     """``signed_in(union, role)`` → the officer, with ``client`` signed in as them."""
@@ -69,3 +49,30 @@ def signed_in(client, make_account):
         return officer
 
     return make
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """``app`` answering real HTTP in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """The system Chromium (never a downloaded one), driven by Playwright."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"the browser tests need the system Chromium at {CHROMIUM}")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()

@@ -13,8 +13,7 @@ from app.audit.models import AuditEvent
 from app.directory.models import Station
 from app.enrollment.models import Application, Membership
 from app.joincodes.models import JoinCode
-from tests.console.browser import CONTEXT, axe_violations
-from tests.console.conftest import PASSWORD
+from tests.console.support import CONTEXT, PASSWORD, axe_violations
 
 BAD_CSV = (
     "编码,名称,行政区划代码,职业,地址\n"

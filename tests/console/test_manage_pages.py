@@ -12,7 +12,7 @@ from app.audit.models import AuditEvent
 from app.auth.models import Officer
 from app.directory.models import Station, Union
 from app.joincodes.models import JoinCode
-from tests.console.conftest import post_form
+from tests.console.support import post_form
 
 
 def _count(session, model):

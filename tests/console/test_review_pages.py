@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
 from app.enrollment.models import Application, Membership
-from tests.console.conftest import csrf_of, post_form
-from tests.review.conftest import id_number, make_overdue
+from tests.conftest import id_number
+from tests.console.support import csrf_of, post_form
+
+
+def make_overdue(session, application_id: str) -> None:
+    """Move an application's reply deadline into the past."""
+    past = dt.datetime.now(dt.UTC) - dt.timedelta(days=1)
+    session.execute(sa.update(Application).where(Application.id == int(application_id)).values(due_at=past))
+    session.commit()
 
 
 def _ids_in(html: str) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
-from tests.console.conftest import PASSWORD, csrf_of, post_form, sign_in
+from tests.console.support import PASSWORD, csrf_of, post_form, sign_in
 
 
 def test_an_officer_signs_in_and_lands_on_the_queue_with_an_http_only_cookie(client, nanjing, make_account):

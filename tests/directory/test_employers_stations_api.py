@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.directory.models import Employer, Station
-from tests.directory.fixtures import valid_uscc
+from tests.conftest import valid_uscc
 
 
 @pytest.fixture

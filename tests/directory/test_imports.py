@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from app.directory.imports import IMPORT_MAX_BYTES
 from app.directory.models import Employer, Station, Union
-from tests.directory.fixtures import valid_uscc
+from tests.conftest import valid_uscc
 
 
 @pytest.fixture

@@ -28,6 +28,9 @@ def test_jiangsu_has_its_province_13_cities_and_95_county_level_divisions():
         ("320101", False),  # 市辖区 is not a place
         ("320211", True),  # 滨湖区
         ("320202", False),  # 崇安区, merged into 梁溪区 in 2015
+        ("320613", True),  # 崇川区 since its 2020 merger with 港闸区
+        ("320602", False),  # 崇川区's code before that merger
+        ("320611", False),  # 港闸区, merged into 崇川区 in 2020
         ("999999", False),
         ("32010", False),
         ("3201022", False),

@@ -16,7 +16,7 @@ from app.auth.tokens import issue_access_token
 from app.directory.models import Employer, Station, Union
 from app.routing import service as routing_service
 from app.routing.models import RoutingRule
-from tests.directory.fixtures import valid_uscc
+from tests.conftest import valid_uscc
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.directory.uscc import check_character, is_valid_uscc, normalise_uscc, uscc_problem
+from app.directory.uscc import check_character, normalise_uscc, uscc_problem
 
 
 @pytest.mark.parametrize(
@@ -19,7 +19,7 @@ from app.directory.uscc import check_character, is_valid_uscc, normalise_uscc, u
     ],
 )
 def test_valid_codes(code):
-    assert is_valid_uscc(code)
+    assert uscc_problem(normalise_uscc(code)) is None
 
 
 @pytest.mark.parametrize(
@@ -39,7 +39,7 @@ def test_valid_codes(code):
 )
 def test_invalid_codes_say_why(code, problem):
     assert problem in (uscc_problem(normalise_uscc(code)) or "")
-    assert not is_valid_uscc(code)
+    assert uscc_problem(normalise_uscc(code)) is not None
 
 
 def test_check_character_of_the_standards_example():

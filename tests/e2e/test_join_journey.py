@@ -7,7 +7,7 @@ import re
 
 import sqlalchemy as sa
 
-from app.directory.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME
+from app.demo import DEMO_ADMIN_PASSWORD, DEMO_ADMIN_USERNAME
 from app.directory.models import Station
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from app.directory.regions import is_valid_region_code
 from app.enrollment.identity import (
     IdentityError,
     check_character,
@@ -47,6 +48,13 @@ def test_the_contract_example_id_is_valid_and_read():
     assert resident.birth_date == dt.date(1949, 12, 31)
     assert resident.sex == "female"
     assert resident.age_on(TODAY) == 76
+
+
+def test_an_id_number_keeps_the_region_code_it_was_issued_with():
+    # 崇川区 was 320602 until its 2020 merger (now 320613); numbers issued there stay valid for life.
+    assert not is_valid_region_code("320602")
+    resident = parse_id_number("32060219850317004" + check_character("32060219850317004"), TODAY)
+    assert resident.birth_date == dt.date(1985, 3, 17)
 
 
 def test_lower_case_x_is_normalised():

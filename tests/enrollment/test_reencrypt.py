@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from app.auth.models import Person
 from app.enrollment.models import Identity
 from app.privacy import generate_key
-from tests.enrollment.conftest import VALID_ID, form
+from tests.conftest import VALID_ID, form
 
 OLD, NEW, INDEX = generate_key(), generate_key(), generate_key()
 

@@ -13,7 +13,7 @@ from app.db import utcnow
 from app.enrollment import members
 from app.enrollment import service as enrollment_service
 from app.enrollment.models import Application, Membership
-from tests.enrollment.conftest import VALID_ID, form
+from tests.conftest import VALID_ID, form
 
 
 def _submit(client, nanjing, headers, **changes):
@@ -127,9 +127,11 @@ def test_membership_card_round_trip(app, client, session, nanjing, worker):
 def test_a_card_stops_working_when_stale_forged_or_ended(app, client, session, nanjing, worker):
     created = _submit(client, nanjing, worker[1])
     membership = _approve(app, session, created["id"])
-    with app.test_request_context():
-        stale = members.issue_card_token(membership.id, utcnow() - members.CARD_TTL - dt.timedelta(seconds=1))
-        fresh = members.issue_card_token(membership.id)
+    secret_key = app.extensions["ruhui.settings"].secret_key
+    stale = members.issue_card_token(
+        membership.id, utcnow() - members.CARD_TTL - dt.timedelta(seconds=1), secret_key=secret_key
+    )
+    fresh = members.issue_card_token(membership.id, secret_key=secret_key)
     assert client.get(f"/api/v1/cards/{stale}").status_code == 404
     forged = fresh[:-3] + ("AAA" if not fresh.endswith("AAA") else "BBB")
     assert client.get(f"/api/v1/cards/{forged}").status_code == 404

@@ -8,5 +8,5 @@
   ``@fake.token_route(...)``.
 
 Fixtures (``fake_aliyun``, ``fake_tencent``, ``fake_wechat``, ``ratelimit_backend``,
-``clock``) live in ``tests.fakes.fixtures`` and are loaded by ``tests/conftest.py``.
+``clock``) live in ``tests/conftest.py``.
 """

@@ -146,26 +146,3 @@ def decode_svg(svg: str) -> zxingcpp.Barcode:
     result = zxingcpp.read_barcode(rasterize_svg(svg))
     assert result is not None, "no QR code found in the SVG"
     return result
-
-
-@pytest.fixture
-def count_queries(app):
-    """``with count_queries() as queries:`` collects the SQL statements run inside the block."""
-    from contextlib import contextmanager
-
-    engine = app.extensions["ruhui.engine"]
-
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def before(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        sa.event.listen(engine, "before_cursor_execute", before)
-        try:
-            yield statements
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", before)
-
-    return counting

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from app.auth.models import Officer
 from app.auth.tokens import issue_access_token
-from app.directory.demo import DEMO_ADMIN_USERNAME, DEMO_STATIONS
+from app.demo import DEMO_ADMIN_USERNAME, DEMO_STATIONS
 from app.directory.models import Station
 from app.joincodes.models import JoinCode
 from tests.joincodes.conftest import decode_png, join_code_url

@@ -101,8 +101,7 @@ def test_malformed_decisions_are_422(client, nanjing, apply, make_officer, body,
 
 
 def test_returned_application_can_be_corrected_and_resubmitted(client, session, nanjing, apply, make_officer):
-    from tests.enrollment.conftest import form
-    from tests.review.conftest import id_number
+    from tests.conftest import form, id_number
 
     created = apply(phone="13700000001")
     _, reviewer = make_officer(nanjing.city, "reviewer")
@@ -131,9 +130,7 @@ def test_viewers_cannot_decide(client, nanjing, apply, make_officer):
 
 
 @pytest.mark.postgres
-def test_racing_approvals_give_one_membership(app, session, nanjing, apply, make_officer, is_postgres):
-    if not is_postgres:
-        pytest.skip("racing writers need PostgreSQL; SQLite serialises the whole database")
+def test_racing_approvals_give_one_membership(app, session, nanjing, apply, make_officer):
     applications = [apply()["id"] for _ in range(3)]
     officers = [make_officer(nanjing.city, "reviewer")[1] for _ in range(4)]
     results: list[tuple[str, int, str | None]] = []

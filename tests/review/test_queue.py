@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import event
 
 from app.audit.models import AuditEvent
-from tests.review.conftest import id_number, make_overdue
+from tests.conftest import id_number
+from tests.review.conftest import make_overdue
 
 QUEUE = "/api/v1/review/applications"
 
@@ -149,30 +149,16 @@ def test_pages_stay_correct_while_applications_arrive(client, nanjing, apply, ma
     assert late not in seen
 
 
-def _statements_during(app, action):
-    engine = app.extensions["ruhui.engine"]
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        action()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return statements
-
-
 @pytest.mark.parametrize("count", [3, 12])
-def test_one_query_per_page(app, client, nanjing, apply, make_officer, count):
+def test_one_query_per_page(client, nanjing, apply, make_officer, count, count_queries):
     for n in range(count):
         if n % 2:
             apply(code=nanjing.rider_code, occupation="food_delivery_rider")
         else:
             apply(employment_form="contract")
     _, city = make_officer(nanjing.city, "reviewer")
-    statements = _statements_during(app, lambda: client.get(QUEUE, headers=city).close())
+    with count_queries() as statements:
+        client.get(QUEUE, headers=city).close()
     touching_applications = [s for s in statements if "applications" in s]
     assert len(touching_applications) == 1
     # The officer and its union are loaded once to authorise; nothing grows with the page.

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from app.auth.models import Officer
 from app.auth.tokens import issue_access_token
-from app.directory.demo import DEMO_ADMIN_USERNAME, DEMO_STATIONS, PROVINCE
+from app.demo import DEMO_ADMIN_USERNAME, DEMO_STATIONS, PROVINCE
 from app.directory.models import Employer, Station, Union
 from app.routing.models import RoutingRule
 from app.routing.service import route_station, union_summary

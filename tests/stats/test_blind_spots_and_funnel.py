@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from app.db import utcnow
-from app.directory.demo import DEMO_STATIONS, load_demo
+from app.demo import DEMO_STATIONS, load_demo
 from app.directory.models import Station, Union
 from app.joincodes import service as joincodes_service
 from tests.auth.support import ConsoleInbox
@@ -102,11 +102,13 @@ def test_employers_with_members_but_no_enterprise_union(client, make_officer, de
 
 
 @pytest.fixture
-def funnel_data(app, session, tree, file_application):
+def funnel_data(app, session, coverage_tree, file_application):
     """Two codes at the Xuanwu depot, one at the Qinhuai rider point, with scans and applications."""
     with app.app_context():
-        old, new = (joincodes_service.create_join_code(session, tree.depot, created_by_id=None) for _ in range(2))
-        rider = joincodes_service.create_join_code(session, tree.rider_point, created_by_id=None)
+        old, new = (
+            joincodes_service.create_join_code(session, coverage_tree.depot, created_by_id=None) for _ in range(2)
+        )
+        rider = joincodes_service.create_join_code(session, coverage_tree.rider_point, created_by_id=None)
         for code, devices in ((old, "abcde"), (new, "ffg"), (rider, "hh")):
             for device in devices:
                 joincodes_service.record_scan(
@@ -114,27 +116,31 @@ def funnel_data(app, session, tree, file_application):
                 )
         joincodes_service.record_scan(session, old, channel="web", device_id=None, device_key="k", now=utcnow())
     session.commit()
-    file_application(tree.xuanwu, tree.depot, status="approved", decided_after_days=1, join_code_id=old.id)
-    file_application(tree.xuanwu, tree.depot, status="pending", join_code_id=old.id)
-    file_application(tree.xuanwu, tree.depot, status="rejected", decided_after_days=1, join_code_id=new.id)
+    file_application(
+        coverage_tree.xuanwu, coverage_tree.depot, status="approved", decided_after_days=1, join_code_id=old.id
+    )
+    file_application(coverage_tree.xuanwu, coverage_tree.depot, status="pending", join_code_id=old.id)
+    file_application(
+        coverage_tree.xuanwu, coverage_tree.depot, status="rejected", decided_after_days=1, join_code_id=new.id
+    )
     return old, new, rider
 
 
-def test_funnel_of_a_code_a_station_and_a_union(client, make_officer, tree, funnel_data):
+def test_funnel_of_a_code_a_station_and_a_union(client, make_officer, coverage_tree, funnel_data):
     old, new, _rider = funnel_data
-    _, headers = make_officer(tree.nanjing, "viewer")
+    _, headers = make_officer(coverage_tree.nanjing, "viewer")
     code = _get(client, headers, "/api/v1/stats/funnel", join_code_id=str(old.id))
     assert code["subject"] == "join_code" and code["items"] == []
     assert code["figures"] == {
         "scans": 6, "unique_devices": 5, "phones_proved": 2, "applications": 2, "approvals": 1, "conversion": 0.1667,
     }  # fmt: skip
 
-    station = _get(client, headers, "/api/v1/stats/funnel", station_id=str(tree.depot.id))
+    station = _get(client, headers, "/api/v1/stats/funnel", station_id=str(coverage_tree.depot.id))
     assert station["figures"]["scans"] == 9 and station["figures"]["applications"] == 3
     assert [item["key"] for item in station["items"]] == [str(old.id), str(new.id)]  # most scanned first
 
     union = _get(client, headers, "/api/v1/stats/funnel")
-    assert union["subject"] == "union" and union["id"] == str(tree.nanjing.id)
+    assert union["subject"] == "union" and union["id"] == str(coverage_tree.nanjing.id)
     rows = {item["label"]: item["figures"] for item in union["items"]}
     assert rows["示例速运玄武点部"]["approvals"] == 1
     assert rows["秦淮骑手驿站"] == {
@@ -154,18 +160,18 @@ def test_funnel_of_a_code_a_station_and_a_union(client, make_officer, tree, funn
         ({"limit": "ten"}, 422),
     ],
 )
-def test_bad_funnel_queries(client, make_officer, tree, query, status):
-    _, headers = make_officer(tree.province, "viewer")
+def test_bad_funnel_queries(client, make_officer, coverage_tree, query, status):
+    _, headers = make_officer(coverage_tree.province, "viewer")
     assert client.get("/api/v1/stats/funnel", query_string=query, headers=headers).status_code == status
 
 
-def test_a_funnel_outside_the_scope_does_not_exist(client, make_officer, tree, funnel_data):
+def test_a_funnel_outside_the_scope_does_not_exist(client, make_officer, coverage_tree, funnel_data):
     _, rider, _ = funnel_data
-    _, suzhou = make_officer(tree.suzhou, "admin")
+    _, suzhou = make_officer(coverage_tree.suzhou, "admin")
     for query in (
         {"join_code_id": str(rider.id)},
-        {"station_id": str(tree.depot.id)},
-        {"union_id": str(tree.nanjing.id)},
+        {"station_id": str(coverage_tree.depot.id)},
+        {"union_id": str(coverage_tree.nanjing.id)},
     ):
         assert client.get("/api/v1/stats/funnel", query_string=query, headers=suzhou).status_code == 404
 
@@ -182,13 +188,13 @@ def _sign_in(client, inbox, phone: str, device: str | None) -> dict[str, Any]:
 
 
 def test_phones_proved_after_a_scan_count_for_the_code_the_device_scanned_last(
-    app, client, session, make_officer, tree, capsys
+    app, client, session, make_officer, coverage_tree, capsys
 ):
     """Scans carry no person; the sign-in that follows on the same device (X-Device-Id) ties one to the code."""
     inbox = ConsoleInbox(capsys)
     with app.app_context():
-        depot_code = joincodes_service.create_join_code(session, tree.depot, created_by_id=None)
-        rider_code = joincodes_service.create_join_code(session, tree.rider_point, created_by_id=None)
+        depot_code = joincodes_service.create_join_code(session, coverage_tree.depot, created_by_id=None)
+        rider_code = joincodes_service.create_join_code(session, coverage_tree.rider_point, created_by_id=None)
         # A device that scanned the depot's code yesterday, more than a day before it signs in.
         joincodes_service.record_scan(
             session, depot_code, channel="miniprogram", device_id="old-phone", now=utcnow() - dt.timedelta(hours=25),
@@ -219,7 +225,7 @@ def test_phones_proved_after_a_scan_count_for_the_code_the_device_scanned_last(
     _sign_in(client, inbox, "13800138006", "phone-d")  # signed in before scanning, and never applied
     scan(depot_code, "phone-d")
 
-    _, headers = make_officer(tree.nanjing, "viewer")
+    _, headers = make_officer(coverage_tree.nanjing, "viewer")
     depot = _get(client, headers, "/api/v1/stats/funnel", join_code_id=str(depot_code.id))["figures"]
     assert (depot["scans"], depot["phones_proved"], depot["applications"]) == (5, 2, 2)
     rider = _get(client, headers, "/api/v1/stats/funnel", join_code_id=str(rider_code.id))["figures"]

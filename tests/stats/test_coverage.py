@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-from tests.stats.conftest import NOW
+from tests.conftest import NOW
 
 FIGURES = ("active_members", "pending", "overdue", "approved", "rejected")
 
 
 @pytest.fixture
-def seeded(tree, file_application):
+def seeded(coverage_tree, file_application):
     """Applications on every level, in every state; returns the expected own counts per union."""
-    t = tree
+    t = coverage_tree
     plan: list[tuple[Any, Any, str, dict[str, Any]]] = [
         # (union, station, status, extra)
         (t.province, t.suzhou_point, "pending", {"due_in_days": -1, "route_rule": "fallback"}),
@@ -75,14 +75,16 @@ def _coverage(client, headers, **query):
     return response.json
 
 
-def test_every_union_total_is_its_own_plus_its_children(client, make_officer, tree, seeded):
-    _, headers = make_officer(tree.province, "admin")
-    for union in [*tree.all(), tree.suzhou, tree.gusu]:
+def test_every_union_total_is_its_own_plus_its_children(client, make_officer, coverage_tree, seeded):
+    _, headers = make_officer(coverage_tree.province, "admin")
+    for union in [*coverage_tree.all(), coverage_tree.suzhou, coverage_tree.gusu]:
         body = _coverage(client, headers, by="union", union_id=str(union.id))
         own, *children = body["items"]
         assert own["own"] is True and own["key"] == str(union.id)
-        assert {c["key"] for c in children} == {str(u.id) for u in _subtree(tree, union) if u.parent_id == union.id}
-        expected_total, _ = _expected(seeded, _subtree(tree, union))
+        assert {c["key"] for c in children} == {
+            str(u.id) for u in _subtree(coverage_tree, union) if u.parent_id == union.id
+        }
+        expected_total, _ = _expected(seeded, _subtree(coverage_tree, union))
         expected_own, _ = _expected(seeded, [union])
         for name in FIGURES:
             assert body["total"][name] == expected_total[name], (union.name, name)
@@ -93,44 +95,44 @@ def test_every_union_total_is_its_own_plus_its_children(client, make_officer, tr
             assert drilled["total"] == child["figures"]
 
 
-def test_officers_at_three_levels_see_figures_that_agree(client, make_officer, tree, seeded):
-    _, province_admin = make_officer(tree.province, "admin")
-    _, city_viewer = make_officer(tree.nanjing, "viewer")
-    _, district_reviewer = make_officer(tree.xuanwu, "reviewer")
+def test_officers_at_three_levels_see_figures_that_agree(client, make_officer, coverage_tree, seeded):
+    _, province_admin = make_officer(coverage_tree.province, "admin")
+    _, city_viewer = make_officer(coverage_tree.nanjing, "viewer")
+    _, district_reviewer = make_officer(coverage_tree.xuanwu, "reviewer")
 
     province = _coverage(client, province_admin, by="union")
     city = _coverage(client, city_viewer, by="union")
     district = _coverage(client, district_reviewer, by="union")
 
-    assert {i["key"]: i["figures"] for i in province["items"]}[str(tree.nanjing.id)] == city["total"]
-    assert {i["key"]: i["figures"] for i in city["items"]}[str(tree.xuanwu.id)] == district["total"]
-    assert district["union"]["id"] == str(tree.xuanwu.id)
+    assert {i["key"]: i["figures"] for i in province["items"]}[str(coverage_tree.nanjing.id)] == city["total"]
+    assert {i["key"]: i["figures"] for i in city["items"]}[str(coverage_tree.xuanwu.id)] == district["total"]
+    assert district["union"]["id"] == str(coverage_tree.xuanwu.id)
     assert district["total"]["pending"] == 2 and district["total"]["overdue"] == 1
     assert district["total"]["active_members"] == 2  # the transferred-out membership no longer counts
     # The median of the district's decisions (2, 10 and 6 days) is 6 days.
     assert district["total"]["median_days_to_decision"] == pytest.approx(6.0, abs=0.01)
     # Nothing above one's own union can be asked for.
     response = client.get(
-        "/api/v1/stats/coverage", query_string={"by": "union", "union_id": str(tree.nanjing.id)},
+        "/api/v1/stats/coverage", query_string={"by": "union", "union_id": str(coverage_tree.nanjing.id)},
         headers=district_reviewer,
     )  # fmt: skip
     assert response.status_code == 404
 
 
 @pytest.mark.parametrize("by", ["occupation", "region", "station", "employment_form"])
-def test_every_grouping_adds_up_to_the_same_total(client, make_officer, tree, seeded, by):
-    _, headers = make_officer(tree.province, "admin")
+def test_every_grouping_adds_up_to_the_same_total(client, make_officer, coverage_tree, seeded, by):
+    _, headers = make_officer(coverage_tree.province, "admin")
     by_union = _coverage(client, headers, by="union")
     grouped = _coverage(client, headers, by=by)
     assert grouped["total"] == by_union["total"]
     for name in FIGURES:
         assert sum(item["figures"][name] for item in grouped["items"]) == grouped["total"][name]
-    _, city = make_officer(tree.nanjing, "viewer")
+    _, city = make_officer(coverage_tree.nanjing, "viewer")
     assert _coverage(client, city, by=by)["total"] == _coverage(client, city, by="union")["total"]
 
 
-def test_groups_are_labelled_in_chinese(client, make_officer, tree, seeded):
-    _, headers = make_officer(tree.province, "viewer")
+def test_groups_are_labelled_in_chinese(client, make_officer, coverage_tree, seeded):
+    _, headers = make_officer(coverage_tree.province, "viewer")
     occupations = {i["key"]: i for i in _coverage(client, headers, by="occupation")["items"]}
     assert occupations["courier"]["label"] == "快递员"
     assert occupations["security_guard"]["figures"]["pending"] == 0  # every one of the eight groups is listed
@@ -138,16 +140,16 @@ def test_groups_are_labelled_in_chinese(client, make_officer, tree, seeded):
     regions = {i["key"]: i["label"] for i in _coverage(client, headers, by="region")["items"]}
     assert regions["320104"] == "南京市秦淮区"
     stations = {i["key"]: i["label"] for i in _coverage(client, headers, by="station")["items"]}
-    assert stations[str(tree.rider_point.id)] == "秦淮骑手驿站"
+    assert stations[str(coverage_tree.rider_point.id)] == "秦淮骑手驿站"
 
 
-def test_the_period_limits_decisions_and_medians(client, make_officer, tree, seeded):
-    _, headers = make_officer(tree.province, "admin")
+def test_the_period_limits_decisions_and_medians(client, make_officer, coverage_tree, seeded):
+    _, headers = make_officer(coverage_tree.province, "admin")
     since = NOW - dt.timedelta(days=30)
     body = _coverage(
         client, headers, by="union", since=since.isoformat(), until=(NOW + dt.timedelta(days=1)).isoformat()
     )
-    expected, durations = _expected(seeded, _subtree(tree, tree.province), since=since)
+    expected, durations = _expected(seeded, _subtree(coverage_tree, coverage_tree.province), since=since)
     assert body["total"]["approved"] == expected["approved"]
     all_time = _coverage(client, headers, by="union")
     assert all_time["total"]["approved"] == body["total"]["approved"] + 1
@@ -157,8 +159,8 @@ def test_the_period_limits_decisions_and_medians(client, make_officer, tree, see
     assert body["total"]["median_days_to_decision"] == pytest.approx(median, abs=0.01)
 
 
-def test_no_decisions_means_no_median(client, make_officer, tree):
-    _, headers = make_officer(tree.province, "viewer")
+def test_no_decisions_means_no_median(client, make_officer, coverage_tree):
+    _, headers = make_officer(coverage_tree.province, "viewer")
     body = _coverage(client, headers, by="union")
     assert body["total"] == {
         "active_members": 0, "pending": 0, "overdue": 0, "approved": 0, "rejected": 0,
@@ -180,8 +182,8 @@ def test_no_decisions_means_no_median(client, make_officer, tree):
         ({"by": "union", "since": "x" * 5000}, 422),
     ],
 )
-def test_bad_queries_are_client_errors(client, make_officer, tree, query, status):
-    _, headers = make_officer(tree.province, "viewer")
+def test_bad_queries_are_client_errors(client, make_officer, coverage_tree, query, status):
+    _, headers = make_officer(coverage_tree.province, "viewer")
     response = client.get("/api/v1/stats/coverage", query_string=query, headers=headers)
     assert response.status_code == status
     assert response.json["code"] in ("validation_error", "not_found")
@@ -190,7 +192,7 @@ def test_bad_queries_are_client_errors(client, make_officer, tree, query, status
 @pytest.mark.parametrize(
     "path", ["/api/v1/stats/coverage?by=union", "/api/v1/stats/funnel", "/api/v1/stats/blind-spots"]
 )
-def test_statistics_are_for_officers_only(client, tree, path):
+def test_statistics_are_for_officers_only(client, coverage_tree, path):
     assert client.get(path).status_code == 401
 
 
@@ -205,15 +207,21 @@ MEDIAN_CASES = {
 }
 
 
-def test_medians_of_every_group_and_of_the_total(client, make_officer, tree, file_application):
+def test_medians_of_every_group_and_of_the_total(client, make_officer, coverage_tree, file_application):
     for occupation, (hours, _) in MEDIAN_CASES.items():
         for status, h in zip(itertools.cycle(["approved", "rejected"]), hours, strict=False):
             # Half an hour more than the whole hours: the median counts whole hours.
             file_application(
-                tree.nanjing, tree.depot, status=status, occupation=occupation, decided_after_days=(h + 0.5) / 24
+                coverage_tree.nanjing,
+                coverage_tree.depot,
+                status=status,
+                occupation=occupation,
+                decided_after_days=(h + 0.5) / 24,
             )
-    file_application(tree.nanjing, tree.depot, occupation="security_guard")  # pending: no decision, no median
-    _, headers = make_officer(tree.province, "viewer")
+    file_application(
+        coverage_tree.nanjing, coverage_tree.depot, occupation="security_guard"
+    )  # pending: no decision, no median
+    _, headers = make_officer(coverage_tree.province, "viewer")
 
     body = _coverage(client, headers, by="occupation")
 
@@ -224,23 +232,29 @@ def test_medians_of_every_group_and_of_the_total(client, make_officer, tree, fil
     assert body["total"]["approved"] + body["total"]["rejected"] == len(every)
 
 
-def test_stations_come_a_page_at_a_time_and_add_up_to_the_total(client, make_officer, session, tree, file_application):
+def test_stations_come_a_page_at_a_time_and_add_up_to_the_total(
+    client, make_officer, session, coverage_tree, file_application
+):
     from app.directory.models import Station
 
-    stations = [tree.depot, tree.rider_point, tree.suzhou_point]
+    stations = [coverage_tree.depot, coverage_tree.rider_point, coverage_tree.suzhou_point]
     for n in range(4):
-        extra = Station(name=f"新街口快递点{n}", union_id=tree.xinjiekou.id, region_code="320102", occupation="courier")
+        extra = Station(
+            name=f"新街口快递点{n}", union_id=coverage_tree.xinjiekou.id, region_code="320102", occupation="courier"
+        )
         session.add(extra)
         session.flush()
         stations.append(extra)
     session.commit()
     for i, station in enumerate(stations):
-        file_application(tree.xinjiekou, station, status="approved", decided_after_days=i + 1)
-        file_application(tree.xinjiekou, station)
-    quiet = Station(name="无人申请的点部", union_id=tree.xinjiekou.id, region_code="320102", occupation="courier")
+        file_application(coverage_tree.xinjiekou, station, status="approved", decided_after_days=i + 1)
+        file_application(coverage_tree.xinjiekou, station)
+    quiet = Station(
+        name="无人申请的点部", union_id=coverage_tree.xinjiekou.id, region_code="320102", occupation="courier"
+    )
     session.add(quiet)
     session.commit()
-    _, headers = make_officer(tree.province, "viewer")
+    _, headers = make_officer(coverage_tree.province, "viewer")
 
     pages, cursor = [], None
     while True:
@@ -258,14 +272,14 @@ def test_stations_come_a_page_at_a_time_and_add_up_to_the_total(client, make_off
         assert sum(item["figures"][name] for page in pages for item in page["items"]) == pages[0]["total"][name]
     assert pages[0]["total"]["pending"] == 7 and pages[0]["total"]["approved"] == 7
     first = pages[0]["items"][0]
-    assert first["label"] == tree.depot.name and first["figures"]["median_days_to_decision"] == 1.0
+    assert first["label"] == coverage_tree.depot.name and first["figures"]["median_days_to_decision"] == 1.0
     # Other groupings come whole.
     occupations = _coverage(client, headers, by="occupation", limit=1)
     assert len(occupations["items"]) >= 8 and occupations["next_cursor"] is None
 
 
-def test_a_forged_station_cursor_is_a_client_error(client, make_officer, tree):
-    _, headers = make_officer(tree.province, "viewer")
+def test_a_forged_station_cursor_is_a_client_error(client, make_officer, coverage_tree):
+    _, headers = make_officer(coverage_tree.province, "viewer")
     response = client.get(
         "/api/v1/stats/coverage", query_string={"by": "station", "cursor": "bm90LWEtY3Vyc29y"}, headers=headers
     )
@@ -273,16 +287,18 @@ def test_a_forged_station_cursor_is_a_client_error(client, make_officer, tree):
     assert response.json["code"] == "validation_error" and "cursor" in response.json["errors"]
 
 
-def test_moving_a_union_takes_its_applications_along(client, make_officer, tree, file_application):
+def test_moving_a_union_takes_its_applications_along(client, make_officer, coverage_tree, file_application):
     """新街口街道 moves from 玄武区 straight under 南京市: its applications leave 玄武区's queue and figures."""
-    file_application(tree.xinjiekou, tree.depot)
-    file_application(tree.xinjiekou, tree.depot, status="approved", decided_after_days=2)
-    _, city_admin = make_officer(tree.nanjing, "admin")
-    _, district = make_officer(tree.xuanwu, "reviewer")
+    file_application(coverage_tree.xinjiekou, coverage_tree.depot)
+    file_application(coverage_tree.xinjiekou, coverage_tree.depot, status="approved", decided_after_days=2)
+    _, city_admin = make_officer(coverage_tree.nanjing, "admin")
+    _, district = make_officer(coverage_tree.xuanwu, "reviewer")
     assert _coverage(client, district, by="union")["total"]["pending"] == 1
 
     moved = client.patch(
-        f"/api/v1/unions/{tree.xinjiekou.id}", json={"parent_id": str(tree.nanjing.id)}, headers=city_admin
+        f"/api/v1/unions/{coverage_tree.xinjiekou.id}",
+        json={"parent_id": str(coverage_tree.nanjing.id)},
+        headers=city_admin,
     )
     assert moved.status_code == 200, moved.json
 
@@ -293,5 +309,8 @@ def test_moving_a_union_takes_its_applications_along(client, make_officer, tree,
     queue = client.get("/api/v1/review/applications", headers=district)
     assert queue.status_code == 200 and queue.json["items"] == []
     city = {item["key"]: item["figures"] for item in _coverage(client, city_admin, by="union")["items"]}
-    assert city[str(tree.xinjiekou.id)]["pending"] == 1 and city[str(tree.xinjiekou.id)]["active_members"] == 1
-    assert str(tree.xuanwu.id) in city and city[str(tree.xuanwu.id)]["pending"] == 0
+    assert (
+        city[str(coverage_tree.xinjiekou.id)]["pending"] == 1
+        and city[str(coverage_tree.xinjiekou.id)]["active_members"] == 1
+    )
+    assert str(coverage_tree.xuanwu.id) in city and city[str(coverage_tree.xuanwu.id)]["pending"] == 0

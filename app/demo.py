@@ -18,10 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app.actors import Actor
 from app.auth import service as auth_service
 from app.directory import service
 from app.directory.models import Employer, Station, Union
-from app.directory.scope import Scope
 from app.joincodes import service as joincodes_service
 from app.routing import service as routing_service
 from app.routing.models import RoutingRule
@@ -209,7 +209,7 @@ RULES = (
 def load_demo(session: Session) -> dict[str, Any]:
     """Create whatever of the demo directory is missing; return a summary."""
     province = service.ensure_root_federation(session, name="江苏省总工会", region_code="320000")
-    scope = Scope(union_id=province.id, path=province.path)
+    scope = Actor.system(province.id, province.path)
     loader = _Loader(session, scope, {PROVINCE: province.id})
     for union in FEDERATIONS:
         loader.union(union)
@@ -245,7 +245,7 @@ def load_demo(session: Session) -> dict[str, Any]:
 @dataclass
 class _Loader:
     session: Session
-    scope: Scope
+    scope: Actor
     unions: dict[str, int]
 
     def _existing(self, model: type[Union | Employer | Station], code: str) -> int | None:

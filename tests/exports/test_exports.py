@@ -15,14 +15,20 @@ TRIGGERS = ("=", "+", "-", "@")
 
 
 @pytest.fixture
-def exported(tree, file_application, session):
+def exported(coverage_tree, file_application, session):
     """Three applications in Xuanwu (one a member) and one in Suzhou, with hostile free text."""
-    member = file_application(tree.xuanwu, tree.depot, status="approved", decided_after_days=2, name="张三丰")
-    rejected = file_application(tree.xuanwu, tree.depot, status="rejected", decided_after_days=1, name="李四")
+    member = file_application(
+        coverage_tree.xuanwu, coverage_tree.depot, status="approved", decided_after_days=2, name="张三丰"
+    )
+    rejected = file_application(
+        coverage_tree.xuanwu, coverage_tree.depot, status="rejected", decided_after_days=1, name="李四"
+    )
     rejected.decision_reason = "@SUM(1+1)*cmd|' /C calc'!A0"
-    returned = file_application(tree.xuanwu, tree.depot, status="returned", name="王五")
+    returned = file_application(coverage_tree.xuanwu, coverage_tree.depot, status="returned", name="王五")
     returned.decision_reason = "-2+3 请补充材料"
-    file_application(tree.gusu, tree.suzhou_point, status="pending", name="赵六", occupation="domestic_worker")
+    file_application(
+        coverage_tree.gusu, coverage_tree.suzhou_point, status="pending", name="赵六", occupation="domestic_worker"
+    )
     session.commit()
     return member
 
@@ -55,8 +61,8 @@ def _assert_inert(rows):
             assert not str(value or "").startswith(TRIGGERS), value
 
 
-def test_applications_csv_has_bom_chinese_and_no_live_formulas(client, make_officer, tree, exported):
-    _, headers = make_officer(tree.nanjing, "viewer")
+def test_applications_csv_has_bom_chinese_and_no_live_formulas(client, make_officer, coverage_tree, exported):
+    _, headers = make_officer(coverage_tree.nanjing, "viewer")
     status, response_headers, data = _download(client, headers, "/api/v1/exports/applications.csv")
     assert status == 200
     assert response_headers["Content-Type"].startswith("text/csv")
@@ -75,8 +81,8 @@ def test_applications_csv_has_bom_chinese_and_no_live_formulas(client, make_offi
     _assert_inert(rows)
 
 
-def test_members_xlsx_opens_with_chinese_and_no_formulas(client, make_officer, tree, exported):
-    _, headers = make_officer(tree.province, "reviewer")
+def test_members_xlsx_opens_with_chinese_and_no_formulas(client, make_officer, coverage_tree, exported):
+    _, headers = make_officer(coverage_tree.province, "reviewer")
     status, response_headers, data = _download(client, headers, "/api/v1/exports/members.xlsx")
     assert status == 200
     assert response_headers["Content-Type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -88,8 +94,8 @@ def test_members_xlsx_opens_with_chinese_and_no_formulas(client, make_officer, t
     _assert_inert(rows)
 
 
-def test_applications_xlsx_makes_every_formula_inert(client, make_officer, tree, exported):
-    _, headers = make_officer(tree.province, "admin")
+def test_applications_xlsx_makes_every_formula_inert(client, make_officer, coverage_tree, exported):
+    _, headers = make_officer(coverage_tree.province, "admin")
     _, _, data = _download(client, headers, "/api/v1/exports/applications.xlsx")
     header, *rows = _xlsx_rows(data)
     assert len(rows) == 4 and header[-1] == "会员号"
@@ -98,8 +104,8 @@ def test_applications_xlsx_makes_every_formula_inert(client, make_officer, tree,
 
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
-def test_an_admin_may_export_unmasked_and_is_audited(client, make_officer, tree, exported, session, fmt):
-    officer, headers = make_officer(tree.nanjing, "admin")
+def test_an_admin_may_export_unmasked_and_is_audited(client, make_officer, coverage_tree, exported, session, fmt):
+    officer, headers = make_officer(coverage_tree.nanjing, "admin")
     status, _, data = _download(client, headers, f"/api/v1/exports/members.{fmt}", unmasked="1")
     assert status == 200
     rows = _csv_rows(data) if fmt == "csv" else _xlsx_rows(data)
@@ -108,21 +114,21 @@ def test_an_admin_may_export_unmasked_and_is_audited(client, make_officer, tree,
     assert id_number.startswith("1101051949123") and "*" not in id_number
     events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export.unmasked")).all()
     assert [(e.actor_id, e.object_id, e.union_path) for e in events] == [
-        (officer.id, f"members.{fmt}", tree.nanjing.path)
+        (officer.id, f"members.{fmt}", coverage_tree.nanjing.path)
     ]
     assert "张三丰" not in str(events[0].details) and "1101051949123" not in str(events[0].details)
 
 
 @pytest.mark.parametrize("role", ["reviewer", "viewer"])
-def test_only_admins_may_export_unmasked(client, make_officer, tree, exported, session, role):
-    _, headers = make_officer(tree.province, role)
+def test_only_admins_may_export_unmasked(client, make_officer, coverage_tree, exported, session, role):
+    _, headers = make_officer(coverage_tree.province, role)
     status, _, _data = _download(client, headers, "/api/v1/exports/applications.csv", unmasked="true")
     assert status == 403
     assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == 0
 
 
-def test_masked_exports_are_not_audited_as_unmasked(client, make_officer, tree, exported, session):
-    _, headers = make_officer(tree.province, "admin")
+def test_masked_exports_are_not_audited_as_unmasked(client, make_officer, coverage_tree, exported, session):
+    _, headers = make_officer(coverage_tree.province, "admin")
     assert _download(client, headers, "/api/v1/exports/applications.csv")[0] == 200
     assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "export.unmasked")) == 0
 
@@ -136,16 +142,16 @@ def test_masked_exports_are_not_audited_as_unmasked(client, make_officer, tree, 
         ("/api/v1/exports/members.csv", {"unmasked": "perhaps"}, 422),
     ],
 )
-def test_bad_export_requests(client, make_officer, tree, path, query, status):
-    _, headers = make_officer(tree.province, "admin")
+def test_bad_export_requests(client, make_officer, coverage_tree, path, query, status):
+    _, headers = make_officer(coverage_tree.province, "admin")
     assert _download(client, headers, path, **query)[0] == status
 
 
-def test_exports_need_an_officer(client, tree):
+def test_exports_need_an_officer(client, coverage_tree):
     assert _download(client, {}, "/api/v1/exports/members.csv")[0] == 401
 
 
-def test_an_empty_scope_exports_just_the_header(client, make_officer, tree):
-    _, headers = make_officer(tree.gusu, "viewer")
+def test_an_empty_scope_exports_just_the_header(client, make_officer, coverage_tree):
+    _, headers = make_officer(coverage_tree.gusu, "viewer")
     _, _, data = _download(client, headers, "/api/v1/exports/members.csv")
     assert len(_csv_rows(data)) == 1

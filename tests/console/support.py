@@ -1,15 +1,16 @@
-"""The app served for real on a free port, and the system Chromium driven by Playwright (never a downloaded one)."""
+"""Helpers for the console's tests: forms with the page's CSRF token, and the browser's tools (no fixtures here)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
+import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
-from werkzeug.serving import make_server
+
+PASSWORD = "long-enough-pass"
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -26,30 +27,25 @@ DESKTOP = {"width": 1366, "height": 768}
 CONTEXT = {"viewport": DESKTOP, "locale": "zh-CN", "bypass_csp": True}
 
 
-@pytest.fixture
-def live_server(app: Flask) -> Iterator[str]:
-    """``app`` answering real HTTP in a thread; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=10)
+def csrf_of(html: str) -> str:
+    match = _CSRF.search(html)
+    assert match, "the page has no form with a CSRF token"
+    return match.group(1)
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"the browser tests need the system Chromium at {CHROMIUM}")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+def sign_in(client, username: str, password: str = PASSWORD):
+    page = client.get("/console/login")
+    return client.post(
+        "/console/login",
+        data={"username": username, "password": password, "csrf_token": csrf_of(page.get_data(as_text=True))},
+    )
+
+
+def post_form(client, page_url: str, action: str, data: Mapping[str, object] | None = None, **kwargs):
+    """POST ``data`` to ``action`` with the CSRF token of the page at ``page_url`` (what a browser submits)."""
+    page = client.get(page_url)
+    assert page.status_code == 200, page.get_data(as_text=True)[:500]
+    return client.post(action, data={**(data or {}), "csrf_token": csrf_of(page.get_data(as_text=True))}, **kwargs)
 
 
 def axe_violations(page: Any) -> list[dict[str, Any]]:

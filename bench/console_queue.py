@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 from werkzeug.datastructures import MultiDict
 
 from app import create_app, migrate
+from app.actors import Actor
 from app.auth import service as auth_service
-from app.auth.access import Principal
 from app.console.review import PAGE_SIZE, read_queue_args
 from app.console.session import OFFICER_ID, OFFICER_SEEN, OFFICER_SINCE
 from app.db import utcnow
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
             "one station": "/console/review?station_id=7",
             "surname search": "/console/review?q=%E5%BC%A0",
         }
-        reviewer = Principal(kind="officer", id=officer_id, role="reviewer", union_id=CITY, union_path="/1/2/")
+        reviewer = Actor(kind="officer", id=officer_id, role="reviewer", union_id=CITY, union_path="/1/2/")
         sessions = app.extensions["ruhui.sessionmaker"]
 
         def query_only(path: str) -> None:

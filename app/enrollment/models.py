@@ -12,6 +12,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 from app.actors import within_subtree
 from app.db import Base, BigId, IdPk, JSONType, TimestampMixin, UTCDateTime, utcnow
 from app.directory.models import Union
+from app.schemas import union_ref
 
 APPLICATION_STATUSES = ("pending", "approved", "rejected", "returned", "withdrawn")
 OPEN_STATUSES = ("pending", "returned")
@@ -125,7 +126,8 @@ class Application(TimestampMixin, Base):
 
 
 def union_summary(union: Union) -> dict[str, str]:
-    return {"id": str(union.id), "name": union.name, "kind": union.kind}
+    """The union as route hops and error details carry it: the one union reference shape."""
+    return union_ref(union)
 
 
 def route_hop(union: Union, *, at: dt.datetime, by: str, rule: str, reasons: list[str], **extra: str) -> dict[str, Any]:

@@ -7,7 +7,9 @@ from typing import Any
 import marshmallow as ma
 
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS
+from app.enrollment.models import APPLICATION_STATUSES
 from app.pagination import page_schema
+from app.schemas import EmployerRefSchema, UnionRefSchema
 
 
 class ApplicationFormSchema(ma.Schema):
@@ -32,40 +34,55 @@ class ApplicationFormSchema(ma.Schema):
     )
 
 
+class ApplicationStationSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    address = ma.fields.String(required=True)
+    region_code = ma.fields.String(required=True)
+
+
+class RouteHopSchema(ma.Schema):
+    """One step of an application's way to its union: routed when filed or resubmitted, or transferred."""
+
+    at = ma.fields.String(required=True, metadata={"format": "date-time"})
+    by = ma.fields.String(required=True, metadata={"enum": ["routing", "transfer"]})
+    rule = ma.fields.String(required=True, metadata={"description": "The routing rule, or transfer"})
+    union = ma.fields.Nested(UnionRefSchema, required=True)
+    reasons = ma.fields.List(ma.fields.String(), required=True)
+    officer_id = ma.fields.String(metadata={"description": "by=transfer: the officer who transferred it"})
+    from_union_id = ma.fields.String(metadata={"description": "by=transfer: the union it left"})
+
+
+class RouteSchema(ma.Schema):
+    rule = ma.fields.String(required=True, metadata={"description": "The rule of the last hop"})
+    reasons = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "The last hop's reasons"})
+    hops = ma.fields.List(ma.fields.Nested(RouteHopSchema), required=True)
+
+
 class ApplicationSchema(ma.Schema):
     """The application as the worker and the officer's queue see it (personal data masked)."""
 
-    id = ma.fields.Function(lambda v: str(v.application.id), required=True)
-    status = ma.fields.Function(lambda v: v.application.status, required=True)
-    occupation = ma.fields.Function(lambda v: v.application.occupation, required=True)
-    employment_form = ma.fields.Function(lambda v: v.application.employment_form, required=True)
-    station = ma.fields.Function(
-        lambda v: {
-            "id": str(v.station.id),
-            "name": v.station.name,
-            "address": v.station.address,
-            "region_code": v.station.region_code,
-        },
-        required=True,
+    id = ma.fields.String(attribute="application.id", required=True)
+    status = ma.fields.String(
+        attribute="application.status", required=True, metadata={"enum": list(APPLICATION_STATUSES)}
     )
-    employer = ma.fields.Function(
-        lambda v: {"id": str(v.employer.id), "name": v.employer.name} if v.employer else None, allow_none=True
-    )
-    employer_name = ma.fields.Function(lambda v: v.application.employer_name, allow_none=True)
-    union = ma.fields.Function(
-        lambda v: {"id": str(v.union.id), "name": v.union.name, "kind": v.union.kind}, required=True
-    )
-    route = ma.fields.Function(lambda v: v.route, required=True)
-    is_transfer = ma.fields.Function(lambda v: v.application.is_transfer, required=True)
-    name_masked = ma.fields.Function(lambda v: v.identity.name_masked, required=True)
-    id_number_masked = ma.fields.Function(lambda v: v.identity.id_number_masked, required=True)
-    member_no = ma.fields.Function(lambda v: v.application.member_no)
-    decision_reason = ma.fields.Function(lambda v: v.application.decision_reason)
-    submitted_at = ma.fields.Function(lambda v: v.application.submitted_at.isoformat(), required=True)
-    due_at = ma.fields.Function(lambda v: v.application.due_at.isoformat(), required=True)
-    created_at = ma.fields.Function(lambda v: v.application.created_at.isoformat(), required=True)
-    updated_at = ma.fields.Function(lambda v: v.application.updated_at.isoformat(), required=True)
-    version = ma.fields.Function(lambda v: v.application.version, required=True)
+    occupation = ma.fields.String(attribute="application.occupation", required=True)
+    employment_form = ma.fields.String(attribute="application.employment_form", required=True)
+    station = ma.fields.Nested(ApplicationStationSchema, required=True)
+    employer = ma.fields.Nested(EmployerRefSchema, allow_none=True)
+    employer_name = ma.fields.String(attribute="application.employer_name", allow_none=True)
+    union = ma.fields.Nested(UnionRefSchema, required=True)
+    route = ma.fields.Nested(RouteSchema, required=True)
+    is_transfer = ma.fields.Boolean(attribute="application.is_transfer", required=True)
+    name_masked = ma.fields.String(attribute="identity.name_masked", required=True)
+    id_number_masked = ma.fields.String(attribute="identity.id_number_masked", required=True)
+    member_no = ma.fields.String(attribute="application.member_no")
+    decision_reason = ma.fields.String(attribute="application.decision_reason")
+    submitted_at = ma.fields.AwareDateTime(attribute="application.submitted_at", required=True)
+    due_at = ma.fields.AwareDateTime(attribute="application.due_at", required=True)
+    created_at = ma.fields.AwareDateTime(attribute="application.created_at", required=True)
+    updated_at = ma.fields.AwareDateTime(attribute="application.updated_at", required=True)
+    version = ma.fields.Integer(attribute="application.version", required=True)
 
     @ma.post_dump
     def _drop_absent(self, data: dict[str, Any], **_kwargs: Any) -> dict[str, Any]:
@@ -80,20 +97,14 @@ ApplicationPageSchema = page_schema(ApplicationSchema, "ApplicationPage")
 
 
 class MembershipSchema(ma.Schema):
-    member_no = ma.fields.Function(lambda v: v.membership.member_no, required=True)
-    union = ma.fields.Function(
-        lambda v: {"id": str(v.union.id), "name": v.union.name, "kind": v.union.kind}, required=True
-    )
-    since = ma.fields.Function(lambda v: v.membership.since.isoformat(), required=True)
-    card_token = ma.fields.Function(
-        lambda v: v.card_token, required=True, metadata={"description": "Valid for minutes; show as a QR code"}
-    )
+    member_no = ma.fields.String(attribute="membership.member_no", required=True)
+    union = ma.fields.Nested(UnionRefSchema, required=True)
+    since = ma.fields.AwareDateTime(attribute="membership.since", required=True)
+    card_token = ma.fields.String(required=True, metadata={"description": "Valid for minutes; show as a QR code"})
 
 
 class CardSchema(ma.Schema):
     member_no = ma.fields.String(required=True)
     name_masked = ma.fields.String(required=True)
-    union = ma.fields.Function(
-        lambda v: {"id": str(v.union.id), "name": v.union.name, "kind": v.union.kind}, required=True
-    )
+    union = ma.fields.Nested(UnionRefSchema, required=True)
     status = ma.fields.String(required=True)

@@ -6,7 +6,9 @@ import marshmallow as ma
 
 from app.directory.models import OCCUPATIONS
 from app.directory.regions import full_name
+from app.directory.schemas import REGION_CODES
 from app.joincodes import qr
+from app.schemas import EmployerRefSchema, UnionRefSchema
 
 
 class JoinCodeCreateSchema(ma.Schema):
@@ -62,7 +64,7 @@ class BundleArgsSchema(QrArgsSchema):
     region_code = ma.fields.String(
         load_default=None,
         validate=ma.validate.Regexp(r"^\d{6}$"),
-        metadata={"description": "Stations within this GB/T 2260 region"},
+        metadata={"description": "Stations within this GB/T 2260 region", "enum": REGION_CODES},
     )
     union_id = ma.fields.String(load_default=None, metadata={"description": "Stations managed within this union"})
 
@@ -94,15 +96,7 @@ class StationBriefSchema(ma.Schema):
     )
 
 
-class EmployerBriefSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-
-
-class UnionBriefSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
+class UnionPreviewSchema(UnionRefSchema):
     rule = ma.fields.String(
         metadata={"description": "The routing rule that chose it: override, enterprise, industry, regional, fallback"}
     )
@@ -117,9 +111,9 @@ class JoinScreenSchema(ma.Schema):
 
     join_code = ma.fields.Nested(JoinCodeBriefSchema, required=True)
     station = ma.fields.Nested(StationBriefSchema, required=True)
-    employer = ma.fields.Nested(EmployerBriefSchema, allow_none=True, required=True)
+    employer = ma.fields.Nested(EmployerRefSchema, allow_none=True, required=True)
     union_preview = ma.fields.Nested(
-        UnionBriefSchema,
+        UnionPreviewSchema,
         attribute="union",
         allow_none=True,
         required=True,

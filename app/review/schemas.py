@@ -42,9 +42,8 @@ class ReviewQuerySchema(PageArgsSchema):
 class ReviewApplicationSchema(ApplicationSchema):
     """A queue item: the masked application with its deadline flags."""
 
-    overdue = ma.fields.Function(lambda v: v.overdue, required=True)
-    escalated = ma.fields.Function(
-        lambda v: v.escalated,
+    overdue = ma.fields.Boolean(required=True)
+    escalated = ma.fields.Boolean(
         required=True,
         metadata={"description": "Overdue, and routed to a union below yours: it reached you by escalation"},
     )
@@ -56,10 +55,10 @@ ReviewPageSchema = page_schema(ReviewApplicationSchema, "ReviewPage")
 class ReviewDetailSchema(ReviewApplicationSchema):
     """The full application. ``full_name``/``id_number`` only for reviewers and admins; each view is audited."""
 
-    full_name = ma.fields.Function(lambda v: v.full_name, allow_none=True)
-    id_number = ma.fields.Function(lambda v: v.id_number, allow_none=True)
-    phone_masked = ma.fields.Function(lambda v: v.phone_masked, allow_none=True)
-    unmasked = ma.fields.Function(lambda v: v.unmasked, required=True)
+    full_name = ma.fields.String(allow_none=True)
+    id_number = ma.fields.String(allow_none=True)
+    phone_masked = ma.fields.String(allow_none=True)
+    unmasked = ma.fields.Boolean(required=True)
 
 
 class DecisionSchema(ma.Schema):

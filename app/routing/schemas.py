@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from app.directory.schemas import IdField, Text, UnionRefSchema, validate_region_code
+from app.directory.schemas import IdField, Text, region_code_field
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.pagination import PageArgsSchema, page_schema
 from app.routing.engine import OUTCOMES, RULES
+from app.schemas import UnionRefSchema
 
 
 class ExplainQuerySchema(ma.Schema):
@@ -80,10 +81,9 @@ class RuleCreateSchema(ma.Schema):
     employer_id = IdField(
         load_default=None, allow_none=True, metadata={"description": "Also matches the employer's branches"}
     )
-    region_code = Text(
+    region_code = region_code_field(
         load_default=None,
         allow_none=True,
-        validate=validate_region_code,
         metadata={"description": "Matches stations within this region; needs an occupation"},
     )
     occupation = Text(load_default=None, allow_none=True, validate=ma.validate.OneOf(list(OCCUPATIONS)))
@@ -94,7 +94,7 @@ class RuleQuerySchema(PageArgsSchema):
     union_id = IdField()
     station_id = IdField()
     employer_id = IdField()
-    region_code = Text(validate=validate_region_code)
+    region_code = region_code_field()
     occupation = Text(validate=ma.validate.OneOf(list(OCCUPATIONS)))
 
 

@@ -30,6 +30,7 @@ from app.routing.engine import (
     route,
 )
 from app.routing.models import RoutingRule
+from app.schemas import union_ref
 
 log = logging.getLogger("ruhui.routing")
 
@@ -155,7 +156,7 @@ def union_summary(session: Session, union_id: int) -> dict[str, str]:
     union = session.get(Union, union_id)
     if union is None:
         raise NotFound("工会不存在")
-    return {"id": str(union.id), "name": union.name, "kind": union.kind}
+    return union_ref(union)
 
 
 def explain_route(

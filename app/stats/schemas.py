@@ -8,6 +8,7 @@ import marshmallow as ma
 
 from app.directory.regions import display_name
 from app.pagination import PageArgsSchema
+from app.schemas import EmployerRefSchema, UnionRefSchema
 from app.stats.service import GROUPINGS
 
 _ID = ma.validate.Length(min=1, max=40)
@@ -57,17 +58,9 @@ class CoverageRowSchema(ma.Schema):
         return data
 
 
-class ScopeUnionSchema(ma.Schema):
-    id = ma.fields.String(required=True)
-    name = ma.fields.String(required=True)
-    kind = ma.fields.String(required=True)
-
-
 class CoverageSchema(ma.Schema):
     by = ma.fields.String(required=True)
-    union = ma.fields.Nested(
-        ScopeUnionSchema, required=True, metadata={"description": "The subtree these figures cover"}
-    )
+    union = ma.fields.Nested(UnionRefSchema, required=True, metadata={"description": "The subtree these figures cover"})
     since = ma.fields.AwareDateTime(allow_none=True)
     until = ma.fields.AwareDateTime(allow_none=True)
     as_of = ma.fields.AwareDateTime(required=True)
@@ -119,28 +112,25 @@ class BlindSpotArgsSchema(ma.Schema):
     limit = ma.fields.Integer(load_default=200, validate=ma.validate.Range(min=1, max=1000))
 
 
+class BlindStationPlaceSchema(ma.Schema):
+    id = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    region_code = ma.fields.String(required=True)
+    region_name = ma.fields.Function(
+        lambda station: display_name(station.region_code), required=True, metadata={"type": "string"}
+    )
+    occupation = ma.fields.String(required=True)
+
+
 class BlindStationSchema(ma.Schema):
-    station = ma.fields.Method("_station", required=True)
-    employer = ma.fields.Method("_employer", allow_none=True)
+    station = ma.fields.Nested(BlindStationPlaceSchema, required=True)
+    employer = ma.fields.Nested(EmployerRefSchema, allow_none=True)
     occupations = ma.fields.List(ma.fields.String(), required=True, metadata={"description": "Those only rule 5 takes"})
-    fallback_union = ma.fields.Nested(ScopeUnionSchema, allow_none=True, required=True)
+    fallback_union = ma.fields.Nested(UnionRefSchema, allow_none=True, required=True)
     scans = ma.fields.Integer(required=True)
     unique_devices = ma.fields.Integer(required=True)
     applicants = ma.fields.Integer(required=True)
     workers = ma.fields.Integer(required=True, metadata={"description": "max(unique_devices, applicants)"})
-
-    def _station(self, row: Any) -> dict[str, Any]:
-        station = row.station
-        return {
-            "id": str(station.id),
-            "name": station.name,
-            "region_code": station.region_code,
-            "region_name": display_name(station.region_code),
-            "occupation": station.occupation,
-        }
-
-    def _employer(self, row: Any) -> dict[str, Any] | None:
-        return None if row.employer is None else {"id": str(row.employer.id), "name": row.employer.name}
 
 
 class BlindGroupSchema(ma.Schema):
@@ -151,21 +141,16 @@ class BlindGroupSchema(ma.Schema):
 
 
 class EmployerWithoutUnionSchema(ma.Schema):
-    employer = ma.fields.Method("_employer", required=True)
-    members = ma.fields.Integer(required=True)
+    class _Employer(EmployerRefSchema):
+        uscc = ma.fields.String(required=True)
+        region_code = ma.fields.String(required=True)
 
-    def _employer(self, row: Any) -> dict[str, Any]:
-        employer = row.employer
-        return {
-            "id": str(employer.id),
-            "name": employer.name,
-            "uscc": employer.uscc,
-            "region_code": employer.region_code,
-        }
+    employer = ma.fields.Nested(_Employer, required=True)
+    members = ma.fields.Integer(required=True)
 
 
 class BlindSpotsSchema(ma.Schema):
-    union = ma.fields.Nested(ScopeUnionSchema, required=True)
+    union = ma.fields.Nested(UnionRefSchema, required=True)
     stations = ma.fields.List(ma.fields.Nested(BlindStationSchema), required=True)
     regions = ma.fields.List(ma.fields.Nested(BlindGroupSchema), required=True)
     occupations = ma.fields.List(ma.fields.Nested(BlindGroupSchema), required=True)

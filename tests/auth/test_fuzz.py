@@ -86,3 +86,30 @@ def test_hostile_officer_accounts(client, province, make_officer, value):
         return  # no HTTP client can put a lone surrogate into a URL
     listed = client.get("/api/v1/officers", query_string={"cursor": value, "limit": value}, headers=headers)
     assert listed.status_code in (200, 422)
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "field"),
+    [
+        ("/api/v1/auth/otp/verify", {"challenge_id": "abcdefgh", "code": "123456\n"}, "code"),
+        ("/api/v1/auth/otp/verify", {"challenge_id": "abcdefgh\n", "code": "123456"}, "challenge_id"),
+    ],
+)
+def test_a_trailing_newline_does_not_pass_a_whole_value_pattern(client, url, body, field):
+    # The documented patterns end in $, which in Python also matches before a final newline.
+    response = client.post(url, json=body)
+    assert response.status_code == 422
+    assert field in response.get_json()["errors"]
+
+
+def test_a_username_with_a_trailing_newline_is_refused(client, province, make_officer):
+    _, headers = make_officer(province, "admin")
+    body = {
+        "username": "reviewer1\n",
+        "password": "correct-horse-battery",
+        "union_id": str(province.id),
+        "role": "viewer",
+    }
+    response = client.post("/api/v1/officers", json=body, headers=headers)
+    assert response.status_code == 422
+    assert "username" in response.get_json()["errors"]

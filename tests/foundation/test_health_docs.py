@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from openapi_spec_validator import validate
 
@@ -52,3 +53,44 @@ def test_docs_page_loads_every_asset_from_the_app(client):
         with client.get(asset) as asset_response:
             assert asset_response.status_code == 200, asset
             assert asset_response.content_length and asset_response.content_length > 1000
+
+
+_TYPED = ("type", "$ref", "allOf", "oneOf", "anyOf")
+
+
+def _untyped(schema: dict[str, Any], where: str) -> list[str]:
+    """Every property (or list item) below ``schema`` that says neither a type nor a reference.
+
+    A map's values may be anything (``additionalProperties: {}``, as an audit event's ``details``): that says
+    "any JSON value" on purpose; its own properties, if it has any, are still walked.
+    """
+    found: list[str] = []
+    for key in ("allOf", "oneOf", "anyOf"):
+        for number, part in enumerate(schema.get(key, [])):
+            found += _untyped(part, f"{where}.{key}[{number}]")
+    children = [(f"{where}.{name}", prop) for name, prop in schema.get("properties", {}).items()]
+    if isinstance(schema.get("items"), dict):
+        children.append((f"{where}[]", schema["items"]))
+    if isinstance(schema.get("additionalProperties"), dict):
+        found += _untyped(schema["additionalProperties"], f"{where}{{}}")
+    for path, child in children:
+        if not any(key in child for key in _TYPED):
+            found.append(path)
+        found += _untyped(child, path)
+    return found
+
+
+def test_every_response_property_has_a_type(client):
+    spec = client.get("/api/openapi.json").get_json()
+    untyped: list[str] = []
+    for name, schema in spec["components"]["schemas"].items():
+        untyped += _untyped(schema, name)
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue  # shared by the path's operations; requests, not responses
+            for status, response in operation.get("responses", {}).items():
+                for media, content in response.get("content", {}).items():
+                    untyped += _untyped(content.get("schema", {}), f"{method.upper()} {path} {status} {media}")
+    assert "Application" in spec["components"]["schemas"]  # the walk reached the schemas this is about
+    assert untyped == []

@@ -116,6 +116,10 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(stats_api.blp, url_prefix=f"{API_PREFIX}/stats")
     api.register_blueprint(exports_api.blp, url_prefix=f"{API_PREFIX}/exports")
 
+    from app import console
+
+    console.init_app(app)
+
 
 def register_commands(app: Flask) -> None:
     from app import cli

@@ -583,7 +583,15 @@ def _login_locked(retry_after: int) -> RateLimited:
 
 
 def login_officer(session: Session, *, username: str, password: str, client_ip: str) -> Tokens:
+    """Sign an officer in for the API: the password checked as ``authenticate_officer`` does, then tokens."""
+    officer = authenticate_officer(session, username=username, password=password, client_ip=client_ip)
+    return issue_tokens(session, "officer", officer.id)
+
+
+def authenticate_officer(session: Session, *, username: str, password: str, client_ip: str) -> Officer:
     """Check an officer's password. Five failures in 15 minutes lock the username; an address gets 20 failures.
+
+    The API turns the officer into tokens; the console into a cookie session, under the same locks.
 
     The username's attempt is counted before the password is checked and forgiven
     on success, so parallel guesses cannot slip past its lock. The address counts
@@ -620,4 +628,4 @@ def login_officer(session: Session, *, username: str, password: str, client_ip: 
         limits.clear(LOGIN_ATTEMPTS_PER_USERNAME, username_key)
     except RateLimitStoreDown:
         log.exception("rate-limit storage unreachable; failures not forgiven")
-    return issue_tokens(session, "officer", officer.id)
+    return officer

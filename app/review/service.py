@@ -40,9 +40,10 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.actors import Actor, within_subtree
+from app.audit.models import AuditEvent
 from app.audit.service import record_event
 from app.auth import service as auth
-from app.auth.models import Person
+from app.auth.models import Officer, Person
 from app.auth.phones import InvalidPhone, normalise_phone
 from app.auth.service import phone_index
 from app.db import parse_id
@@ -377,28 +378,30 @@ def _possible_duplicates(
             )
         )
     )
+    # Grouped once, so a page of 50 costs one pass over the look-alikes, not 50 × all of them.
+    by_identity: dict[int, list[Any]] = {}
+    by_person: dict[int, list[Any]] = {}
+    for other in others:
+        by_identity.setdefault(other.identity_id, []).append(other)
+        by_person.setdefault(other.person_id, []).append(other)
     found: dict[int, list[dict[str, str]]] = {}
     for application in applications:
+        own_id, identity_id = application.id, application.identity_id
+        same_identity = [(o, "id_number") for o in by_identity.get(identity_id, ()) if o.id != own_id]
+        same_phone = [
+            (o, "phone")
+            for o in by_person.get(application.person_id, ())
+            if o.id != own_id and o.identity_id != identity_id
+        ]
         notes: list[dict[str, str]] = []
-        for other_id, identity_id, person_id, status, union_path in others:
-            if other_id == application.id:
-                continue
-            match = (
-                "id_number"
-                if identity_id == application.identity_id
-                else "phone"
-                if person_id == application.person_id
-                else None
-            )
-            if match is None:
-                continue
-            note = {"match": match, "status": status}
-            if principal.covers(union_path):
-                note["application_id"] = str(other_id)  # outside the scope it does not exist
+        for other, match in (*same_identity, *same_phone):
+            note = {"match": match, "status": other.status}
+            if principal.covers(other.union_path):
+                note["application_id"] = str(other.id)  # outside the scope it does not exist
             notes.append(note)
-        if application.identity_id in members:
+        if identity_id in members:
             notes.append({"match": "id_number", "status": "member"})
-        found[application.id] = notes
+        found[own_id] = notes
     return found
 
 
@@ -588,3 +591,75 @@ def verify_identity_in_person(
         },
     )
     return rebinding
+
+
+# ---------------------------------------------------------------- the console's case file
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    at: dt.datetime
+    action: str
+    officer_name: str | None
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReviewCase:
+    """What the console's detail page shows: the application, its look-alikes, the membership, the history."""
+
+    view: ReviewView
+    duplicates: list[dict[str, str]]
+    membership_union: str | None
+    membership_no: str | None
+    history: list[HistoryEntry]
+
+
+_HISTORY_ACTIONS = ("application.approve", "application.reject", "application.return", "application.transfer")
+
+
+def duplicate_flags(
+    session: Session, principal: Actor, applications: Sequence[Application]
+) -> dict[int, list[dict[str, str]]]:
+    """Possible duplicates of each application (same ID number or phone, or already a member), as the dry run flags."""
+    return _possible_duplicates(session, principal, applications)
+
+
+def review_case(
+    session: Session, principal: Actor, application_id: str, *, unmask: bool, now: dt.datetime
+) -> ReviewCase:
+    """The console's detail of one application; ``unmask`` shows name and ID number (audited, as the API's detail)."""
+    if unmask:
+        view: ReviewView = review_detail(session, principal, application_id, now=now)
+        application = view.application
+    else:
+        application = _application_in_scope(session, principal, application_id)
+        view = review_item(session, principal, application, now)
+    membership = enrollment.active_membership(session, application.identity_id)
+    membership_union = session.get(Union, membership.union_id) if membership is not None else None
+    events = session.execute(
+        sa.select(AuditEvent, Officer.name)
+        .outerjoin(Officer, sa.and_(AuditEvent.actor_kind == "officer", Officer.id == AuditEvent.actor_id))
+        .where(
+            AuditEvent.object_type == "application",
+            AuditEvent.object_id == str(application.id),
+            AuditEvent.action.in_(_HISTORY_ACTIONS),
+        )
+        .order_by(AuditEvent.id)
+    ).all()
+    return ReviewCase(
+        view=view,
+        duplicates=_possible_duplicates(session, principal, [application])[application.id],
+        membership_union=membership_union.name if membership_union is not None else None,
+        membership_no=membership.member_no if membership is not None else None,
+        history=[HistoryEntry(event.occurred_at, event.action, name, event.details or {}) for event, name in events],
+    )
+
+
+def review_items(session: Session, principal: Actor, ids: Sequence[str], *, now: dt.datetime) -> dict[str, ReviewView]:
+    """Queue items by id (those in scope), for a page that lists a chosen few, such as a bulk result."""
+    numbers = [n for n in (parse_id(raw) for raw in ids[:MAX_BULK]) if n]
+    if not numbers:
+        return {}
+    rows = session.execute(_joined().where(Application.id.in_(numbers), principal.covers(Application.union_path))).all()
+    return {str(row[0].id): _review_view(row, principal, now) for row in rows}

@@ -1,0 +1,122 @@
+"""The console's queue page at a million applications: server time of ``GET /console/review``, PostgreSQL.
+
+Seeds a scratch database exactly as ``bench.review_queue`` does (a city federation, districts, streets, an
+industry union, 100 stations, N applications), adds a signed-in city reviewer, and times the whole page
+in-process — the session check, the queue query, the duplicate flags, the union list and the template —
+through Flask's test client, so no network or browser time is counted:
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres .venv/bin/python -m bench.console_queue
+    … -m bench.console_queue --applications 200000 --repeat 20
+
+Prints median and p95 milliseconds per page, and the median of the service's queue query alone (the
+rest is the session check, the flags, the union list and the template); the target is under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from werkzeug.datastructures import MultiDict
+
+from app import create_app, migrate
+from app.actors import Actor
+from app.auth import service as auth_service
+from app.console.review import PAGE_SIZE, read_queue_args
+from app.console.session import OFFICER_ID, OFFICER_SEEN, OFFICER_SINCE
+from app.db import utcnow
+from app.review.service import review_queue
+from bench.review_queue import CITY, seed, timed
+from bench.union_subtree import scratch_database
+
+TARGET_MS = 100.0
+_NEXT = re.compile(r'href="(/console/review\?[^"]*cursor=[^"]+)">下一页')
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--applications", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--deep", type=int, default=50, help="how many pages deep the deep page is")
+    args = parser.parse_args(argv)
+    with scratch_database() as url:
+        if not url.startswith("postgresql"):
+            print("bench.console_queue needs PostgreSQL: set DATABASE_URL=postgresql://…", file=sys.stderr)
+            return
+        migrate.upgrade(url)
+        app = create_app({"database_url": url, "env": "development", "log_level": "WARNING"})
+        engine = app.extensions["ruhui.engine"]
+        seed(engine, args.applications)
+        with app.app_context(), app.extensions["ruhui.sessionmaker"]() as session:
+            officer = auth_service.create_officer(
+                session,
+                username="bench-reviewer",
+                password="bench-password",  # noqa: S106  # a scratch database dropped after the run
+                name="审核员",
+                union_id=CITY,
+                role="reviewer",
+            )
+            session.commit()
+            officer_id = officer.id
+        client = app.test_client()
+        with client.session_transaction() as cookie:
+            now = time.time()
+            cookie[OFFICER_ID], cookie[OFFICER_SEEN], cookie[OFFICER_SINCE] = officer_id, now, now
+
+        def get(path: str) -> Any:
+            response = client.get(path)
+            assert response.status_code == 200, response.status_code
+            return response
+
+        cases = {
+            "pending, oldest first (default)": "/console/review",
+            "every status": "/console/review?status=",
+            "one union (industry)": "/console/review?union_id=13",
+            "one station": "/console/review?station_id=7",
+            "surname search": "/console/review?q=%E5%BC%A0",
+        }
+        reviewer = Actor(kind="officer", id=officer_id, role="reviewer", union_id=CITY, union_path="/1/2/")
+        sessions = app.extensions["ruhui.sessionmaker"]
+
+        def query_only(path: str) -> None:
+            """The service's queue query alone, with the filters the page reads from ``path``."""
+            query = MultiDict(
+                [(k, v) for k, vs in parse_qs(urlsplit(path).query, keep_blank_values=True).items() for v in vs]
+            )
+            parsed = read_queue_args(query)
+            assert parsed.filters is not None
+            with app.test_request_context(), sessions() as session:
+                review_queue(
+                    session, reviewer, filters=parsed.filters, limit=PAGE_SIZE, cursor=parsed.cursor, now=utcnow()
+                )
+
+        print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        heading = f"{'queue page':<34} {'page':>5} {'median ms':>10} {'p95 ms':>8} {'query ms':>9}"
+        print(f"{heading}  target < {TARGET_MS:.0f} ms")
+
+        def report(label: str, depth: int, path: str) -> None:
+            median, p95 = timed(args.repeat, lambda: get(path))
+            query, _ = timed(args.repeat, lambda: query_only(path))
+            print(f"{label:<34} {depth:>5} {median:>10.2f} {p95:>8.2f} {query:>9.2f}")
+
+        for label, path in cases.items():
+            first = get(path)
+            report(label, 1, path)
+            # Follow 下一页 links to the deep page, then time that page alone.
+            link, depth, deepest = _NEXT.search(first.get_data(as_text=True)), 1, None
+            while link and depth < args.deep:
+                deepest, depth = link.group(1).replace("&amp;", "&"), depth + 1
+                link = _NEXT.search(get(deepest).get_data(as_text=True))
+            if deepest:
+                report(label, depth, deepest)
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    main()

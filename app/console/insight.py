@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit import service as audit
 from app.auth import service as auth_service
@@ -18,7 +16,6 @@ from app.console.session import principal, require_role, scope
 from app.db import db, utcnow
 from app.errors import AppError, ValidationFailed
 from app.exports import service as exports
-from app.exports import writers
 from app.privacy import keyring
 from app.stats import service as stats
 
@@ -105,16 +102,6 @@ def exports_page() -> Any:
     return render_template("console/exports.html", active="exports", admin=principal().role == "admin")
 
 
-def _stream(export: exports.Export, sessions: sessionmaker[Session]) -> Iterator[bytes]:
-    # The body outlives the request's session: read through a session of its own (as the API does).
-    with sessions() as session:
-        rows = export.rows(session)
-        if export.fmt == "csv":
-            yield from writers.csv_chunks(export.columns, rows)
-        else:
-            yield from writers.xlsx_chunks(export.columns, rows, title=export.sheet_title)
-
-
 @bp.route("/exports/<any(members, applications):kind>.<any(csv, xlsx):fmt>", methods=["GET", "POST"])
 def export_file(kind: str, fmt: str) -> Response:
     """A masked export by GET; an unmasked one only by POST from the page (with its CSRF token), and audited."""
@@ -128,7 +115,7 @@ def export_file(kind: str, fmt: str) -> Response:
     )
     db.session.commit()  # the audit event stands before the first byte leaves
     return Response(
-        _stream(export, current_app.extensions["ruhui.sessionmaker"]),
+        exports.export_bytes(export, current_app.extensions["ruhui.sessionmaker"]),
         content_type=_CONTENT_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store"},
     )

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import marshmallow as ma
 from flask import Response, current_app
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from sqlalchemy.orm import Session, sessionmaker
 
 from app.auth.access import current_actor, require_officer
 from app.db import db
-from app.exports import service, writers
+from app.exports import service
 from app.privacy import keyring
 
 blp = Blueprint("exports", __name__, description="Spreadsheet exports of members and applications")
@@ -23,21 +21,6 @@ _CONTENT_TYPES = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-
-
-def _stream(export: service.Export, sessions: sessionmaker[Session]) -> Iterator[bytes]:
-    """The file's bytes, read through a session of its own.
-
-    The body is sent after the view has returned and Flask has closed the request's
-    session, so the stream opens its own and closes it when the last byte is sent
-    or the client goes away (``GeneratorExit`` leaves the ``with``).
-    """
-    with sessions() as session:
-        rows = export.rows(session)
-        if export.fmt == "csv":
-            yield from writers.csv_chunks(export.columns, rows)
-        else:
-            yield from writers.xlsx_chunks(export.columns, rows, title=export.sheet_title)
 
 
 class ExportArgsSchema(ma.Schema):
@@ -72,7 +55,7 @@ class ExportView(MethodView):
         )
         db.session.commit()  # the audit event stands before the first byte leaves
         return Response(
-            _stream(export, current_app.extensions["ruhui.sessionmaker"]),
+            service.export_bytes(export, current_app.extensions["ruhui.sessionmaker"]),
             content_type=_CONTENT_TYPES[fmt],
             headers={
                 "Content-Disposition": f'attachment; filename="{export.filename}"',

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.actors import Actor, within_subtree
 from app.audit.service import record_event
@@ -34,6 +34,7 @@ from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
 from app.enrollment.models import Application, Identity, Membership
 from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.errors import Forbidden
+from app.exports import writers
 from app.exports.writers import Cell, Column
 from app.privacy import Keyring
 
@@ -254,3 +255,18 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
             display_name(row.region_code),
             phone,
         ]
+
+
+def export_bytes(export: Export, sessions: sessionmaker[Session]) -> Iterator[bytes]:
+    """The file's bytes, read through a session of its own (for the API and the console alike).
+
+    The body is sent after the view has returned and Flask has closed the request's
+    session, so the stream opens its own and closes it when the last byte is sent
+    or the client goes away (``GeneratorExit`` leaves the ``with``).
+    """
+    with sessions() as session:
+        rows = export.rows(session)
+        if export.fmt == "csv":
+            yield from writers.csv_chunks(export.columns, rows)
+        else:
+            yield from writers.xlsx_chunks(export.columns, rows, title=export.sheet_title)

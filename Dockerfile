@@ -7,7 +7,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     RUHUI_ENV=production \
     WEB_CONCURRENCY=2 \
-    PORT=8000
+    PORT=8000 \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/ruhui-metrics
 
 RUN groupadd --system ruhui && useradd --system --gid ruhui --home-dir /app --shell /usr/sbin/nologin ruhui
 WORKDIR /app
@@ -18,7 +19,7 @@ RUN pip install -r requirements.txt
 
 COPY --chown=ruhui:ruhui app ./app
 COPY --chown=ruhui:ruhui migrations ./migrations
-COPY --chown=ruhui:ruhui wsgi.py alembic.ini ./
+COPY --chown=ruhui:ruhui wsgi.py alembic.ini gunicorn.conf.py ./
 RUN mkdir -p /app/instance && chown ruhui:ruhui /app/instance
 
 USER ruhui

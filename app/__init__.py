@@ -85,8 +85,10 @@ def register_blueprints(app: Flask) -> None:
     from app.audit.api import blp as audit_blp
     from app.auth import api as auth_api
     from app.joincodes import api as joincodes_api
+    from app.metrics import api as metrics_api
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(metrics_api.bp)
     app.register_blueprint(docs.bp)
     api.register_blueprint(auth_api.auth_blp, url_prefix=f"{API_PREFIX}/auth")
     api.register_blueprint(auth_api.officers_blp, url_prefix=f"{API_PREFIX}/officers")

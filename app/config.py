@@ -83,6 +83,11 @@ class Settings:
     outbox_max_attempts: int = 8
     outbox_retry_base_seconds: int = 30
     outbox_lease_seconds: int = 300
+    # /metrics (app/metrics.py): served only when a token is set, to a scraper that sends it as a Bearer.
+    # The multiprocess directory is where gunicorn's workers keep their counters (prometheus-client's own
+    # variable, read by the library at import; read here too so the scrape knows to merge the workers').
+    metrics_token: str = ""
+    prometheus_multiproc_dir: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -135,6 +140,8 @@ class Settings:
             if ratelimit_scheme == "memory":
                 problems.append("RATELIMIT_STORAGE_URI must be shared storage (redis://…), not memory://")
             problems += _public_base_url_problems(public_base_url)
+            if get("METRICS_TOKEN") and len(get("METRICS_TOKEN")) < 32:
+                problems.append("METRICS_TOKEN must be at least 32 characters")
             problems += [f"{name} must be set" for name in _PROVIDER_SECRETS.get(sms_provider, ()) if not get(name)]
             problems += [
                 f"JWT_KEYS secret {kid!r} must be at least 32 characters" for kid, k in jwt_keys if len(k) < 32
@@ -202,6 +209,8 @@ class Settings:
             outbox_lease_seconds=_int(
                 get("OUTBOX_LEASE_SECONDS", str(cls.outbox_lease_seconds)), "OUTBOX_LEASE_SECONDS"
             ),
+            metrics_token=get("METRICS_TOKEN"),
+            prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
         )
 
     def replace(self, **changes: Any) -> Settings:

@@ -19,6 +19,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, has_app_context, has_request_context, request
 
+from app import metrics
+
 REQUEST_ID_HEADER = "X-Request-ID"
 _SANE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -108,7 +110,9 @@ def _finish_request(response: Response) -> Response:
     request_id = current_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
     started = g.get("request_started")
-    duration_ms = round((time.perf_counter() - started) * 1000, 2) if started else None
+    seconds = time.perf_counter() - started if started else 0.0
+    duration_ms = round(seconds * 1000, 2) if started else None
+    metrics.observe_request(request.endpoint, request.method, response.status_code, seconds)
     access_log.info(
         "request",
         extra={

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, sessionmaker
 
+from app import metrics
 from app.actors import Actor
 from app.audit.service import record_event
 from app.auth.models import OFFICER_ROLES, Officer, OtpChallenge, Person, RefreshToken
@@ -259,10 +260,12 @@ def _spend_sms_allowance(phone_key: str, client_ip: str, daily_budget: int) -> l
     if refusal is None:
         return checks
     if refusal.limit is budget:
+        metrics.SMS_REFUSED.labels("daily_budget").inc()
         log.error("daily SMS budget exhausted; codes are refused until tomorrow", extra={"budget": daily_budget})
         raise ServiceUnavailable(
             "短信服务暂时不可用，请稍后再试", code="sms_unavailable", retry_after=_seconds_to_next_budget_day(now)
         )
+    metrics.SMS_REFUSED.labels("rate_limited").inc()
     log.info("SMS code refused by a rate limit", extra={"limit": refusal.limit.name})
     raise _otp_rate_limited(refusal.retry_after)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.actors import Actor, within_subtree
 from app.audit import service as audit
 from app.consent import consent_text
@@ -314,12 +315,15 @@ def record_bounded_scan(
         refusal = counting.limits.acquire(checks)
     except RateLimitStoreDown:
         log.warning("rate-limit storage unreachable; a scan went uncounted", extra={"join_code_id": code.id})
+        metrics.JOIN_SCANS.labels("no").inc()
         return False
     if refusal is not None:
         if refusal.limit is address_limit:
             log.info("scan not counted: its address is past the cap", extra={"join_code_id": code.id})
+        metrics.JOIN_SCANS.labels("no").inc()
         return False
     record_scan(session, code, channel=channel, device_id=device_id, device_key=counting.device_key, now=now)
+    metrics.JOIN_SCANS.labels("yes").inc()
     return True
 
 

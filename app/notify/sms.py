@@ -42,6 +42,7 @@ from typing import Any
 import requests
 from flask import current_app
 
+from app import metrics
 from app.config import Settings
 from app.notify.outbound import TIMEOUT, never_reached_server
 from app.observability import UNREDACTED
@@ -485,6 +486,20 @@ def sms_gateway() -> SmsGateway:
     return gateway
 
 
+_REFUSAL_REASONS: dict[type[SmsError], str] = {
+    SmsThrottled: "throttled",
+    SmsRecipientRejected: "recipient_rejected",
+    SmsUnavailable: "unavailable",
+}
+
+
 def send_sms(phone: str, template: str, params: Mapping[str, str]) -> SmsReceipt:
     """Send one templated SMS through the configured gateway; raises an ``SmsError``."""
-    return sms_gateway().send(phone, template, params)
+    gateway = sms_gateway()
+    try:
+        receipt = gateway.send(phone, template, params)
+    except SmsError as error:
+        metrics.SMS_REFUSED.labels(_REFUSAL_REASONS.get(type(error), "unavailable")).inc()
+        raise
+    metrics.SMS_SENT.labels(gateway.name, template).inc()
+    return receipt

@@ -131,3 +131,10 @@ def test_bad_settings_exit_2_with_the_reason_and_no_traceback(tmp_path, environ,
     assert result.returncode == 2, result.stderr[-2000:]
     assert complaint in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_production_refuses_a_short_metrics_token(tmp_path):
+    with pytest.raises(ConfigError, match="METRICS_TOKEN must be at least 32 characters"):
+        Settings.from_env({**GOOD_PRODUCTION, "METRICS_TOKEN": "short"}, tmp_path)
+    settings = Settings.from_env({**GOOD_PRODUCTION, "METRICS_TOKEN": "m" * 32}, tmp_path)
+    assert settings.metrics_token == "m" * 32

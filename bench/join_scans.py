@@ -51,9 +51,12 @@ SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105 
 
 
 @contextmanager
-def scratch_database() -> Iterator[str]:
-    """A freshly migrated database: a scratch PostgreSQL database, or a SQLite file."""
-    given = os.environ.get("DATABASE_URL", "")
+def scratch_database(given: str | None = None) -> Iterator[str]:
+    """A freshly migrated database: a scratch PostgreSQL database, or a SQLite file.
+
+    Beside ``given`` (default: ``DATABASE_URL``) when that names PostgreSQL; ``""`` asks for SQLite.
+    """
+    given = os.environ.get("DATABASE_URL", "") if given is None else given
     if given.startswith(("postgres://", "postgresql")):
         base = normalise_database_url(given)
         name = f"ruhui_bench_{uuid.uuid4().hex[:8]}"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -171,3 +176,83 @@ def test_workers_counters_are_merged_in_multiprocess_mode(tmp_path, database_url
     }
     healthz = {"endpoint": "health.healthz", "method": "GET", "status": "200"}
     assert value(samples, "ruhui_http_requests_total", **healthz) == 4
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+@contextmanager
+def _gunicorn(database_url: str, metrics_dir: Path) -> Iterator[int]:
+    """The app under gunicorn with two workers and ROOT/gunicorn.conf.py, as the container runs it."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+        "METRICS_TOKEN": TOKEN,
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "--workers",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "wsgi:app",
+    ]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603  # our own venv's gunicorn, fixed arguments
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _get(port, "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "gunicorn did not start"
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_under_gunicorn_the_counters_are_scraped_and_a_restart_starts_from_zero(tmp_path, database_url):
+    metrics_dir = tmp_path / "metrics"
+    healthz = {"endpoint": "health.healthz", "method": "GET", "status": "200"}
+
+    def healthz_count(port: int) -> float:
+        status, text = _get(port, "/metrics", SCRAPER)
+        assert status == 200
+        samples = {
+            (sample.name, frozenset(sample.labels.items())): sample.value
+            for family in text_string_to_metric_families(text)
+            for sample in family.samples
+        }
+        return value(samples, "ruhui_http_requests_total", **healthz)
+
+    with _gunicorn(database_url, metrics_dir) as port:
+        for _ in range(20):  # a fresh connection each, taken by whichever worker accepts it
+            assert _get(port, "/healthz")[0] == 200
+        assert healthz_count(port) >= 20  # plus the readiness polls
+        assert list(metrics_dir.glob("counter_*.db")), "the workers keep their counters in the directory"
+    with _gunicorn(database_url, metrics_dir) as port:
+        for _ in range(3):
+            assert _get(port, "/healthz")[0] == 200
+        # gunicorn.conf.py emptied the directory: the previous run's 20 are gone (the poll that saw it up is counted).
+        assert 4 <= healthz_count(port) < 20

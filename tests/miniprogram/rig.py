@@ -51,16 +51,16 @@ class SmsInbox(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.INFO)
         self.texts: dict[str, list[str]] = {}
-        self.lock = threading.Lock()
+        self.texts_lock = threading.Lock()
 
     def emit(self, record: logging.LogRecord) -> None:
         phone = getattr(record, "phone", None)
         if phone:
-            with self.lock:
+            with self.texts_lock:
                 self.texts.setdefault(str(phone), []).append(str(getattr(record, "text", "")))
 
     def last_code(self, phone: str) -> str | None:
-        with self.lock:
+        with self.texts_lock:
             texts = self.texts.get(phone, [])
         match = re.search(r"\d{6}", texts[-1]) if texts else None
         return match.group(0) if match else None

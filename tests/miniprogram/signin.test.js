@@ -33,7 +33,7 @@ test('SMS sign-in: the code the phone received signs in, with the device id of t
   const [verify] = calls(phone, '/auth/otp/verify')
   expect(verify.status).toBe(200)
   expect(verify.headers['X-Device-Id']).toBe(calls(phone, `/join/${RIG.tokens.depot}`)[0].headers['X-Device-Id'])
-  expect(phone.navigations.pop()).toEqual({ how: 'redirectTo', url: `/pages/apply/index?token=${RIG.tokens.depot}` })
+  expect(phone.lastNavigation).toEqual({ how: 'redirectTo', url: `/pages/apply/index?token=${RIG.tokens.depot}` })
   const stored = phone.wx.getStorageSync('ruhui.session')
   expect(stored.access_token).toBe(verify.answer.access_token)
   expect(stored.refresh_token).toBe(verify.answer.refresh_token)
@@ -92,7 +92,7 @@ test('WeChat sign-in: agree to the privacy guide, share the phone number, and th
   expect(linked.body).toEqual({ code: expect.any(String), phone_code: expect.any(String) })
   expect(linked.body.code).not.toBe(silent.body.code) // a wx.login code works once
   expect(linked.status).toBe(200)
-  expect(phone.navigations.pop()).toEqual({ how: 'redirectTo', url: `/pages/apply/index?token=${RIG.tokens.depot}` })
+  expect(phone.lastNavigation).toEqual({ how: 'redirectTo', url: `/pages/apply/index?token=${RIG.tokens.depot}` })
 
   // The same WeChat user on a new phone (or after clearing the mini-program): wx.login alone signs in.
   const again = (global.phone = new Phone())
@@ -100,7 +100,7 @@ test('WeChat sign-in: agree to the privacy guide, share the phone number, and th
   again.privacy.agreed = true
   await again.open(`/pages/signin/index?next=${next}`)
   expect(calls(again, '/auth/wechat').map((r) => r.status)).toEqual([200])
-  expect(again.navigations.pop().url).toBe(`/pages/apply/index?token=${RIG.tokens.depot}`)
+  expect(again.lastNavigation.url).toBe(`/pages/apply/index?token=${RIG.tokens.depot}`)
 })
 
 test('the phone button held by WeChat for the privacy guide goes on once the person agrees', async () => {
@@ -116,7 +116,7 @@ test('the phone button held by WeChat for the privacy guide goes on once the per
 
   const linked = calls(phone, '/auth/wechat')[1]
   expect(linked.status).toBe(200)
-  expect(phone.navigations.pop().how).toBe('redirectTo')
+  expect(phone.lastNavigation.how).toBe('redirectTo')
 })
 
 test('declining the guide or the number leaves SMS, and says so', async () => {
@@ -182,7 +182,7 @@ describe('tokens', () => {
     await phone.open('/pages/applications/index')
     expect(calls(phone, '/auth/refresh')[0].status).toBe(401)
     expect(phone.wx.getStorageSync('ruhui.session')).toBe('')
-    expect(phone.navigations.pop()).toEqual({
+    expect(phone.lastNavigation).toEqual({
       how: 'redirectTo',
       url: `/pages/signin/index?next=${encodeURIComponent('/pages/applications/index')}`,
     })

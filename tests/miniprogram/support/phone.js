@@ -271,6 +271,10 @@ class Phone {
 
   // -- the pages ---------------------------------------------------------
 
+  get lastNavigation() {
+    return this.navigations[this.navigations.length - 1]
+  }
+
   get screen() {
     return this.stack[this.stack.length - 1]
   }
@@ -441,3 +445,29 @@ class Phone {
 }
 
 module.exports = { Phone, RIG, ROOT, config, control, officer, decide, newPhone, newIdNumber, httpJson, sleep }
+
+// A phone signed in through the sign-in page with WeChat's phone number (privacy guide already agreed).
+async function signedInPhone(number = newPhone()) {
+  const phone = new Phone()
+  phone.privacy.agreed = true
+  const screen = await phone.open('/pages/signin/index')
+  await screen.authorizePhone('#wechat-phone', number)
+  if (!phone.wx.getStorageSync('ruhui.session')) throw new Error(`sign-in failed: ${screen.text()}`)
+  phone.closeAll()
+  phone.requests.length = 0
+  phone.navigations.length = 0
+  phone.number = number
+  return phone
+}
+
+// The form filled in as a person would: name, ID number, employment form, consent.
+async function fillForm(screen, { name = '张三', idNumber = newIdNumber(), form = '平台/新就业形态', agree = true } = {}) {
+  await screen.type('#full_name', name)
+  await screen.type('#id_number', idNumber)
+  if (form) await screen.pick('#employment_form', screen.data.employmentForms.map((f) => f.label), form)
+  if (agree) await screen.tick('#consent', ['agree'])
+  return idNumber
+}
+
+module.exports.signedInPhone = signedInPhone
+module.exports.fillForm = fillForm

@@ -12,6 +12,4 @@ module.exports = {
   // One server, one SQLite writer: the files run one after another.
   maxWorkers: 1,
   testTimeout: 30000,
-  // miniprogram-simulate registers a component for each page it loads; isolate files from each other.
-  resetModules: false,
 }

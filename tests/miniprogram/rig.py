@@ -12,10 +12,10 @@ tokens, and runs until its standard input closes (jest's teardown closes it; so 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -117,7 +117,11 @@ def seed(app: Any) -> dict[str, str]:
         employer_id=employer.id,
     )
     riders = Station(
-        name="玄武骑手驿站", union_id=city.id, region_code="320102", occupation="food_delivery_rider", address="珠江路 2 号"
+        name="玄武骑手驿站",
+        union_id=city.id,
+        region_code="320102",
+        occupation="food_delivery_rider",
+        address="珠江路 2 号",
     )
     session.add_all([depot, riders])
     session.flush()
@@ -205,7 +209,7 @@ def main() -> None:
         )
         tokens = seed(late.app)
         control = serve(control_app(wechat, inbox))
-        print(
+        sys.stdout.write(
             json.dumps(
                 {
                     "base": base,
@@ -214,12 +218,14 @@ def main() -> None:
                     "tokens": tokens,
                     "officer": OFFICER,
                 }
-            ),
-            flush=True,
+            )
+            + "\n"
         )
+        sys.stdout.flush()
         sys.stdin.read()  # until jest closes the pipe
         server.shutdown()
         control.shutdown()
+    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

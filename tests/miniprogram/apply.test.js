@@ -1,5 +1,8 @@
 // The consent text and the form: what is sent, how refusals are shown, and a retry that files once.
-const { RIG, newIdNumber, signedInPhone, fillForm } = require('./support/phone.js')
+const path = require('path')
+const { RIG, ROOT, newIdNumber, signedInPhone, fillForm } = require('./support/phone.js')
+
+const config = require(path.join(ROOT, 'config.js'))
 
 const { depot, riders } = RIG.tokens
 
@@ -140,4 +143,20 @@ test('a second open application is refused beside the ID number', async () => {
   expect(second.status).toBe(409)
   expect(second.answer.code).toBe('application_open')
   expect(phone.screen.text('#id_number-error')).toBe(second.answer.message)
+})
+
+test('with a decision template configured, the first submit tap asks for one WeChat notice', async () => {
+  const { phone, screen } = await formFor(depot)
+  expect(config.decisionTemplateId).toBe('') // the shipped config: SMS only, nothing asked
+  config.decisionTemplateId = 'decision-template-id'
+  try {
+    await fillForm(screen, { agree: false })
+    await screen.tap('#submit')
+    await screen.tick('#consent', ['agree'])
+    await screen.tap('#submit')
+  } finally {
+    config.decisionTemplateId = ''
+  }
+  expect(phone.subscriptions).toEqual([['decision-template-id']])
+  expect(posts(phone).map((r) => r.status)).toEqual([201])
 })

@@ -1,5 +1,6 @@
 // The consent text and the form; submits a new application, or corrects a returned one (?application=id).
 const api = require('../../utils/api.js')
+const config = require('../../config.js')
 const session = require('../../utils/session.js')
 const submission = require('../../utils/submission.js')
 const tokens = require('../../utils/tokens.js')
@@ -145,8 +146,16 @@ Component({
       return errors
     },
 
+    // WeChat delivers a subscribe message only after the person allowed it, from a tap: asked here, once.
+    askForDecisionNotice() {
+      if (!config.decisionTemplateId || this.noticeAsked || !wx.requestSubscribeMessage) return
+      this.noticeAsked = true
+      wx.requestSubscribeMessage({ tmplIds: [config.decisionTemplateId], fail: () => {} })
+    },
+
     async submit() {
       if (this.data.busy) return
+      this.askForDecisionNotice()
       const errors = this.checked()
       this.setData({ errors, message: Object.keys(errors).length ? '请按提示修改后再提交' : '' })
       if (Object.keys(errors).length) return

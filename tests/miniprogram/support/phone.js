@@ -226,6 +226,7 @@ class Phone {
     this.modals = []
     this.modalAnswers = []
     this.toasts = []
+    this.subscriptions = []
     this.stack = []
     this.inflight = 0
     this.dropNext = [] // {method, path, when: 'before' | 'after'}
@@ -436,6 +437,10 @@ class Phone {
         phone.modals.push(options)
         const confirm = phone.modalAnswers.length ? phone.modalAnswers.shift() : true
         later(() => options.success && options.success({ confirm, cancel: !confirm }))
+      },
+      requestSubscribeMessage: (options) => {
+        phone.subscriptions.push(options.tmplIds)
+        later(() => options.success && options.success({ errMsg: 'requestSubscribeMessage:ok' }))
       },
       showToast: (options) => phone.toasts.push(options.title),
       showLoading: () => {},

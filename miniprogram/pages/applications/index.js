@@ -32,7 +32,7 @@ Component({
 
   methods: {
     onLoad(options) {
-      if (options && options.submitted) this.setData({ notice: '申请已提交，工会将在 15 个工作日内审核。' })
+      if (options && options.submitted) this.setData({ notice: '申请已提交，工会审核后会通知您。' })
     },
 
     onShow() {

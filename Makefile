@@ -6,7 +6,7 @@ APP    := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test install install-dev libreoffice browser migrate seed lint format typecheck bench clean
+.PHONY: run test test-miniprogram install install-dev libreoffice browser node migrate seed lint format typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt package-lock.json | $(BIN)/python
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt package-lock.json | $(BIN)/python node
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	npm ci --no-audit --no-fund  # axe-core for the pages' accessibility checks
 	touch $(VENV)/.installed $@
@@ -24,8 +24,9 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt package-lock.json 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev node_modules/.installed browser
 
-## axe-core for the accessibility check of the worker pages (pinned in package-lock.json).
-node_modules/.installed: package.json package-lock.json
+## axe-core for the accessibility check of the worker pages, jest and miniprogram-simulate for the
+## mini-program's tests (all pinned in package-lock.json).
+node_modules/.installed: package.json package-lock.json | node
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
@@ -47,9 +48,23 @@ run: install
 	$(APP) seed-demo --if-empty
 	$(BIN)/python -m scripts.devrun --host $(HOST) --port $(PORT)
 
-## Run the whole suite (on PostgreSQL when DATABASE_URL points there).
+## Node.js 20 or later, from the machine: npm installs the tools above, jest runs the mini-program's tests.
+node:
+	@if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1 \
+	    || [ "$$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then \
+	  echo "Node.js 20 or later with npm is needed (the mini-program's tests, axe-core):" >&2; \
+	  echo "  sudo apt-get install -y nodejs npm   # Debian 13 / Ubuntu 24.04 ship Node 20; older: https://nodejs.org/en/download" >&2; \
+	  exit 1; \
+	fi
+
+## Run the whole suite (on PostgreSQL when DATABASE_URL points there), then the mini-program's tests.
 test: install-dev libreoffice
 	$(BIN)/pytest $(PYTEST_ARGS)
+	node_modules/.bin/jest --config tests/miniprogram/jest.config.js
+
+## Only the mini-program's tests (jest, about 20 s; they start the app on a temporary SQLite database).
+test-miniprogram: install-dev
+	node_modules/.bin/jest --config tests/miniprogram/jest.config.js
 
 ## LibreOffice Calc: the export tests read the CSV back through its own CSV import.
 libreoffice:

@@ -1,6 +1,6 @@
 // The member card's QR code as an SVG data URI for <image>: the same link the web card shows
 // ({PUBLIC_BASE_URL}/api/v1/cards/{card_token}), which opens the card check in any phone camera.
-const qrcode = require('../vendor/qrcode-generator.js')
+const qrcode = require('qrcode-generator') // npm, built into miniprogram_npm/ by DevTools (工具 → 构建 npm)
 const config = require('../config.js')
 
 const QUIET_ZONE = 4

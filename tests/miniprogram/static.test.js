@@ -1,5 +1,5 @@
 // The mini-program as WeChat DevTools will build and upload it: WeChat's own compilers accept every
-// WXML and WXSS file, pages are Component()s, the config is one file, the vendored QR encoder is pinned.
+// WXML and WXSS file, pages are Component()s, the config is one file, third-party code comes from npm.
 const fs = require('fs')
 const os = require('os')
 const path = require('path')
@@ -72,11 +72,14 @@ test('config.js is the one place for the app id and API; project.config.json agr
   sources.forEach((file) => expect(read(file)).not.toMatch(/https?:\/\/(?!www\.w3\.org\/2000\/svg)/))
 })
 
-test('the vendored QR encoder is the pinned qrcode-generator, unchanged', () => {
-  const pinned = JSON.parse(fs.readFileSync(path.join(REPO, 'package-lock.json'), 'utf8')).packages[
-    'node_modules/qrcode-generator'
-  ].version
-  const installed = path.join(REPO, 'node_modules/qrcode-generator')
-  expect(JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8')).version).toBe(pinned)
-  expect(read('vendor/qrcode-generator.js')).toBe(fs.readFileSync(path.join(installed, 'dist/qrcode.js'), 'utf8'))
+test('third-party code comes from npm, never copied in: the card QR encoder is a pinned dependency DevTools builds', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8'))
+  const lock = JSON.parse(fs.readFileSync(path.join(REPO, 'package-lock.json'), 'utf8'))
+  expect(pkg.dependencies).toEqual({ 'qrcode-generator': lock.packages['node_modules/qrcode-generator'].version })
+  expect(read('utils/card-qr.js')).toMatch(/require\('qrcode-generator'\)/)
+  const project = JSON.parse(read('project.config.json'))
+  expect(project.setting.packNpmManually).toBe(true)
+  expect(project.setting.packNpmRelationList).toEqual([{ packageJsonPath: '../package.json', miniprogramNpmDistDir: './' }])
+  expect(fs.existsSync(path.join(ROOT, 'vendor'))).toBe(false)
+  expect(fs.existsSync(path.join(ROOT, 'miniprogram_npm'))).toBe(false)
 })

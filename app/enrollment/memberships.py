@@ -193,8 +193,11 @@ def _change(
     """Move ``membership`` to ``to_status`` (held by ``union`` when given) and keep every trace of it."""
     from_status = membership.status
     check_transition(rule, from_status, to_status)
+    # Everything read before the row changes: a read after it would flush the change unguarded.
     old_union = session.get(Union, membership.union_id)
-    assert old_union is not None
+    identity = session.get(Identity, membership.identity_id)
+    granting = _granting_application(session, membership)
+    assert old_union is not None and identity is not None
     new_union = union or old_union
     membership.status = to_status
     membership.union_id = new_union.id
@@ -203,7 +206,7 @@ def _change(
     membership.retain_request_reason = None
     membership.ended_at = now if to_status in ENDED_STATUSES else None
     # Coverage counts active members on the application that granted them (``membership_active``).
-    _granting_application(session, membership).membership_active = to_status == "active"
+    granting.membership_active = to_status == "active"
     _flush_guarded(session)  # the winner of a race is decided here, before any trace is written
     entry = MembershipHistory(
         membership_id=membership.id,
@@ -233,8 +236,6 @@ def _change(
         },
     )
     if notify:
-        identity = session.get(Identity, membership.identity_id)
-        assert identity is not None
         outbox.enqueue_sms(
             session,
             person_id=identity.person_id,
@@ -370,12 +371,12 @@ def request_retention(session: Session, *, actor: Actor, reason: str | None, now
             "retained",
             "只有正常状态的会籍可以申请保留会籍" if membership.status != "retained" else "您的会籍已是保留会籍",
         )
+    union = session.get(Union, membership.union_id)
+    assert union is not None
     first = membership.retain_requested_at is None
     membership.retain_requested_at = membership.retain_requested_at or now
     membership.retain_request_reason = cleaned
     _flush_guarded(session)
-    union = session.get(Union, membership.union_id)
-    assert union is not None
     record_event(
         session,
         actor=actor,
@@ -506,6 +507,8 @@ def change_status(
 
 def _decline_retention(session: Session, principal: Actor, membership: Membership, union: Union) -> None:
     """Decline a waiting request for retained membership: the membership stays active, the member is told."""
+    identity = session.get(Identity, membership.identity_id)
+    assert identity is not None
     membership.retain_requested_at = None
     membership.retain_request_reason = None
     _flush_guarded(session)
@@ -518,8 +521,6 @@ def _decline_retention(session: Session, principal: Actor, membership: Membershi
         union_path=union.path,
         details={"version": membership.version},
     )
-    identity = session.get(Identity, membership.identity_id)
-    assert identity is not None
     outbox.enqueue_sms(
         session,
         person_id=identity.person_id,

@@ -23,7 +23,7 @@ def _status(client, headers, membership_id, status, reason="核实情况", if_ma
     )
 
 
-def _row(session, membership_id) -> Membership:
+def _row(session, membership_id):
     session.expire_all()
     membership = session.get(Membership, int(membership_id))
     assert membership is not None
@@ -42,7 +42,7 @@ def _history(session, membership_id) -> list[tuple[str | None, str]]:
     ]
 
 
-def _sms(session, template="membership_status") -> list[dict]:
+def _sms(session, template="membership_status") -> list[dict[str, str]]:
     session.expire_all()
     return [m.params for m in session.scalars(sa.select(OutboxMessage).where(OutboxMessage.template == template))]
 

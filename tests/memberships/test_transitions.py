@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -332,3 +334,14 @@ def test_the_list_filters_by_status_union_and_q(client, session, nanjing, make_m
     item = page["items"][0]
     assert item["name_masked"] == "张*" and "********" in item["id_number_masked"]
     assert client.get(REVIEW, query_string={"status": "gone"}, headers=reviewer[1]).status_code == 422
+
+
+def test_membership_notices_reach_the_member_through_the_outbox(client, runner, session, make_member, fake_aliyun):
+    member = make_member()
+    client.post(f"{ME}/withdraw", json={"reason": "个人原因"}, headers=member.headers)
+    result = runner.invoke(args=["outbox", "run", "--once"])
+    assert json.loads(result.stdout.strip().splitlines()[-1])["sent"] == 2  # the approval, then the withdrawal
+    last = fake_aliyun.sent[-1]
+    assert last.template_code == fake_aliyun.notice_template_codes["membership_status"]
+    assert last.params == {"union": "南京市快递行业工会联合会", "status": "已退会"}
+    assert last.phone == f"1381234{member.serial:04d}"

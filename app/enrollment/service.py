@@ -673,11 +673,11 @@ def move_identity(session: Session, identity: Identity, person: Person, now: dt.
 
 
 def identity_union_path(session: Session, identity: Identity) -> str:
-    """Where events about an identity belong: its active membership's union, else its latest application's."""
+    """Where events about an identity belong: its held membership's union, else its latest application's."""
     path = session.scalar(
         sa.select(Union.path)
         .join(Membership, Membership.union_id == Union.id)
-        .where(Membership.identity_id == identity.id, Membership.status == "active")
+        .where(Membership.identity_id == identity.id, Membership.status.in_(HELD_STATUSES))
     ) or session.scalar(
         sa.select(Application.union_path)
         .where(Application.identity_id == identity.id)

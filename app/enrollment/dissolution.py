@@ -27,7 +27,7 @@ from app.directory.models import Station, Union
 from app.enrollment import memberships
 from app.enrollment.models import HELD_STATUSES, OPEN_STATUSES, Application, Membership, route_hop
 from app.errors import AppError, Forbidden, NotFound, ValidationFailed
-from app.notify import outbox
+from app.notify.models import OutboxMessage
 from app.routing import service as routing
 
 
@@ -57,7 +57,7 @@ def _members_to(session: Session, principal: Actor, union: Union, members_to: st
     number = parse_id(members_to)
     target = session.get(Union, number) if number else None
     if target is None or not principal.covers(target.path):
-        raise ValidationFailed(errors={"members_to": ["接收会员的工会不存在"]})
+        raise NotFound("接收会员的工会不存在", code="union_not_found")
     if within_subtree(target.path, union.path):
         raise ValidationFailed(errors={"members_to": ["不能由被撤销的工会或其下级工会接收会员"]})
     if not target.accepting:
@@ -110,10 +110,9 @@ def dissolve_union(
     union.accepting = False
     session.flush()  # the engine reads the directory from the database: it must see the union closed
     _reroute(session, open_applications, union, holder, reason=cleaned, now=now)
-    for membership in held:
-        memberships.retain_for_dissolution(
-            session, membership, holder=holder, actor=principal, reason=f"工会撤销：{cleaned}", now=now
-        )
+    memberships.retain_for_dissolution(
+        session, held, holder=holder, actor=principal, reason=f"工会撤销：{cleaned}", now=now
+    )
     record_event(
         session,
         actor=principal,
@@ -144,6 +143,7 @@ def _reroute(
 ) -> None:
     """Route each open application again (one decision per station, occupation and form), with its hop."""
     decisions: dict[tuple[int, str, str], tuple[Union, str, list[str]]] = {}
+    notices: list[dict[str, Any]] = []
     for application in applications:
         key = (application.station_id, application.occupation, application.employment_form)
         if key not in decisions:
@@ -158,14 +158,22 @@ def _reroute(
             from_union_id=str(union.id),
         )
         application.route_to(target, rule=rule, hop=hop)
-        outbox.enqueue_sms(
-            session,
-            person_id=application.person_id,
-            template="application_transferred",
-            params={"union": target.name[:30]},
-            subject=("application", application.id),
+        notices.append(
+            {
+                "channel": "sms",
+                "template": "application_transferred",
+                "person_id": application.person_id,
+                "params": {"union": target.name[:30]},
+                "subject_type": "application",
+                "subject_id": str(application.id),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
         )
     session.flush()
+    if notices:  # one batch, as the members' notices (``memberships.retain_for_dissolution``)
+        session.execute(sa.insert(OutboxMessage), notices)
 
 
 def _decide(session: Session, key: tuple[int, str, str], holder: Union) -> tuple[Union, str, list[str]]:

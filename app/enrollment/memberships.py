@@ -46,6 +46,7 @@ from app.enrollment import members
 from app.enrollment.models import HELD_STATUSES, Application, Identity, Membership, MembershipHistory
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.notify import outbox
+from app.notify.models import OutboxMessage
 from app.pagination import Page, paginate_rows
 from app.privacy import keyring
 
@@ -278,10 +279,96 @@ def end_for_transfer(session: Session, membership: Membership, *, actor: Actor, 
 
 
 def retain_for_dissolution(
-    session: Session, membership: Membership, *, holder: Union, actor: Actor, reason: str, now: dt.datetime
+    session: Session, held: list[Membership], *, holder: Union, actor: Actor, reason: str, now: dt.datetime
 ) -> None:
-    """Its union closed: an active membership becomes ``retained`` with ``holder``; a retained one moves there."""
-    _change(session, membership, "retained", rule="dissolution", actor=actor, reason=reason, now=now, union=holder)
+    """Their union closed: each active membership becomes ``retained`` with ``holder``; each retained one moves there.
+
+    The same rule (``dissolution``) and the same traces as ``_change`` — a history entry and
+    an SMS each — but set-based, since a closing union may hold thousands: the rows are
+    locked (``FOR UPDATE``, so an officer's change racing it waits and then finds a new
+    version: 409 ``stale_version``), changed by one UPDATE each for memberships and granting
+    applications, and the entries and messages inserted in batches. The dissolution's own
+    audit event (``union.dissolve``) stands for them all.
+    """
+    if not held:
+        return
+    for membership in held:
+        check_transition("dissolution", membership.status, "retained")
+    ids = [m.id for m in held]
+    locked = {
+        row.id: row
+        for row in session.execute(
+            sa.select(Membership.id, Membership.status, Membership.identity_id, Membership.application_id)
+            .where(Membership.id.in_(ids), Membership.status.in_(HELD_STATUSES))
+            .with_for_update()
+        )
+    }
+    persons = dict(
+        session.execute(
+            sa.select(Identity.id, Identity.person_id).where(
+                Identity.id.in_([row.identity_id for row in locked.values()])
+            )
+        ).all()
+    )
+    session.execute(
+        sa.update(Membership)
+        .where(Membership.id.in_(list(locked)))
+        .values(
+            status="retained",
+            union_id=holder.id,
+            status_changed_at=now,
+            ended_at=None,
+            retain_requested_at=None,
+            retain_request_reason=None,
+            version=Membership.version + 1,
+            updated_at=now,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    granting = [row.application_id for row in locked.values() if row.status == "active"]
+    if granting:
+        session.execute(
+            sa.update(Application)
+            .where(Application.id.in_(granting))
+            .values(membership_active=False, version=Application.version + 1, updated_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    rows = sorted(locked.values(), key=lambda row: row.id)
+    session.execute(
+        sa.insert(MembershipHistory),
+        [
+            {
+                "membership_id": row.id,
+                "at": now,
+                "from_status": row.status,
+                "to_status": "retained",
+                "union_id": holder.id,
+                "by_kind": "officer" if actor.kind == "officer" else "system",
+                "by_officer_id": actor.id if actor.kind == "officer" else None,
+                "reason": reason,
+            }
+            for row in rows
+        ],
+    )
+    session.execute(
+        sa.insert(OutboxMessage),
+        [
+            {
+                "channel": "sms",
+                "template": "membership_status",
+                "person_id": persons[row.identity_id],
+                "params": {"union": holder.name[:30], "status": STATUS_LABELS["retained"]},
+                "subject_type": "membership",
+                "subject_id": str(row.id),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": now,
+            }
+            for row in rows
+        ],
+    )
+    for membership in held:
+        session.expire(membership)  # changed in SQL: read again when next used
 
 
 # ---------------------------------------------------------------- holding unions
@@ -315,10 +402,11 @@ def _chosen_holder(session: Session, union: Union, holder_id: str | None) -> Uni
     if holder_id is None:
         return default_holder(session, union)
     number = parse_id(holder_id)
-    if not number or number not in {u.id for u in ancestors(session, union)}:
+    holder = session.get(Union, number) if number else None
+    if holder is None:
+        raise NotFound("管理会籍的工会不存在", code="union_not_found")
+    if holder.id not in {u.id for u in ancestors(session, union)}:
         raise ValidationFailed(errors={"union_id": ["保留会籍须由原工会的上级工会管理"]})
-    holder = session.get(Union, number)
-    assert holder is not None
     return holder
 
 

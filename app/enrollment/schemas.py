@@ -7,6 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS
+from app.directory.schemas import Text
 from app.enrollment.models import APPLICATION_STATUSES, MEMBERSHIP_STATUSES
 from app.pagination import page_schema
 from app.schemas import EmployerRefSchema, UnionRefSchema
@@ -146,10 +147,18 @@ class MembershipSchema(ma.Schema):
     version = ma.fields.Integer(attribute="membership.version", required=True)
 
 
-class ReasonSchema(ma.Schema):
-    reason = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Length(max=500), metadata={"description": "Required"}
+def reason_field(description: str = "Why (kept in the history); required") -> Text:
+    """A required reason: at most 500 characters, something besides white space, no control characters."""
+    return Text(
+        non_blank=True,
+        required=True,
+        validate=ma.validate.Length(min=1, max=500),
+        metadata={"description": description},
     )
+
+
+class ReasonSchema(ma.Schema):
+    reason = reason_field()
 
 
 class CardSchema(ma.Schema):

@@ -12,7 +12,7 @@ from app.auth.access import current_actor, require_officer
 from app.db import db, utcnow
 from app.enrollment import dissolution, memberships
 from app.enrollment.models import MEMBERSHIP_STATUSES
-from app.enrollment.schemas import MembershipSchema
+from app.enrollment.schemas import MembershipSchema, reason_field
 from app.errors import ErrorSchema
 from app.pagination import PageArgsSchema, page_schema
 from app.review.api import _expected_version
@@ -49,9 +49,7 @@ MembershipPageSchema = page_schema(OfficerMembershipSchema, "MembershipPage")
 
 class StatusChangeSchema(ma.Schema):
     status = ma.fields.String(required=True, validate=ma.validate.OneOf(memberships.OFFICER_STATUSES))
-    reason = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Length(max=500), metadata={"description": "Required"}
-    )
+    reason = reason_field()
     union_id = ma.fields.String(
         load_default=None,
         allow_none=True,
@@ -61,9 +59,7 @@ class StatusChangeSchema(ma.Schema):
 
 
 class DissolveSchema(ma.Schema):
-    reason = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Length(max=500), metadata={"description": "Required"}
-    )
+    reason = reason_field("Why the union closes (kept in each member's history); required")
     members_to = ma.fields.String(
         load_default=None,
         allow_none=True,
@@ -114,7 +110,7 @@ class MembershipStatus(MethodView):
     @require_officer(*memberships.CHANGING_ROLES)
     @blp.arguments(StatusChangeSchema)
     @blp.response(200, OfficerMembershipSchema)
-    @blp.alt_response(404, schema=ErrorSchema, description="membership_not_found")
+    @blp.alt_response(404, schema=ErrorSchema, description="membership_not_found; union_not_found (union_id)")
     @blp.alt_response(
         409,
         schema=ErrorSchema,
@@ -149,8 +145,12 @@ class DissolveUnion(MethodView):
     @unions_blp.arguments(DissolveSchema)
     @unions_blp.response(200, DissolutionSchema)
     @unions_blp.alt_response(403, schema=ErrorSchema, description="forbidden: not an admin, or your own union")
-    @unions_blp.alt_response(404, schema=ErrorSchema, description="union_not_found (also outside your scope)")
-    @unions_blp.alt_response(422, schema=ErrorSchema, description="reason missing; members_to unfit")
+    @unions_blp.alt_response(
+        404, schema=ErrorSchema, description="union_not_found: the union or members_to (also outside your scope)"
+    )
+    @unions_blp.alt_response(
+        422, schema=ErrorSchema, description="reason missing; members_to inside the union, or not accepting"
+    )
     def post(self, body: dict[str, Any], union_id: str) -> Any:
         """Close a union below yours: it stops accepting, its open applications are routed again, its members retained.
 

@@ -145,7 +145,9 @@ def test_only_admins_above_the_union_may_dissolve_it(client, session, nanjing, m
     assert inside.status_code == 403  # the city admin's own union
     below = _dissolve(client, city_admin, nanjing.xuanwu, members_to=str(nanjing.xuanwu.id))
     assert below.status_code == 422 and "members_to" in below.get_json()["errors"]
-    assert _dissolve(client, city_admin, nanjing.xuanwu, members_to="nope").status_code == 422
+    assert _dissolve(client, city_admin, nanjing.xuanwu, members_to="nope").status_code == 404
+    outside = _dissolve(client, city_admin, nanjing.xuanwu, members_to=str(nanjing.suzhou.id))
+    assert outside.status_code == 404 and outside.get_json()["code"] == "union_not_found"
     session.expire_all()
     assert session.get(Union, nanjing.express.id).accepting is True
     assert session.get(Union, nanjing.xuanwu.id).accepting is True

@@ -21,7 +21,8 @@ Who may change what (``TRANSITIONS``; anything else is 409 ``invalid_transition`
 Every change goes through ``_change``: it checks the rule, stamps the row, flushes the
 version-checked UPDATE (of two officers at once exactly one wins; the other gets 409
 ``stale_version``), then writes the ``MembershipHistory`` entry, the audit event and
-the member's SMS, all in the caller's transaction.
+the member's SMS, all in the caller's transaction. A dissolution changes a union's
+memberships together (``retain_for_dissolution``): the same rule and traces, in batches.
 """
 
 from __future__ import annotations

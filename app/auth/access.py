@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from flask import g, request
 
 from app.actors import Actor
-from app.auth.models import Officer
+from app.auth.models import Officer, Person
 from app.auth.tokens import decode_access_token
 from app.db import db
 from app.directory.models import Union
@@ -39,6 +39,10 @@ def _load_actor() -> Actor:
     if subject is None:
         raise Unauthorized()
     if claims["kind"] == "worker":
+        # A worker who erased their data (DELETE /me) is signed out at once, not when the token expires.
+        person = db.session.get(Person, subject)
+        if person is None or person.erased_at is not None:
+            raise Unauthorized()
         return Actor(kind="worker", id=subject)
     officer = db.session.get(Officer, subject)
     if officer is None or not officer.active:

@@ -1,0 +1,388 @@
+"""Personal data is not kept for ever (PIPL art. 19 and 47): erasing names, ID numbers and phones.
+
+Two ways in. ``run_retention`` (``flask --app wsgi retention run``, from cron) erases the
+identities and phones that nothing has held for ``RETENTION_DAYS``: every application
+ended without a membership (rejected, withdrawn) or with one that ended (withdrawn,
+removed), nothing touched since. ``erase_me`` (``DELETE /me``, after a fresh SMS code)
+does the same at once for the signed-in worker, unless a membership still holds the data.
+
+Either way the rows stay, anonymised, so every count still adds up: applications keep
+their union, station, occupation, status and times; memberships their number; persons and
+identities their ids (``erased_at`` set). What goes is everything that names the person or
+would find them again: the sealed values, their blind indexes (HMACs of the number) and
+masked forms, the birth date (part of the ID number), WeChat ids, free text officers wrote
+about the person, stored response bodies, notification parameters, sessions and codes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.actors import Actor
+from app.audit.service import record_event
+from app.auth import service as auth
+from app.auth.models import OtpChallenge, Person, RefreshToken
+from app.auth.phones import PHONE_PURPOSE, phone_of
+from app.enrollment.models import OPEN_STATUSES, Application, IdempotencyRecord, Identity, Membership
+from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
+from app.errors import AppError, Conflict
+from app.joincodes.models import ScanSignIn
+from app.notify.models import OutboxMessage
+from app.privacy import DecryptionError, keyring
+
+log = logging.getLogger("ruhui.retention")
+
+# Memberships that hold a person's data for as long as they last (a member's real name is on record).
+HOLDING_MEMBERSHIPS = ("active",)
+ERASED_NOTICE = "erased"  # what an unsent notice of an erased person ends as (its ``last_error``)
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    """What a run erased (or, dry, would erase)."""
+
+    identities: int
+    persons: int
+    applications: int
+    dry_run: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "identities": self.identities,
+            "persons": self.persons,
+            "applications": self.applications,
+            "dry_run": self.dry_run,
+        }
+
+
+# ---------------------------------------------------------------- what may go
+
+
+def _identity_erasable(identity: Any, cutoff: dt.datetime) -> sa.ColumnElement[bool]:
+    """SQL: nothing has held ``identity`` (an ``Identity`` or an alias of it) since ``cutoff``.
+
+    No open application, no membership that holds it, and no application or membership of
+    it changed since (a rejection, a withdrawal, a membership's end all touch ``updated_at``;
+    a later touch only ever makes erasure later, never earlier).
+    """
+    application, membership = aliased(Application), aliased(Membership)
+    return sa.and_(
+        identity.erased_at.is_(None),
+        identity.updated_at < cutoff,
+        ~sa.exists().where(
+            application.identity_id == identity.id,
+            sa.or_(application.status.in_(OPEN_STATUSES), application.updated_at >= cutoff),
+        ),
+        ~sa.exists().where(
+            membership.identity_id == identity.id,
+            sa.or_(membership.status.in_(HOLDING_MEMBERSHIPS), membership.updated_at >= cutoff),
+        ),
+    )
+
+
+def _person_erasable(cutoff: dt.datetime) -> sa.ColumnElement[bool]:
+    """SQL: the phone (``Person``) is held by no identity or application that stays, and unused since ``cutoff``.
+
+    A phone that never filed anything is erased too once it has not signed in for the period
+    (no refresh token issued and no scan sign-in since): it is proved again at the next sign-in.
+    """
+    bound, filed = aliased(Identity), aliased(Identity)
+    return sa.and_(
+        Person.erased_at.is_(None),
+        Person.created_at < cutoff,
+        Person.updated_at < cutoff,
+        ~sa.exists().where(
+            bound.person_id == Person.id, bound.erased_at.is_(None), sa.not_(_identity_erasable(bound, cutoff))
+        ),
+        ~sa.exists().where(
+            Application.person_id == Person.id,
+            filed.id == Application.identity_id,
+            filed.erased_at.is_(None),
+            sa.not_(_identity_erasable(filed, cutoff)),
+        ),
+        ~sa.exists().where(
+            RefreshToken.principal_kind == "worker",
+            RefreshToken.subject_id == Person.id,
+            RefreshToken.issued_at >= cutoff,
+        ),
+        ~sa.exists().where(ScanSignIn.person_id == Person.id, ScanSignIn.signed_in_at >= cutoff),
+    )
+
+
+# ---------------------------------------------------------------- erasing
+
+
+def _reads(sealed: str, context: str) -> str:
+    try:
+        return keyring().decrypt(sealed, context) if sealed else ""
+    except DecryptionError:
+        return ""
+
+
+def _scrub(text: str | None, secrets: Iterable[str]) -> str | None:
+    """Free text that a worker typed: kept unless it holds one of ``secrets`` (a name, a number)."""
+    if text and any(secret and secret in text for secret in secrets):
+        return None
+    return text
+
+
+def erase_identity(session: Session, identity: Identity, now: dt.datetime) -> int:
+    """Anonymise one identity and its applications; returns how many applications it had.
+
+    The identity keeps its id, sex and member number (numbers are never reused); the
+    applications keep everything the statistics read. What officers wrote about the
+    person (decision reasons, transfer reasons) goes; an employer name the worker typed
+    goes too when it holds the name or the number.
+    """
+    secrets = (_reads(identity.name_sealed, NAME_CONTEXT), _reads(identity.id_number_sealed, ID_NUMBER_CONTEXT))
+    applications = list(session.scalars(sa.select(Application).where(Application.identity_id == identity.id)))
+    for application in applications:
+        application.decision_reason = None
+        application.employer_name = _scrub(application.employer_name, secrets)
+        application.route_trace = [
+            {**hop, "reasons": []} if hop.get("by") == "transfer" else hop for hop in application.route_trace or []
+        ]
+    identity.id_number_index = f"erased:{identity.id}"
+    identity.id_number_sealed = ""
+    identity.name_sealed = ""
+    identity.name_masked = ""
+    identity.id_number_masked = ""
+    identity.birth_date = None
+    identity.erased_at = now
+    session.flush()
+    return len(applications)
+
+
+def erase_person(session: Session, person: Person, now: dt.datetime) -> None:
+    """Anonymise one phone: its number, WeChat link, sessions, stored answers, notices and codes."""
+    phone = _reads(person.phone_sealed, PHONE_PURPOSE)
+    person.phone_index = f"erased:{person.id}"
+    person.phone_sealed = ""
+    person.phone_masked = ""
+    person.wechat_openid = None
+    person.wechat_unionid = None
+    person.erased_at = now
+    session.execute(
+        sa.delete(RefreshToken).where(RefreshToken.principal_kind == "worker", RefreshToken.subject_id == person.id)
+    )
+    session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.person_id == person.id))
+    # Notices stay as the record that one was owed (and whether it went), without what it said.
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.person_id == person.id, OutboxMessage.status.in_(("pending", "sending")))
+        .values(status="dead", lease_until=None, last_error=ERASED_NOTICE)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.person_id == person.id)
+        .values(params={}, provider_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    if phone:
+        _forget_codes_sent_to(session, phone)
+    session.flush()
+
+
+def _forget_codes_sent_to(session: Session, phone: str) -> None:
+    """Delete the SMS challenges of ``phone``: they hold no index, only the sealed number, so each is opened.
+
+    Challenges are swept a day after they expire, so this reads at most a day's worth.
+    """
+    ring = keyring()
+    mine = [
+        challenge_id
+        for challenge_id, sealed in session.execute(sa.select(OtpChallenge.id, OtpChallenge.phone_sealed))
+        if _opens_to(ring.decrypt, sealed, phone)
+    ]
+    if mine:
+        session.execute(sa.delete(OtpChallenge).where(OtpChallenge.id.in_(mine)))
+
+
+def _opens_to(decrypt: Any, sealed: str, phone: str) -> bool:
+    try:
+        return bool(decrypt(sealed, PHONE_PURPOSE) == phone)
+    except DecryptionError:
+        return False
+
+
+# ---------------------------------------------------------------- the worker's request (DELETE /me)
+
+
+@dataclass(frozen=True)
+class Erasure:
+    identities: int
+    applications: int
+    withdrawn: int
+
+
+def _member_active() -> Conflict:
+    return Conflict("您的工会会籍仍然有效，会籍存续期间不能删除个人信息；如需删除，请先办理退会", code="member_active")
+
+
+def erase_me(
+    session: Session, *, person_id: int, challenge_id: str, code: str, secret_key: str, now: dt.datetime
+) -> Erasure:
+    """Erase the signed-in worker's data at once, on a fresh SMS code sent to their own phone.
+
+    Refused (409 ``member_active``) while a membership of an identity bound to the phone
+    holds it; checked before the code is spent. Open applications are withdrawn first.
+    The person is then signed out everywhere (refresh tokens deleted; access tokens and the
+    web session stop at the next request). Audited as ``person.erase`` with counts only.
+    """
+    person = session.get(Person, person_id, with_for_update=True)
+    if person is None or person.erased_at is not None:
+        raise AppError("登录已失效，请重新登录", code="unauthorized", status=401)
+    identities = list(
+        session.scalars(
+            sa.select(Identity)
+            .where(Identity.person_id == person.id, Identity.erased_at.is_(None))
+            .order_by(Identity.id)
+            .with_for_update()
+        )
+    )
+    if identities and session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .where(
+            Membership.identity_id.in_([identity.id for identity in identities]),
+            Membership.status.in_(HOLDING_MEMBERSHIPS),
+        )
+    ):
+        raise _member_active()
+    [phone] = auth.prove_phones(session, [(challenge_id, code)], secret_key=secret_key)
+    if phone != phone_of(person):
+        raise AppError("验证码不是发送到当前登录手机号的，请重新获取", code="otp_invalid", status=400)
+
+    open_applications = list(
+        session.scalars(
+            sa.select(Application).where(Application.person_id == person.id, Application.status.in_(OPEN_STATUSES))
+        )
+    )
+    for application in open_applications:
+        application.status = "withdrawn"
+    try:
+        session.flush()
+    except StaleDataError:
+        raise Conflict("您的申请刚刚被处理，请刷新后重试", code="stale_version") from None
+    union_path = session.scalar(
+        sa.select(Application.union_path)
+        .where(Application.person_id == person.id)
+        .order_by(Application.id.desc())
+        .limit(1)
+    )
+    applications = sum(erase_identity(session, identity, now) for identity in identities)
+    erase_person(session, person, now)
+    record_event(
+        session,
+        actor=Actor(kind="worker", id=person.id),
+        action="person.erase",
+        object_type="person",
+        object_id=person.id,
+        union_path=union_path or "/",
+        details={
+            "by": "request",
+            "identities": len(identities),
+            "applications": applications,
+            "withdrawn": len(open_applications),
+        },
+    )
+    log.info("a worker's personal data erased on request", extra={"person_id": person.id})
+    return Erasure(identities=len(identities), applications=applications, withdrawn=len(open_applications))
+
+
+# ---------------------------------------------------------------- the retention run (cron)
+
+
+def _identity_union_path(session: Session, identity_id: int) -> str:
+    path = session.scalar(
+        sa.select(Application.union_path)
+        .where(Application.identity_id == identity_id)
+        .order_by(Application.id.desc())
+        .limit(1)
+    )
+    return path or "/"
+
+
+def count_erasable(session: Session, *, now: dt.datetime, days: int) -> RetentionReport:
+    """What ``run_retention`` would erase now, changing nothing (the dry run)."""
+    cutoff = now - dt.timedelta(days=days)
+    erasable = _identity_erasable(Identity, cutoff)
+    identities = session.scalar(sa.select(sa.func.count()).select_from(Identity).where(erasable)) or 0
+    applications = (
+        session.scalar(
+            sa.select(sa.func.count()).select_from(Application).join(Identity, Identity.id == Application.identity_id)
+            .where(erasable)
+        )
+        or 0
+    )  # fmt: skip
+    persons = session.scalar(sa.select(sa.func.count()).select_from(Person).where(_person_erasable(cutoff))) or 0
+    return RetentionReport(identities=identities, persons=persons, applications=applications, dry_run=True)
+
+
+def erase_batch(session: Session, *, now: dt.datetime, days: int, limit: int) -> RetentionReport:
+    """Erase up to ``limit`` identities, then up to ``limit`` phones, that nothing has held for ``days``.
+
+    Rows are locked as they are chosen, skipping any a request holds (a submission binds its
+    identity with a shared lock): those are met again by the next run, if still erasable.
+    The caller commits; run it until it reports nothing (``run_retention``).
+    """
+    cutoff = now - dt.timedelta(days=days)
+    system = Actor.system()
+    identities = list(
+        session.scalars(
+            sa.select(Identity)
+            .where(_identity_erasable(Identity, cutoff))
+            .order_by(Identity.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Identity)
+        )
+    )
+    applications = 0
+    for identity in identities:
+        count = erase_identity(session, identity, now)
+        applications += count
+        record_event(
+            session,
+            actor=system,
+            action="identity.erase",
+            object_type="identity",
+            object_id=identity.id,
+            union_path=_identity_union_path(session, identity.id),
+            details={"by": "retention", "applications": count, "days": days},
+        )
+    persons = list(
+        session.scalars(
+            sa.select(Person)
+            .where(_person_erasable(cutoff))
+            .order_by(Person.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True, of=Person)
+        )
+    )
+    for person in persons:
+        erase_person(session, person, now)
+        record_event(
+            session,
+            actor=system,
+            action="person.erase",
+            object_type="person",
+            object_id=person.id,
+            union_path="/",
+            details={"by": "retention", "days": days},
+        )
+    return RetentionReport(identities=len(identities), persons=len(persons), applications=applications, dry_run=False)
+
+
+def sweep_codes(session: Session, now: dt.datetime) -> int:
+    """Delete SMS challenges a day past their expiry (sign-in sweeps them too, but only when codes are sent)."""
+    result = session.execute(sa.delete(OtpChallenge).where(OtpChallenge.expires_at < now - dt.timedelta(days=1)))
+    return int(result.rowcount)  # type: ignore[attr-defined]  # a DELETE's result has rowcount

@@ -17,8 +17,12 @@ from app.schemas import union_ref
 APPLICATION_STATUSES = ("pending", "approved", "rejected", "returned", "withdrawn")
 OPEN_STATUSES = ("pending", "returned")
 _OPEN = f"status IN {OPEN_STATUSES!r}"  # the same tuple as SQL text, for the partial index below
-MEMBERSHIP_STATUSES = ("active", "transferred_out", "ended")
+MEMBERSHIP_STATUSES = ("active", "retained", "transferred_out", "withdrawn", "removed")
+# A person holds at most one membership in these statuses (the partial unique index on memberships).
+HELD_STATUSES = ("active", "retained")
 _ACTIVE = "status = 'active'"
+_HELD = f"status IN {HELD_STATUSES!r}"
+HISTORY_BY_KINDS = ("worker", "officer", "system")
 
 
 class Identity(TimestampMixin, Base):
@@ -169,17 +173,25 @@ def _stamp_decision_hours(_mapper: Any, _connection: Any, application: Applicati
 
 
 class Membership(TimestampMixin, Base):
-    """A membership (会员) of one identity in one union. Transfers end one and start the next."""
+    """A membership (会员) of one identity in one union, for life (一次入会、动态接转).
+
+    ``active`` or ``retained`` (保留会籍, held by a union above the old one while the
+    member is out of work) is the membership a person holds, at most one at a time;
+    ``transferred_out`` (a transfer ended it and started the next), ``withdrawn`` (退会)
+    and ``removed`` (除名) are ended. Every change of status is a ``MembershipHistory``
+    row, written by ``app.enrollment.memberships``; the member number is the identity's,
+    so it never changes and is never reused.
+    """
 
     __tablename__ = "memberships"
     __table_args__ = (
         sa.CheckConstraint(f"status IN {MEMBERSHIP_STATUSES!r}", name="status"),
         sa.Index(
-            "uq_memberships_active_identity",
+            "uq_memberships_held_identity",
             "identity_id",
             unique=True,
-            postgresql_where=sa.text(_ACTIVE),
-            sqlite_where=sa.text(_ACTIVE),
+            postgresql_where=sa.text(_HELD),
+            sqlite_where=sa.text(_HELD),
         ),
     )
 
@@ -191,6 +203,40 @@ class Membership(TimestampMixin, Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     since: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    # When the status last changed (the grant, then each entry of the history).
+    status_changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The member's own request for retained membership (POST /me/membership/retain), until an officer acts.
+    retain_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    retain_request_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # Optimistic locking as on applications: the If-Match of POST /review/memberships/{id}/status.
+    version: Mapped[int] = mapped_column(sa.Integer, default=1, server_default=sa.text("1"))
+
+    __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012  # read once by SQLAlchemy
+
+
+class MembershipHistory(Base):
+    """One change of a membership's status: when, from what to what, in which union, by whom and why.
+
+    ``from_status`` is empty for the entry that starts the membership. ``by_kind`` is
+    ``worker`` (the member), ``officer`` (``by_officer_id``) or ``system`` (a transfer,
+    a dissolution's ripple when no officer is named, an approval).
+    """
+
+    __tablename__ = "membership_history"
+    __table_args__ = (
+        sa.CheckConstraint(f"by_kind IN {HISTORY_BY_KINDS!r}", name="by_kind"),
+        sa.Index("ix_membership_history_membership_at", "membership_id", "at"),
+    )
+
+    id: Mapped[IdPk]
+    membership_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("memberships.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str] = mapped_column(sa.String(16))
+    union_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unions.id"))
+    by_kind: Mapped[str] = mapped_column(sa.String(8))
+    by_officer_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("officers.id"))
+    reason: Mapped[str | None] = mapped_column(sa.String(500))
 
 
 class MemberNumberSequence(Base):

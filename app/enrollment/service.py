@@ -29,7 +29,7 @@ from app.auth.models import Person
 from app.auth.phones import phone_of
 from app.db import parse_id
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
-from app.enrollment import members
+from app.enrollment import members, memberships
 from app.enrollment.deadlines import add_working_days
 from app.enrollment.identity import IdentityError, mask_id_number, mask_name, normalise_name, parse_id_number
 from app.enrollment.models import (
@@ -621,7 +621,15 @@ def grant_membership(session: Session, application: Application, now: dt.datetim
     if current is not None:
         if current.union_id == union.id:
             raise Conflict("申请人已是该工会会员", code="already_member", union=union_summary(union))
-        current.status = "transferred_out"
+        memberships.record_change(
+            session,
+            current,
+            "transferred_out",
+            at=now,
+            by_kind="officer" if application.decided_by else "system",
+            by_officer_id=application.decided_by,
+            reason="转会",
+        )
         current.ended_at = now
         granted_by = session.get(Application, current.application_id)
         if granted_by is not None:
@@ -635,10 +643,20 @@ def grant_membership(session: Session, application: Application, now: dt.datetim
         member_no=member_no,
         status="active",
         since=now,
+        status_changed_at=now,
     )
     session.add(membership)
     application.member_no = member_no
     application.membership_active = True
+    session.flush()
+    memberships.record_start(
+        session,
+        membership,
+        at=now,
+        by_kind="officer" if application.decided_by else "system",
+        by_officer_id=application.decided_by,
+        reason=None,
+    )
     session.flush()
     return membership
 

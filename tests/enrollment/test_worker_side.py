@@ -139,7 +139,7 @@ def test_a_card_stops_working_when_stale_forged_or_ended(app, client, session, n
     assert client.get(f"/api/v1/cards/{fresh}").status_code == 200
     session.expire_all()
     row = session.get(Membership, membership.id)
-    row.status = "ended"
+    row.status = "withdrawn"
     session.commit()
     ended = client.get(f"/api/v1/cards/{fresh}")
     assert ended.status_code == 404

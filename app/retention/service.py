@@ -31,7 +31,15 @@ from app.audit.service import record_event
 from app.auth import service as auth
 from app.auth.models import OtpChallenge, Person, RefreshToken
 from app.auth.phones import PHONE_PURPOSE, phone_of
-from app.enrollment.models import OPEN_STATUSES, Application, IdempotencyRecord, Identity, Membership
+from app.enrollment.models import (
+    HELD_STATUSES,
+    OPEN_STATUSES,
+    Application,
+    IdempotencyRecord,
+    Identity,
+    Membership,
+    MembershipHistory,
+)
 from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.errors import AppError, Conflict
 from app.joincodes.models import ScanSignIn
@@ -40,8 +48,10 @@ from app.privacy import DecryptionError, keyring
 
 log = logging.getLogger("ruhui.retention")
 
-# Memberships that hold a person's data for as long as they last (a member's real name is on record).
-HOLDING_MEMBERSHIPS = ("active",)
+# Memberships that hold a person's data for as long as they last (a member's real name is on record):
+# ``active`` and ``retained``. ``transferred_out`` has a successor that holds it or ended; ``withdrawn``
+# and ``removed`` ended, and are erased ``RETENTION_DAYS`` after the change.
+HOLDING_MEMBERSHIPS = HELD_STATUSES
 ERASED_NOTICE = "erased"  # what an unsent notice of an erased person ends as (its ``last_error``)
 
 
@@ -70,8 +80,9 @@ def _identity_erasable(identity: Any, cutoff: dt.datetime) -> sa.ColumnElement[b
     """SQL: nothing has held ``identity`` (an ``Identity`` or an alias of it) since ``cutoff``.
 
     No open application, no membership that holds it, and no application or membership of
-    it changed since (a rejection, a withdrawal, a membership's end all touch ``updated_at``;
-    a later touch only ever makes erasure later, never earlier).
+    it changed since: a rejection or withdrawal touches the application's ``updated_at``, a
+    membership's withdrawal or removal its ``status_changed_at`` (and ``updated_at``). Any
+    later touch only ever makes erasure later, never earlier.
     """
     application, membership = aliased(Application), aliased(Membership)
     return sa.and_(
@@ -83,7 +94,11 @@ def _identity_erasable(identity: Any, cutoff: dt.datetime) -> sa.ColumnElement[b
         ),
         ~sa.exists().where(
             membership.identity_id == identity.id,
-            sa.or_(membership.status.in_(HOLDING_MEMBERSHIPS), membership.updated_at >= cutoff),
+            sa.or_(
+                membership.status.in_(HOLDING_MEMBERSHIPS),
+                membership.status_changed_at >= cutoff,
+                membership.updated_at >= cutoff,
+            ),
         ),
     )
 
@@ -138,9 +153,10 @@ def erase_identity(session: Session, identity: Identity, now: dt.datetime) -> in
     """Anonymise one identity and its applications; returns how many applications it had.
 
     The identity keeps its id, sex and member number (numbers are never reused); the
-    applications keep everything the statistics read. What officers wrote about the
-    person (decision reasons, transfer reasons) goes; an employer name the worker typed
-    goes too when it holds the name or the number.
+    applications and memberships keep everything the statistics read, and the history
+    its entries. What officers and the member wrote about the person (decision and
+    transfer reasons, membership history reasons, a request for retained membership)
+    goes; an employer name the worker typed goes too when it holds the name or the number.
     """
     secrets = (_reads(identity.name_sealed, NAME_CONTEXT), _reads(identity.id_number_sealed, ID_NUMBER_CONTEXT))
     applications = list(session.scalars(sa.select(Application).where(Application.identity_id == identity.id)))
@@ -150,6 +166,15 @@ def erase_identity(session: Session, identity: Identity, now: dt.datetime) -> in
         application.route_trace = [
             {**hop, "reasons": []} if hop.get("by") == "transfer" else hop for hop in application.route_trace or []
         ]
+    memberships = sa.select(Membership.id).where(Membership.identity_id == identity.id)
+    session.execute(
+        sa.update(MembershipHistory)
+        .where(MembershipHistory.membership_id.in_(memberships))
+        .values(reason=None)
+        .execution_options(synchronize_session=False)
+    )
+    for membership in session.scalars(sa.select(Membership).where(Membership.identity_id == identity.id)):
+        membership.retain_request_reason = None
     identity.id_number_index = f"erased:{identity.id}"
     identity.id_number_sealed = ""
     identity.name_sealed = ""

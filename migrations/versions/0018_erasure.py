@@ -4,7 +4,7 @@ An identity's birth date is part of its ID number, so an erased identity has non
 becomes nullable.
 
 Revision ID: 0018_erasure
-Revises: 0016_identity_phone
+Revises: 0017_membership_history
 Create Date: 2026-12-01 12:40:00.000000
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import app.db
 
 revision: str = '0018_erasure'
-down_revision: str | Sequence[str] | None = '0016_identity_phone'
+down_revision: str | Sequence[str] | None = '0017_membership_history'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -250,7 +250,46 @@ class Erasure:
 
 
 def _member_active() -> Conflict:
-    return Conflict("您的工会会籍仍然有效，会籍存续期间不能删除个人信息；如需删除，请先办理退会", code="member_active")
+    return Conflict(
+        "您的工会会籍仍然有效，会籍存续期间不能删除个人信息；如需删除，请先办理退会。", code="member_active"
+    )
+
+
+def _erasable(session: Session, person_id: int, *, lock: bool) -> tuple[Person, list[Identity]]:
+    """The signed-in person and the identities bound to it, unless a membership holds them (``member_active``).
+
+    With ``lock``, the rows are locked until the commit: an application filed or approved
+    meanwhile waits for the erasure, or the erasure for it, and what is checked stays true.
+    """
+    person = session.get(Person, person_id, with_for_update=lock)
+    if person is None or person.erased_at is not None:
+        raise AppError("登录已失效，请重新登录", code="unauthorized", status=401)
+    statement = sa.select(Identity).where(Identity.person_id == person.id, Identity.erased_at.is_(None))
+    identities = list(session.scalars(statement.order_by(Identity.id).with_for_update() if lock else statement))
+    if identities and session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Membership)
+        .where(
+            Membership.identity_id.in_([identity.id for identity in identities]),
+            Membership.status.in_(HOLDING_MEMBERSHIPS),
+        )
+    ):
+        raise _member_active()
+    return person, identities
+
+
+def check_erasable(session: Session, *, person_id: int) -> None:
+    """Raise ``member_active`` when a membership holds the signed-in worker's data (the page asks first)."""
+    _erasable(session, person_id, lock=False)
+
+
+def send_erasure_code(session: Session, *, person_id: int, client_ip: str, policy: auth.SignInPolicy) -> auth.OtpIssued:
+    """Send the SMS code that confirms an erasure to the signed-in worker's own phone (the web page's step).
+
+    The API's client asks ``POST /auth/otp`` with the number itself; a page has only the session.
+    """
+    person, _ = _erasable(session, person_id, lock=False)
+    return auth.issue_otp(session, phone=phone_of(person), client_ip=client_ip, policy=policy)
 
 
 def erase_me(
@@ -263,26 +302,7 @@ def erase_me(
     The person is then signed out everywhere (refresh tokens deleted; access tokens and the
     web session stop at the next request). Audited as ``person.erase`` with counts only.
     """
-    person = session.get(Person, person_id, with_for_update=True)
-    if person is None or person.erased_at is not None:
-        raise AppError("登录已失效，请重新登录", code="unauthorized", status=401)
-    identities = list(
-        session.scalars(
-            sa.select(Identity)
-            .where(Identity.person_id == person.id, Identity.erased_at.is_(None))
-            .order_by(Identity.id)
-            .with_for_update()
-        )
-    )
-    if identities and session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Membership)
-        .where(
-            Membership.identity_id.in_([identity.id for identity in identities]),
-            Membership.status.in_(HOLDING_MEMBERSHIPS),
-        )
-    ):
-        raise _member_active()
+    person, identities = _erasable(session, person_id, lock=True)
     [phone] = auth.prove_phones(session, [(challenge_id, code)], secret_key=secret_key)
     if phone != phone_of(person):
         raise AppError("验证码不是发送到当前登录手机号的，请重新获取", code="otp_invalid", status=400)

@@ -398,3 +398,24 @@ def test_delete_me_after_the_membership_ended_erases_at_once(app, client, sessio
     if code == 409:
         assert response.get_json()["code"] == "member_active"
     assert (traces_of(app, worker) == []) is (code == 204)
+
+
+def test_officers_still_read_an_erased_application_without_its_person(
+    app, client, session, nanjing, story, inbox, clock, make_officer
+):
+    gone, _ = story
+    assert (
+        client.delete(ME, json=_code_for_me(client, inbox, gone.phone, clock), headers=gone.headers).status_code == 204
+    )
+    _, admin = make_officer(nanjing.province, "admin")
+    detail = client.get(f"/api/v1/review/applications/{gone.application_id}", headers=admin)
+    assert detail.status_code == 200, detail.get_json()
+    body = detail.get_json()
+    assert (body["status"], body["full_name"], body["id_number"], body["name_masked"]) == ("rejected", "", "", "")
+    assert body.get("decision_reason") is None
+    queue = client.get("/api/v1/review/applications", headers=admin)
+    assert queue.status_code == 200 and len(queue.get_json()["items"]) == 3
+    export = client.get("/api/v1/exports/applications.csv", query_string={"unmasked": "1"}, headers=admin)
+    assert export.status_code == 200
+    text = export.get_data().decode("utf-8-sig")
+    assert KEPT_NAME in text and NAME not in text and gone.phone not in text

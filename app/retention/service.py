@@ -278,6 +278,17 @@ def _erasable(session: Session, person_id: int, *, lock: bool) -> tuple[Person, 
     return person, identities
 
 
+def _open_applications(session: Session, person_id: int) -> list[Application]:
+    return list(
+        session.scalars(
+            sa.select(Application)
+            .where(Application.person_id == person_id, Application.status.in_(OPEN_STATUSES))
+            .order_by(Application.id)
+            .with_for_update()
+        )
+    )
+
+
 def check_erasable(session: Session, *, person_id: int) -> None:
     """Raise ``member_active`` when a membership holds the signed-in worker's data (the page asks first)."""
     _erasable(session, person_id, lock=False)
@@ -302,16 +313,16 @@ def erase_me(
     The person is then signed out everywhere (refresh tokens deleted; access tokens and the
     web session stop at the next request). Audited as ``person.erase`` with counts only.
     """
+    # Locks in the order an officer's approval takes them (the application, then the identity and the
+    # person its membership and notice refer to), so the two never deadlock: a decision under way
+    # finishes first (and its membership refuses the erasure), a later one waits and finds it withdrawn.
+    _open_applications(session, person_id)
     person, identities = _erasable(session, person_id, lock=True)
     [phone] = auth.prove_phones(session, [(challenge_id, code)], secret_key=secret_key)
     if phone != phone_of(person):
         raise AppError("验证码不是发送到当前登录手机号的，请重新获取", code="otp_invalid", status=400)
 
-    open_applications = list(
-        session.scalars(
-            sa.select(Application).where(Application.person_id == person.id, Application.status.in_(OPEN_STATUSES))
-        )
-    )
+    open_applications = _open_applications(session, person.id)  # again, under every lock: complete now
     for application in open_applications:
         application.status = "withdrawn"
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -419,3 +420,53 @@ def test_officers_still_read_an_erased_application_without_its_person(
     assert export.status_code == 200
     text = export.get_data().decode("utf-8-sig")
     assert KEPT_NAME in text and NAME not in text and gone.phone not in text
+
+
+@pytest.mark.postgres
+def test_delete_me_racing_an_approval_ends_in_one_outcome(app, session, nanjing, inbox, clock, make_officer):
+    """Either the approval wins (a member, nothing erased) or the erasure does (withdrawn, no membership)."""
+    client = app.test_client()
+    _, reviewer = make_officer(nanjing.city, "reviewer")
+    workers = [
+        _apply(client, inbox, nanjing, name=NAME, phone=f"1371234{n:04d}", serial=20 + n, birth="19800101")
+        for n in range(4)
+    ]
+    clock.advance(61)
+    proofs = [_code_for_me(client, inbox, w.phone, clock) for w in workers]
+    outcomes = []
+    for worker, proof in zip(workers, proofs, strict=True):
+        barrier = threading.Barrier(2)
+        answers: dict[str, int] = {}
+
+        def erase(worker=worker, proof=proof, barrier=barrier, answers=answers):
+            barrier.wait()
+            answers["erase"] = app.test_client().delete(ME, json=proof, headers=worker.headers).status_code
+
+        def approve(worker=worker, barrier=barrier, answers=answers):
+            barrier.wait()
+            answers["approve"] = (
+                app.test_client()
+                .post(
+                    f"/api/v1/review/applications/{worker.application_id}/decision",
+                    json={"action": "approve"},
+                    headers=reviewer,
+                )
+                .status_code
+            )
+
+        threads = [threading.Thread(target=erase), threading.Thread(target=approve)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        session.expire_all()
+        application = session.get(Application, worker.application_id)
+        identity = session.get(Identity, application.identity_id)
+        held = session.scalar(sa.select(sa.func.count()).select_from(Membership).where(Membership.status == "active"))
+        if answers["approve"] == 200:
+            assert answers["erase"] == 409 and identity.erased_at is None and application.status == "approved"
+        else:
+            assert answers == {"erase": 204, "approve": 409}, answers
+            assert identity.erased_at is not None and application.status == "withdrawn"
+        outcomes.append((answers["approve"], answers["erase"]))
+        assert held == sum(1 for approved, _ in outcomes if approved == 200)

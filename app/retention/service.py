@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.actors import Actor
+from app.audit.models import AuditEvent
 from app.audit.service import record_event
 from app.auth import service as auth
 from app.auth.models import OtpChallenge, Person, RefreshToken
@@ -44,6 +45,7 @@ from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.errors import AppError, Conflict
 from app.joincodes.models import ScanSignIn
 from app.notify.models import OutboxMessage
+from app.observability import request_id_if_any
 from app.privacy import DecryptionError, keyring
 
 log = logging.getLogger("ruhui.retention")
@@ -133,11 +135,14 @@ def _person_erasable(cutoff: dt.datetime) -> sa.ColumnElement[bool]:
 
 
 # ---------------------------------------------------------------- erasing
+#
+# In sets, a few statements per batch whatever its size (a first run may meet years of data):
+# only what holds free text is read row by row.
 
 
 def _reads(sealed: str, context: str) -> str:
     try:
-        return keyring().decrypt(sealed, context) if sealed else ""
+        return keyring().decrypt(sealed, context)
     except DecryptionError:
         return ""
 
@@ -149,94 +154,183 @@ def _scrub(text: str | None, secrets: Iterable[str]) -> str | None:
     return text
 
 
-def erase_identity(session: Session, identity: Identity, now: dt.datetime) -> int:
-    """Anonymise one identity and its applications; returns how many applications it had.
+def _erased_key(column: Any) -> sa.ColumnElement[str]:
+    """``erased:<id>``: unique like the blind index it replaces, and derived from nothing personal."""
+    return sa.literal("erased:", sa.String) + sa.cast(column, sa.String)
 
-    The identity keeps its id, sex and member number (numbers are never reused); the
+
+def _bulk(session: Session, statement: Any) -> None:
+    session.execute(statement.execution_options(synchronize_session=False))
+
+
+def _audit(
+    session: Session, actor: Actor, action: str, object_type: str, rows: list[tuple[int, str, dict[str, Any]]]
+) -> None:
+    """One audit event per erased row (object id, union path, details), inserted together.
+
+    ``record_event`` flushes each event on its own; a batch of erasures inserts its events at once.
+    """
+    session.add_all(
+        AuditEvent(
+            actor_kind=actor.kind,
+            actor_id=actor.id if actor.kind != "system" else None,
+            action=action,
+            object_type=object_type,
+            object_id=str(object_id),
+            union_path=union_path,
+            request_id=request_id_if_any(),
+            details=details,
+        )
+        for object_id, union_path, details in rows
+    )
+    session.flush()
+
+
+@dataclass(frozen=True)
+class ErasedIdentity:
+    id: int
+    applications: int
+    union_path: str  # where its latest application was routed: whose admins see the erasure in the audit trail
+
+
+def erase_identities(session: Session, identities: list[Identity], now: dt.datetime) -> list[ErasedIdentity]:
+    """Anonymise identities and their applications and memberships.
+
+    An identity keeps its id, sex and member number (numbers are never reused); the
     applications and memberships keep everything the statistics read, and the history
     its entries. What officers and the member wrote about the person (decision and
     transfer reasons, membership history reasons, a request for retained membership)
     goes; an employer name the worker typed goes too when it holds the name or the number.
     """
-    secrets = (_reads(identity.name_sealed, NAME_CONTEXT), _reads(identity.id_number_sealed, ID_NUMBER_CONTEXT))
-    applications = list(session.scalars(sa.select(Application).where(Application.identity_id == identity.id)))
-    for application in applications:
-        application.decision_reason = None
-        application.employer_name = _scrub(application.employer_name, secrets)
-        application.route_trace = [
-            {**hop, "reasons": []} if hop.get("by") == "transfer" else hop for hop in application.route_trace or []
-        ]
-    memberships = sa.select(Membership.id).where(Membership.identity_id == identity.id)
-    session.execute(
-        sa.update(MembershipHistory)
-        .where(MembershipHistory.membership_id.in_(memberships))
-        .values(reason=None)
-        .execution_options(synchronize_session=False)
-    )
-    for membership in session.scalars(sa.select(Membership).where(Membership.identity_id == identity.id)):
-        membership.retain_request_reason = None
-    identity.id_number_index = f"erased:{identity.id}"
-    identity.id_number_sealed = ""
-    identity.name_sealed = ""
-    identity.name_masked = ""
-    identity.id_number_masked = ""
-    identity.birth_date = None
-    identity.erased_at = now
+    if not identities:
+        return []
     session.flush()
-    return len(applications)
-
-
-def erase_person(session: Session, person: Person, now: dt.datetime) -> None:
-    """Anonymise one phone: its number, WeChat link, sessions, stored answers, notices and codes."""
-    phone = _reads(person.phone_sealed, PHONE_PURPOSE)
-    person.phone_index = f"erased:{person.id}"
-    person.phone_sealed = ""
-    person.phone_masked = ""
-    person.wechat_openid = None
-    person.wechat_unionid = None
-    person.erased_at = now
-    session.execute(
-        sa.delete(RefreshToken).where(RefreshToken.principal_kind == "worker", RefreshToken.subject_id == person.id)
+    ids = [identity.id for identity in identities]
+    secrets = {
+        identity.id: (_reads(identity.name_sealed, NAME_CONTEXT), _reads(identity.id_number_sealed, ID_NUMBER_CONTEXT))
+        for identity in identities
+    }
+    filed = session.execute(
+        sa.select(Application.identity_id, Application.id, Application.union_path)
+        .where(Application.identity_id.in_(ids))
+        .order_by(Application.id)
+    ).all()
+    # Free text, read row by row: an employer name the worker typed, and the reasons of transfer hops.
+    texts = session.execute(
+        sa.select(Application.id, Application.identity_id, Application.employer_name, Application.route_trace).where(
+            Application.identity_id.in_(ids),
+            sa.or_(
+                Application.employer_name.is_not(None),
+                sa.cast(Application.route_trace, sa.Text).like("%transfer%"),
+            ),
+        )
+    ).all()
+    for application_id, identity_id, employer_name, trace in texts:
+        hops = [{**hop, "reasons": []} if hop.get("by") == "transfer" else hop for hop in trace or []]
+        _bulk(
+            session,
+            sa.update(Application)
+            .where(Application.id == application_id)
+            .values(employer_name=_scrub(employer_name, secrets[identity_id]), route_trace=hops),
+        )
+    _bulk(
+        session,
+        sa.update(Application)
+        .where(Application.identity_id.in_(ids))
+        .values(decision_reason=None, version=Application.version + 1),
     )
-    session.execute(sa.delete(IdempotencyRecord).where(IdempotencyRecord.person_id == person.id))
+    memberships = sa.select(Membership.id).where(Membership.identity_id.in_(ids))
+    _bulk(
+        session,
+        sa.update(MembershipHistory).where(MembershipHistory.membership_id.in_(memberships)).values(reason=None),
+    )
+    _bulk(
+        session,
+        sa.update(Membership)
+        .where(Membership.identity_id.in_(ids), Membership.retain_request_reason.is_not(None))
+        .values(retain_request_reason=None, version=Membership.version + 1),
+    )
+    _bulk(
+        session,
+        sa.update(Identity)
+        .where(Identity.id.in_(ids))
+        .values(
+            id_number_index=_erased_key(Identity.id),
+            id_number_sealed="",
+            name_sealed="",
+            name_masked="",
+            id_number_masked="",
+            birth_date=None,
+            erased_at=now,
+            updated_at=now,
+        ),
+    )
+    for identity in identities:
+        session.expire(identity)
+    counts = dict.fromkeys(ids, 0)
+    paths = dict.fromkeys(ids, "/")
+    for identity_id, _, union_path in filed:
+        counts[identity_id] += 1
+        paths[identity_id] = union_path  # ordered by id: the latest wins
+    return [ErasedIdentity(id=i, applications=counts[i], union_path=paths[i]) for i in ids]
+
+
+def erase_persons(session: Session, persons: list[Person], now: dt.datetime) -> None:
+    """Anonymise phones: the number, the WeChat link, sessions, stored answers, notices and codes."""
+    if not persons:
+        return
+    session.flush()
+    ids = [person.id for person in persons]
+    phones = {phone for phone in (_reads(person.phone_sealed, PHONE_PURPOSE) for person in persons) if phone}
+    _bulk(
+        session,
+        sa.update(Person)
+        .where(Person.id.in_(ids))
+        .values(
+            phone_index=_erased_key(Person.id),
+            phone_sealed="",
+            phone_masked="",
+            wechat_openid=None,
+            wechat_unionid=None,
+            erased_at=now,
+            updated_at=now,
+        ),
+    )
+    for person in persons:
+        session.expire(person)
+    _bulk(
+        session,
+        sa.delete(RefreshToken).where(RefreshToken.principal_kind == "worker", RefreshToken.subject_id.in_(ids)),
+    )
+    _bulk(session, sa.delete(IdempotencyRecord).where(IdempotencyRecord.person_id.in_(ids)))
     # Notices stay as the record that one was owed (and whether it went), without what it said.
-    session.execute(
+    _bulk(
+        session,
         sa.update(OutboxMessage)
-        .where(OutboxMessage.person_id == person.id, OutboxMessage.status.in_(("pending", "sending")))
-        .values(status="dead", lease_until=None, last_error=ERASED_NOTICE)
-        .execution_options(synchronize_session=False)
+        .where(OutboxMessage.person_id.in_(ids), OutboxMessage.status.in_(("pending", "sending")))
+        .values(status="dead", lease_until=None, last_error=ERASED_NOTICE),
     )
-    session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.person_id == person.id)
-        .values(params={}, provider_message_id=None)
-        .execution_options(synchronize_session=False)
+    _bulk(
+        session,
+        sa.update(OutboxMessage).where(OutboxMessage.person_id.in_(ids)).values(params={}, provider_message_id=None),
     )
-    if phone:
-        _forget_codes_sent_to(session, phone)
+    if phones:
+        _forget_codes_sent_to(session, phones)
     session.flush()
 
 
-def _forget_codes_sent_to(session: Session, phone: str) -> None:
-    """Delete the SMS challenges of ``phone``: they hold no index, only the sealed number, so each is opened.
+def _forget_codes_sent_to(session: Session, phones: set[str]) -> None:
+    """Delete the SMS challenges of ``phones``: they hold no index, only the sealed number, so each is opened.
 
     Challenges are swept a day after they expire, so this reads at most a day's worth.
     """
-    ring = keyring()
     mine = [
         challenge_id
         for challenge_id, sealed in session.execute(sa.select(OtpChallenge.id, OtpChallenge.phone_sealed))
-        if _opens_to(ring.decrypt, sealed, phone)
+        if _reads(sealed, PHONE_PURPOSE) in phones
     ]
     if mine:
-        session.execute(sa.delete(OtpChallenge).where(OtpChallenge.id.in_(mine)))
-
-
-def _opens_to(decrypt: Any, sealed: str, phone: str) -> bool:
-    try:
-        return bool(decrypt(sealed, PHONE_PURPOSE) == phone)
-    except DecryptionError:
-        return False
+        _bulk(session, sa.delete(OtpChallenge).where(OtpChallenge.id.in_(mine)))
 
 
 # ---------------------------------------------------------------- the worker's request (DELETE /me)
@@ -335,8 +429,8 @@ def erase_me(
         .order_by(Application.id.desc())
         .limit(1)
     )
-    applications = sum(erase_identity(session, identity, now) for identity in identities)
-    erase_person(session, person, now)
+    applications = sum(erased.applications for erased in erase_identities(session, identities, now))
+    erase_persons(session, [person], now)
     record_event(
         session,
         actor=Actor(kind="worker", id=person.id),
@@ -356,16 +450,6 @@ def erase_me(
 
 
 # ---------------------------------------------------------------- the retention run (cron)
-
-
-def _identity_union_path(session: Session, identity_id: int) -> str:
-    path = session.scalar(
-        sa.select(Application.union_path)
-        .where(Application.identity_id == identity_id)
-        .order_by(Application.id.desc())
-        .limit(1)
-    )
-    return path or "/"
 
 
 def count_erasable(session: Session, *, now: dt.datetime, days: int) -> RetentionReport:
@@ -402,19 +486,14 @@ def erase_batch(session: Session, *, now: dt.datetime, days: int, limit: int) ->
             .with_for_update(skip_locked=True, of=Identity)
         )
     )
-    applications = 0
-    for identity in identities:
-        count = erase_identity(session, identity, now)
-        applications += count
-        record_event(
-            session,
-            actor=system,
-            action="identity.erase",
-            object_type="identity",
-            object_id=identity.id,
-            union_path=_identity_union_path(session, identity.id),
-            details={"by": "retention", "applications": count, "days": days},
-        )
+    erased = erase_identities(session, identities, now)
+    _audit(
+        session,
+        system,
+        "identity.erase",
+        "identity",
+        [(e.id, e.union_path, {"by": "retention", "applications": e.applications, "days": days}) for e in erased],
+    )
     persons = list(
         session.scalars(
             sa.select(Person)
@@ -424,18 +503,14 @@ def erase_batch(session: Session, *, now: dt.datetime, days: int, limit: int) ->
             .with_for_update(skip_locked=True, of=Person)
         )
     )
-    for person in persons:
-        erase_person(session, person, now)
-        record_event(
-            session,
-            actor=system,
-            action="person.erase",
-            object_type="person",
-            object_id=person.id,
-            union_path="/",
-            details={"by": "retention", "days": days},
-        )
-    return RetentionReport(identities=len(identities), persons=len(persons), applications=applications, dry_run=False)
+    erase_persons(session, persons, now)
+    _audit(session, system, "person.erase", "person", [(p.id, "/", {"by": "retention", "days": days}) for p in persons])
+    return RetentionReport(
+        identities=len(erased),
+        persons=len(persons),
+        applications=sum(e.applications for e in erased),
+        dry_run=False,
+    )
 
 
 def sweep_codes(session: Session, now: dt.datetime) -> int:

@@ -112,6 +112,11 @@ def register_blueprints(app: Flask) -> None:
 
     api.register_blueprint(review_api.blp, url_prefix=f"{API_PREFIX}/review")
 
+    from app.memberships import api as memberships_api
+
+    api.register_blueprint(memberships_api.blp, url_prefix=f"{API_PREFIX}/review/memberships")
+    api.register_blueprint(memberships_api.unions_blp, url_prefix=f"{API_PREFIX}/unions")
+
     from app.exports import api as exports_api
     from app.stats import api as stats_api
 

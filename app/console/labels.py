@@ -18,6 +18,7 @@ ROUTE_RULE_NAMES = {
     "regional": "区域工会",
     "fallback": "地方总工会兜底",
     "transfer": "转办",
+    "dissolution": "工会撤销转办",
 }
 ACTION_NAMES = {"approve": "通过", "return": "退回补充", "reject": "不予通过"}
 # Why a bulk row was (or would be) refused, in the officer's words.

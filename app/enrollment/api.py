@@ -11,7 +11,8 @@ from flask_smorest import Blueprint
 
 from app.auth.access import current_actor, require_signed_in, require_worker
 from app.db import db, utcnow
-from app.enrollment import service
+from app.enrollment import memberships, service
+from app.enrollment.members import issue_card_token
 from app.enrollment.schemas import (
     ApplicationFormSchema,
     ApplicationPageSchema,
@@ -19,6 +20,7 @@ from app.enrollment.schemas import (
     CardSchema,
     EraseMeSchema,
     MembershipSchema,
+    ReasonSchema,
     RebindingSchema,
     RebindSchema,
 )
@@ -198,8 +200,52 @@ class MyMembership(MethodView):
     @me_blp.response(200, MembershipSchema)
     @me_blp.alt_response(404, schema=ErrorSchema, description="not_a_member")
     def get(self) -> Any:
-        """Show the worker's membership with a fresh, short-lived card token."""
+        """Show the worker's membership: status, history and, while active or retained, a short-lived card token.
+
+        The membership held (active or retained), else the latest one that ended (withdrawn, removed).
+        """
         return service.my_membership(db.session, person_id=current_actor().id, now=utcnow(), secret_key=_secret_key())
+
+
+@me_blp.route("/membership/withdraw")
+class WithdrawMembership(MethodView):
+    @require_worker
+    @me_blp.arguments(ReasonSchema)
+    @me_blp.response(200, MembershipSchema)
+    @me_blp.alt_response(404, schema=ErrorSchema, description="not_a_member")
+    @me_blp.alt_response(409, schema=ErrorSchema, description="invalid_transition: not active or retained")
+    @me_blp.alt_response(422, schema=ErrorSchema, description="reason missing")
+    def post(self, body: dict[str, Any]) -> Any:
+        """Leave the union (退会): the membership becomes `withdrawn`; the member number stays yours for life.
+
+        Joining again later (a new application) gives the same number back on approval. The card stops
+        being valid at once; an SMS confirms it.
+        """
+        membership = memberships.withdraw(db.session, actor=current_actor(), reason=body["reason"], now=utcnow())
+        db.session.commit()
+        return memberships.detail(db.session, membership)
+
+
+@me_blp.route("/membership/retain")
+class RetainMembership(MethodView):
+    @require_worker
+    @me_blp.arguments(ReasonSchema)
+    @me_blp.response(202, MembershipSchema)
+    @me_blp.alt_response(404, schema=ErrorSchema, description="not_a_member")
+    @me_blp.alt_response(409, schema=ErrorSchema, description="invalid_transition: only an active membership")
+    @me_blp.alt_response(422, schema=ErrorSchema, description="reason missing")
+    def post(self, body: dict[str, Any]) -> Any:
+        """Ask for retained membership (保留会籍) when out of work or retired; an officer of the union confirms.
+
+        Answers 202 with the membership, still `active`, carrying `retain_request`; asking again replaces the
+        reason. On confirmation it becomes `retained`, held by a union above, and the card stays valid.
+        """
+        membership = memberships.request_retention(
+            db.session, actor=current_actor(), reason=body["reason"], now=utcnow()
+        )
+        db.session.commit()
+        token = issue_card_token(membership.id, utcnow(), secret_key=_secret_key())
+        return memberships.detail(db.session, membership, card_token=token)
 
 
 @cards_blp.route("/<card_token>")

@@ -7,7 +7,8 @@ from typing import Any
 import marshmallow as ma
 
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS
-from app.enrollment.models import APPLICATION_STATUSES
+from app.directory.schemas import Text
+from app.enrollment.models import APPLICATION_STATUSES, MEMBERSHIP_STATUSES
 from app.pagination import page_schema
 from app.schemas import EmployerRefSchema, UnionRefSchema
 
@@ -45,7 +46,7 @@ class RouteHopSchema(ma.Schema):
     """One step of an application's way to its union: routed when filed or resubmitted, or transferred."""
 
     at = ma.fields.String(required=True, metadata={"format": "date-time"})
-    by = ma.fields.String(required=True, metadata={"enum": ["routing", "transfer"]})
+    by = ma.fields.String(required=True, metadata={"enum": ["routing", "transfer", "dissolution"]})
     rule = ma.fields.String(required=True, metadata={"description": "The routing rule, or transfer"})
     union = ma.fields.Nested(UnionRefSchema, required=True)
     reasons = ma.fields.List(ma.fields.String(), required=True)
@@ -96,11 +97,68 @@ class ApplicationSchema(ma.Schema):
 ApplicationPageSchema = page_schema(ApplicationSchema, "ApplicationPage")
 
 
+class MembershipHistorySchema(ma.Schema):
+    """One change of a membership's status."""
+
+    at = ma.fields.AwareDateTime(attribute="entry.at", required=True)
+    from_ = ma.fields.String(
+        attribute="entry.from_status",
+        data_key="from",
+        allow_none=True,
+        required=True,
+        metadata={"description": "null for the entry that starts the membership", "enum": list(MEMBERSHIP_STATUSES)},
+    )
+    to = ma.fields.String(attribute="entry.to_status", required=True, metadata={"enum": list(MEMBERSHIP_STATUSES)})
+    union = ma.fields.Nested(UnionRefSchema, required=True, metadata={"description": "The union holding it after"})
+    by = ma.fields.String(required=True, metadata={"description": "`worker`, `system`, or the officer's id"})
+    reason = ma.fields.String(attribute="entry.reason", allow_none=True, required=True)
+
+
+class RetainRequestSchema(ma.Schema):
+    at = ma.fields.AwareDateTime(required=True)
+    reason = ma.fields.String(allow_none=True, required=True)
+
+
 class MembershipSchema(ma.Schema):
+    """A membership as its member sees it: status, history (oldest first) and, while held, a card token."""
+
+    id = ma.fields.String(attribute="membership.id", required=True)
     member_no = ma.fields.String(attribute="membership.member_no", required=True)
-    union = ma.fields.Nested(UnionRefSchema, required=True)
+    status = ma.fields.String(
+        attribute="membership.status", required=True, metadata={"enum": list(MEMBERSHIP_STATUSES)}
+    )
+    union = ma.fields.Nested(
+        UnionRefSchema, required=True, metadata={"description": "The union it belongs to (retained: the holder)"}
+    )
     since = ma.fields.AwareDateTime(attribute="membership.since", required=True)
-    card_token = ma.fields.String(required=True, metadata={"description": "Valid for minutes; show as a QR code"})
+    status_changed_at = ma.fields.AwareDateTime(attribute="membership.status_changed_at", required=True)
+    retain_request = ma.fields.Nested(
+        RetainRequestSchema,
+        allow_none=True,
+        required=True,
+        metadata={"description": "The member's request for retained membership, while it waits for an officer"},
+    )
+    history = ma.fields.List(ma.fields.Nested(MembershipHistorySchema), required=True)
+    card_token = ma.fields.String(
+        allow_none=True,
+        required=True,
+        metadata={"description": "Valid for minutes; show as a QR code. null unless active or retained"},
+    )
+    version = ma.fields.Integer(attribute="membership.version", required=True)
+
+
+def reason_field(description: str = "Why (kept in the history); required") -> Text:
+    """A required reason: at most 500 characters, something besides white space, no control characters."""
+    return Text(
+        non_blank=True,
+        required=True,
+        validate=ma.validate.Length(min=1, max=500),
+        metadata={"description": description},
+    )
+
+
+class ReasonSchema(ma.Schema):
+    reason = reason_field()
 
 
 class CardSchema(ma.Schema):

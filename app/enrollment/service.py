@@ -33,6 +33,7 @@ from app.enrollment import members, memberships
 from app.enrollment.deadlines import add_working_days
 from app.enrollment.identity import IdentityError, mask_id_number, mask_name, normalise_name, parse_id_number
 from app.enrollment.models import (
+    HELD_STATUSES,
     OPEN_STATUSES,
     Application,
     IdempotencyRecord,
@@ -199,6 +200,13 @@ def active_membership(session: Session, identity_id: int) -> Membership | None:
     ).first()
 
 
+def held_membership(session: Session, identity_id: int) -> Membership | None:
+    """The identity's ``active`` or ``retained`` membership (at most one, by a unique index)."""
+    return session.scalars(
+        sa.select(Membership).where(Membership.identity_id == identity_id, Membership.status.in_(HELD_STATUSES))
+    ).first()
+
+
 # ---------------------------------------------------------------- submit
 
 
@@ -253,8 +261,9 @@ def submit_application(
         sa.select(Application.id).where(Application.identity_id == identity.id, Application.status.in_(OPEN_STATUSES))
     ):
         raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open")
-    membership = active_membership(session, identity.id)
-    if membership is not None and not form.transfer:
+    # A retained member (out of work) who starts work again applies at the new place: a transfer of course.
+    membership = held_membership(session, identity.id)
+    if membership is not None and membership.status == "active" and not form.transfer:
         union = session.get(Union, membership.union_id)
         assert union is not None
         raise Conflict(
@@ -282,7 +291,7 @@ def submit_application(
         route_trace=[],
     )
     _place(session, application, form, station, now)
-    if membership is not None and membership.union_id == application.union_id:
+    if membership is not None and membership.status == "active" and membership.union_id == application.union_id:
         union = session.get(Union, membership.union_id)
         assert union is not None
         raise Conflict(f"您已是{union.name}的会员，无需转入同一工会", code="already_member", union=union_summary(union))
@@ -419,32 +428,14 @@ def application_view(session: Session, application: Application) -> ApplicationV
 # ---------------------------------------------------------------- membership and cards
 
 
-@dataclass(frozen=True)
-class MembershipView:
-    membership: Membership
-    union: Union
-    card_token: str
+MembershipView = memberships.MembershipDetail
 
 
 def my_membership(session: Session, *, person_id: int, now: dt.datetime, secret_key: str) -> MembershipView:
-    """The active membership of an identity bound to this phone, with a fresh card token signed under
-    ``secret_key`` (``SECRET_KEY``); a phone that lost the identity sees none."""
-    membership = session.scalars(
-        sa.select(Membership)
-        .join(Identity, Identity.id == Membership.identity_id)
-        .where(Identity.person_id == person_id, Membership.status == "active")
-        .order_by(Membership.id.desc())
-        .limit(1)
-    ).first()
-    if membership is None:
-        raise NotFound("您还不是工会会员", code="not_a_member")
-    union = session.get(Union, membership.union_id)
-    assert union is not None
-    return MembershipView(
-        membership=membership,
-        union=union,
-        card_token=members.issue_card_token(membership.id, now, secret_key=secret_key),
-    )
+    """The membership of an identity bound to this phone (held, else the latest ended) with its history, and a
+    fresh card token signed under ``secret_key`` (``SECRET_KEY``) while it is held; a phone that lost the
+    identity sees none."""
+    return memberships.my_membership(session, person_id=person_id, now=now, secret_key=secret_key)
 
 
 @dataclass(frozen=True)
@@ -456,15 +447,21 @@ class CardCheck:
 
 
 def check_card(session: Session, card_token: str, *, secret_key: str) -> CardCheck:
-    """What a venue sees when it scans a member card: only a live card of an active membership passes."""
+    """What a venue sees when it scans a member card: only a live card of a held membership passes.
+
+    ``active`` and ``retained`` (保留会籍, which says so) are valid; a card of a membership
+    transferred out, withdrawn or removed is not (404, as a forged one).
+    """
     membership_id = members.read_card_token(card_token, secret_key=secret_key)
     membership = session.get(Membership, membership_id) if membership_id else None
-    if membership is None or membership.status != "active":
+    if membership is None or membership.status not in HELD_STATUSES:
         raise NotFound("会员卡无效或已过期，请让会员刷新后重新出示", code="card_not_found")
     identity = session.get(Identity, membership.identity_id)
     union = session.get(Union, membership.union_id)
     assert identity is not None and union is not None
-    return CardCheck(member_no=membership.member_no, name_masked=identity.name_masked, union=union, status="active")
+    return CardCheck(
+        member_no=membership.member_no, name_masked=identity.name_masked, union=union, status=membership.status
+    )
 
 
 @dataclass(frozen=True)
@@ -617,23 +614,12 @@ def grant_membership(session: Session, application: Application, now: dt.datetim
     if identity.person_id != application.person_id:
         # Filed from a phone the identity is not (or no longer) bound to, e.g. before binding existed.
         raise Conflict("该申请所用手机号不是此身份登记的手机号，请核验本人后再办理", code="identity_in_use")
-    current = active_membership(session, identity.id)
+    current = held_membership(session, identity.id)
     if current is not None:
-        if current.union_id == union.id:
+        if current.union_id == union.id and current.status == "active":
             raise Conflict("申请人已是该工会会员", code="already_member", union=union_summary(union))
-        memberships.record_change(
-            session,
-            current,
-            "transferred_out",
-            at=now,
-            by_kind="officer" if application.decided_by else "system",
-            by_officer_id=application.decided_by,
-            reason="转会",
-        )
-        current.ended_at = now
-        granted_by = session.get(Application, current.application_id)
-        if granted_by is not None:
-            granted_by.membership_active = False
+        decider = Actor(kind="officer", id=application.decided_by) if application.decided_by else Actor.system()
+        memberships.end_for_transfer(session, current, actor=decider, now=now)
         session.flush()  # the old membership leaves "active" before the new one may enter it
     member_no = members.allocate_member_no(session, identity, union.region_code, now)
     membership = Membership(
@@ -691,11 +677,11 @@ def move_identity(session: Session, identity: Identity, person: Person, now: dt.
 
 
 def identity_union_path(session: Session, identity: Identity) -> str:
-    """Where events about an identity belong: its active membership's union, else its latest application's."""
+    """Where events about an identity belong: its held membership's union, else its latest application's."""
     path = session.scalar(
         sa.select(Union.path)
         .join(Membership, Membership.union_id == Union.id)
-        .where(Membership.identity_id == identity.id, Membership.status == "active")
+        .where(Membership.identity_id == identity.id, Membership.status.in_(HELD_STATUSES))
     ) or session.scalar(
         sa.select(Application.union_path)
         .where(Application.identity_id == identity.id)

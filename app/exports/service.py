@@ -31,7 +31,8 @@ from app.directory.models import Employer, Station, Union
 from app.directory.regions import display_name
 from app.directory.service import get_union
 from app.directory.vocabulary import EMPLOYMENT_FORMS, OCCUPATIONS
-from app.enrollment.models import Application, Identity, Membership
+from app.enrollment.memberships import STATUS_LABELS
+from app.enrollment.models import HELD_STATUSES, Application, Identity, Membership
 from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.errors import Forbidden
 from app.exports import writers
@@ -73,6 +74,7 @@ MEMBER_COLUMNS = tuple(
     for title, width in (
         ("会员号", 20), ("姓名", 12), ("身份证号", 22), ("性别", 8), ("所属工会", 28), ("入会时间", 18),
         ("职业", 16), ("用工形式", 12), ("站点", 28), ("用人单位", 28), ("所在地区", 22), ("手机号", 15),
+        ("会籍状态", 10), ("状态变更时间", 18),
     )
 )  # fmt: skip
 
@@ -215,7 +217,11 @@ def application_rows(session: Session, scope_path: str, ring: Keyring | None) ->
 
 
 def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iterator[list[Cell]]:
-    """The active members of unions in the subtree, by member number."""
+    """The members (active and retained) of unions in the subtree, in the order they joined.
+
+    A retained member (保留会籍) is listed under the union above that holds the membership,
+    with its status: the rows are the coverage figures' active plus retained members.
+    """
     statement = (
         sa.select(
             Membership.member_no,
@@ -223,6 +229,8 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
             Identity.sex,
             Union.name.label("union_name"),
             Membership.since,
+            Membership.status,
+            Membership.status_changed_at,
             Application.occupation,
             Application.employment_form,
             Station.name.label("station_name"),
@@ -235,7 +243,7 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
         .join(Person, Person.id == Application.person_id)
         .join(Station, Station.id == Application.station_id)
         .outerjoin(Employer, Employer.id == Application.employer_id)
-        .where(Membership.status == "active", within_subtree(Union.path, scope_path))
+        .where(Membership.status.in_(HELD_STATUSES), within_subtree(Union.path, scope_path))
         .order_by(Membership.id)
         .execution_options(yield_per=ROWS_PER_FETCH)
     )
@@ -254,6 +262,8 @@ def member_rows(session: Session, scope_path: str, ring: Keyring | None) -> Iter
             row.employer_name or "",
             display_name(row.region_code),
             phone,
+            STATUS_LABELS.get(row.status, row.status),
+            _local(row.status_changed_at),
         ]
 
 

@@ -91,8 +91,29 @@ APPLICATION_TRANSFERRED = SmsTemplate(
     params=("union",),
 )
 
+# Membership notices (app.enrollment.memberships): every change of status, and a declined request to retain.
+MEMBERSHIP_STATUS = SmsTemplate(
+    name="membership_status",
+    text="您的工会会籍状态已变更为“{status}”（{union}），详情请在小程序中查看。",
+    params=("union", "status"),
+)
+MEMBERSHIP_RETAIN_DECLINED = SmsTemplate(
+    name="membership_retain_declined",
+    text="{union}未同意您的保留会籍申请，原因请在小程序中查看。",
+    params=("union",),
+)
+
 TEMPLATES: dict[str, SmsTemplate] = {
-    t.name: t for t in (OTP, APPLICATION_APPROVED, APPLICATION_REJECTED, APPLICATION_RETURNED, APPLICATION_TRANSFERRED)
+    t.name: t
+    for t in (
+        OTP,
+        APPLICATION_APPROVED,
+        APPLICATION_REJECTED,
+        APPLICATION_RETURNED,
+        APPLICATION_TRANSFERRED,
+        MEMBERSHIP_STATUS,
+        MEMBERSHIP_RETAIN_DECLINED,
+    )
 }
 
 

@@ -40,7 +40,7 @@ def _expected_version() -> int | None:
         return None
     match = _IF_MATCH.match(raw.strip())
     if match is None:
-        raise ValidationFailed(errors={"If-Match": ["须为申请的 version，例如 3"]})
+        raise ValidationFailed(errors={"If-Match": ["须为所见的 version，例如 3"]})
     return int(match.group(1))
 
 

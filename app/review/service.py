@@ -49,7 +49,15 @@ from app.auth.service import phone_index
 from app.db import parse_id
 from app.directory.models import Employer, Station, Union
 from app.enrollment import service as enrollment
-from app.enrollment.models import OPEN_STATUSES, Application, Identity, Membership, route_hop, union_summary
+from app.enrollment.models import (
+    HELD_STATUSES,
+    OPEN_STATUSES,
+    Application,
+    Identity,
+    Membership,
+    route_hop,
+    union_summary,
+)
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.notify import outbox
 from app.notify.subscribe import decision_message
@@ -374,7 +382,7 @@ def _possible_duplicates(
     members = set(
         session.scalars(
             sa.select(Membership.identity_id).where(
-                Membership.identity_id.in_(identity_ids), Membership.status == "active"
+                Membership.identity_id.in_(identity_ids), Membership.status.in_(HELD_STATUSES)
             )
         )
     )
@@ -635,7 +643,7 @@ def review_case(
     else:
         application = _application_in_scope(session, principal, application_id)
         view = review_item(session, principal, application, now)
-    membership = enrollment.active_membership(session, application.identity_id)
+    membership = enrollment.held_membership(session, application.identity_id)  # active or retained
     membership_union = session.get(Union, membership.union_id) if membership is not None else None
     events = session.execute(
         sa.select(AuditEvent, Officer.name)

@@ -34,6 +34,13 @@ class CoverageArgsSchema(PeriodArgsSchema, PageArgsSchema):
 
 class FiguresSchema(ma.Schema):
     active_members = ma.fields.Integer(required=True)
+    retained_members = ma.fields.Integer(
+        required=True, metadata={"description": "保留会籍: counted with the union that holds them (above the old one)"}
+    )
+    withdrawn_members = ma.fields.Integer(required=True, metadata={"description": "退会, with the union they left"})
+    removed_members = ma.fields.Integer(
+        required=True, metadata={"description": "除名, with the union that removed them"}
+    )
     pending = ma.fields.Integer(required=True)
     overdue = ma.fields.Integer(required=True, metadata={"description": "Pending and past the reply deadline"})
     approved = ma.fields.Integer(required=True, metadata={"description": "Approved within the period"})

@@ -57,6 +57,11 @@ class Figures:
     """The coverage figures of one group (or of the whole scope)."""
 
     active_members: int = 0
+    # Memberships in the other lasting statuses (app.enrollment.memberships), by the union holding the row:
+    # a retained member counts with the union above that holds the membership, not with the old union.
+    retained_members: int = 0
+    withdrawn_members: int = 0
+    removed_members: int = 0
     pending: int = 0
     overdue: int = 0
     approved: int = 0
@@ -159,18 +164,18 @@ def coverage(
     if by == "station":
         page = _station_page(session, root.path, period, limit, cursor)
         stations: list[Station] = page.items
-        groups = (
-            _application_figures(
-                session, root.path, period, now, by=by, only=Application.station_id.in_([s.id for s in stations])
-            )
-            if stations
-            else {}
-        )
+        only = Application.station_id.in_([s.id for s in stations])
+        groups = _application_figures(session, root.path, period, now, by=by, only=only) if stations else {}
+        if stations:
+            _add_membership_figures(session, groups, root.path, by=by, only=only)
         items = [CoverageRow(str(s.id), s.name, groups.get(str(s.id), Figures())) for s in stations]
-        total = _application_figures(session, root.path, period, now)[TOTAL]
+        totals = _application_figures(session, root.path, period, now)
+        _add_membership_figures(session, totals, root.path)
+        total = totals[TOTAL]
         next_cursor = page.next_cursor
     else:
         groups = _application_figures(session, root.path, period, now, by=by, top=top)
+        _add_membership_figures(session, groups, root.path, by=by)
         total = groups.pop(TOTAL)
         items = _labelled_rows(session, by, root, groups)
     return Coverage(
@@ -287,6 +292,57 @@ def _application_figures(
             median_days_to_decision=None if median_hours is None else _round(float(median_hours) / 24),
         )
     return result
+
+
+_MEMBERSHIP_FIGURES = {
+    "retained": "retained_members",
+    "withdrawn": "withdrawn_members",
+    "removed": "removed_members",
+}
+
+
+def _add_membership_figures(
+    session: Session,
+    groups: dict[str, Figures],
+    root_path: str,
+    *,
+    by: str | None = None,
+    only: sa.ColumnElement[bool] | None = None,
+) -> None:
+    """Add the retained, withdrawn and removed memberships of the subtree to ``groups`` (per key and ``TOTAL``).
+
+    Counted from the memberships, by the union that holds each row (a retained membership
+    moved to a union above the old one); grouped by the same keys as the applications'
+    figures, the union's from the membership's union and the others from the granting
+    application. Active members stay counted in the applications' pass. A second, small
+    statement: these statuses are a minority of the memberships, and ``ix_memberships_union_id``
+    reaches them.
+    """
+    statuses = list(_MEMBERSHIP_FIGURES)
+    if by == "union":
+        key: Any = _child_segment(session, Union.path, root_path)
+    elif by is not None:
+        key = _application_key(session, by, root_path)
+    else:
+        key = sa.literal(TOTAL)
+    statement = (
+        sa.select(sa.cast(key, sa.String).label("key"), Membership.status, sa.func.count())
+        .select_from(Membership)
+        .join(Union, Union.id == Membership.union_id)
+        .join(Application, Application.id == Membership.application_id)
+        .where(within_subtree(Union.path, root_path), Membership.status.in_(statuses))
+        .group_by(sa.cast(key, sa.String), Membership.status)
+    )
+    if only is not None:
+        statement = statement.where(only)
+    for group, status, count in session.execute(statement):
+        name = _MEMBERSHIP_FIGURES[status]
+        keys = [str(group)] if by is not None else []
+        if only is None:
+            keys.append(TOTAL)
+        for k in dict.fromkeys(keys):
+            figures = groups.setdefault(k, Figures())
+            setattr(figures, name, getattr(figures, name) + int(count))
 
 
 def _application_key(session: Session, by: str, root_path: str, *, top: bool = False) -> Any:

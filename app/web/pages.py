@@ -24,13 +24,14 @@ from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError as CsrfError
 
+from app.actors import Actor
 from app.auth import service as auth
 from app.clock import CHINA
 from app.config import Settings
 from app.consent import consent_text
 from app.db import db, utcnow
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS
-from app.enrollment import members
+from app.enrollment import members, memberships
 from app.enrollment import service as enrollment
 from app.enrollment.schemas import ApplicationFormSchema, ApplicationSchema
 from app.errors import AppError, flatten_field_errors
@@ -570,6 +571,66 @@ def resubmit(application_id: str) -> BaseResponse:
     return redirect(target, code=303)
 
 
+# ---------------------------------------------------------------- the membership: status, history, leave, retain
+
+_MEMBERSHIP_FORMS = {"withdraw": "withdraw_reason", "retain": "retain_reason"}
+
+
+def _membership_page(errors: Mapping[str, list[str]] | None = None, status: int = 200, **context: Any) -> Response:
+    membership = enrollment.my_membership(
+        db.session, person_id=_person(), now=utcnow(), secret_key=_settings().secret_key
+    )
+    return _page(
+        "web/membership.html",
+        status=status,
+        membership=membership,
+        labels=memberships.STATUS_LABELS,
+        errors=errors or {},
+        flash=request.args.get("done"),
+        **context,
+    )
+
+
+@bp.get("/my/membership")
+@signed_in
+def membership_page() -> BaseResponse:
+    """The membership: its status, its history, and the forms to leave or to ask for retained membership."""
+    return _membership_page()
+
+
+def _membership_action(action: str) -> BaseResponse:
+    field = _MEMBERSHIP_FORMS[action]
+    try:
+        reason = _form(field)[field]
+        act = memberships.withdraw if action == "withdraw" else memberships.request_retention
+        act(db.session, actor=Actor(kind="worker", id=_person()), reason=reason, now=utcnow())
+        db.session.commit()
+    except _FieldErrors as refused:
+        return _membership_page(errors=refused.errors, status=422, values=refused.values)
+    except AppError as error:
+        if error.code == "not_a_member":
+            raise
+        db.session.rollback()
+        messages = flatten_field_errors(error.errors) if error.errors else {}
+        errors = {field: messages.get("reason", [error.message])}
+        return _membership_page(errors=errors, status=error.status, values={field: request.form.get(field, "")})
+    return redirect(url_for("web.membership_page", done=action), code=303)
+
+
+@bp.post("/my/membership/withdraw")
+@signed_in
+def withdraw_membership() -> BaseResponse:
+    """Leave the union (退会), with a reason; the member number stays yours."""
+    return _membership_action("withdraw")
+
+
+@bp.post("/my/membership/retain")
+@signed_in
+def retain_membership() -> BaseResponse:
+    """Ask the union to keep the membership while out of work (保留会籍)."""
+    return _membership_action("retain")
+
+
 # ---------------------------------------------------------------- the member card
 
 
@@ -586,7 +647,7 @@ def card() -> BaseResponse:
     )
     # Our script reloads the page a minute before the token expires; without it, the worker reloads.
     refresh = max(30, int(members.CARD_TTL.total_seconds()) - 60)
-    qr_svg = screen_svg(card_url(membership.card_token))
+    qr_svg = screen_svg(card_url(membership.card_token)) if membership.card_token else ""
     return _page("web/card.html", membership=membership, qr_svg=qr_svg, refresh=refresh)
 
 

@@ -56,6 +56,8 @@ class FakeAliyunSms(FakeServer):
         "application_rejected": "SMS_460000012",
         "application_returned": "SMS_460000013",
         "application_transferred": "SMS_460000014",
+        "membership_status": "SMS_460000015",
+        "membership_retain_declined": "SMS_460000016",
     }
 
     def __init__(self) -> None:

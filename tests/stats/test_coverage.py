@@ -11,7 +11,10 @@ import pytest
 
 from tests.conftest import NOW
 
-FIGURES = ("active_members", "pending", "overdue", "approved", "rejected")
+FIGURES = (
+    "active_members", "retained_members", "withdrawn_members", "removed_members",
+    "pending", "overdue", "approved", "rejected",
+)  # fmt: skip
 
 
 @pytest.fixture
@@ -164,7 +167,7 @@ def test_no_decisions_means_no_median(client, make_officer, coverage_tree):
     body = _coverage(client, headers, by="union")
     assert body["total"] == {
         "active_members": 0, "pending": 0, "overdue": 0, "approved": 0, "rejected": 0,
-        "median_days_to_decision": None,
+        "retained_members": 0, "withdrawn_members": 0, "removed_members": 0, "median_days_to_decision": None,
     }  # fmt: skip
 
 

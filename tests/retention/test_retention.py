@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from app.audit.models import AuditEvent
 from app.auth.models import Person, RefreshToken
 from app.auth.phones import PHONE_PURPOSE, mask_phone
-from app.enrollment import memberships
 from app.enrollment import service as enrollment_service
 from app.enrollment.identity import mask_id_number, mask_name
 from app.enrollment.models import Application, IdempotencyRecord, Identity, Membership, MembershipHistory
@@ -346,23 +345,27 @@ def test_an_officer_cannot_delete_me(client, nanjing, make_officer):
 # ---------------------------------------------------------------- memberships withdrawn or removed
 
 
-def _member(app, session, worker: Worker) -> Membership:
-    with app.app_context():
-        application = session.get(Application, worker.application_id)
-        application.status = "approved"
-        membership = enrollment_service.grant_membership(session, application, dt.datetime.now(dt.UTC))
-        session.commit()
-        return membership
+def _member(client, reviewer, worker: Worker) -> dict[str, Any]:
+    """An officer approves the worker's application: the membership, as the worker reads it."""
+    _decide(client, reviewer, worker.application_id, "approve")
+    mine = client.get("/api/v1/me/membership", headers=worker.headers)
+    assert mine.status_code == 200, mine.get_json()
+    return dict(mine.get_json())
 
 
-def _change(app, session, membership_id: int, status: str, reason: str) -> None:
-    with app.app_context():
-        membership = session.get(Membership, membership_id)
-        memberships.record_change(
-            session, membership, status, at=dt.datetime.now(dt.UTC), by_kind="worker", by_officer_id=None, reason=reason
+def _change(client, reviewer, worker: Worker, membership_id: str, status: str, reason: str) -> None:
+    """The member withdraws (``withdrawn``), or an officer changes the status; the reason names the person."""
+    asked = client.post("/api/v1/me/membership/retain", json={"reason": reason}, headers=worker.headers)
+    assert asked.status_code == 202, asked.get_json()
+    if status == "withdrawn":
+        response = client.post("/api/v1/me/membership/withdraw", json={"reason": reason}, headers=worker.headers)
+    else:
+        response = client.post(
+            f"/api/v1/review/memberships/{membership_id}/status",
+            json={"status": status, "reason": reason},
+            headers=reviewer,
         )
-        membership.retain_request_reason = reason
-        session.commit()
+    assert response.status_code == 200, response.get_json()
 
 
 @pytest.mark.parametrize(("status", "erased"), [("withdrawn", True), ("removed", True), ("retained", False)])
@@ -370,9 +373,10 @@ def test_a_membership_withdrawn_or_removed_is_erased_after_the_period_a_retained
     app, client, session, nanjing, inbox, runner, clock, make_officer, status, erased
 ):
     worker = _apply(client, inbox, nanjing, name=NAME, phone=PHONE, serial=11)
-    membership = _member(app, session, worker)
-    member_no = membership.member_no
-    _change(app, session, membership.id, status, reason=f"{NAME}（{worker.phone}）申请")
+    _, reviewer = make_officer(nanjing.city, "reviewer")
+    membership = _member(client, reviewer, worker)
+    member_no = membership["member_no"]
+    _change(client, reviewer, worker, membership["id"], status, reason=f"{NAME}（{worker.phone}）申请")
     _, admin = make_officer(nanjing.province, "admin")
     before = _strip_times(_figures(client, admin, nanjing))
 
@@ -381,7 +385,7 @@ def test_a_membership_withdrawn_or_removed_is_erased_after_the_period_a_retained
     assert (report["identities"], report["persons"]) == ((1, 1) if erased else (0, 0))
     assert (traces_of(app, worker) == []) is erased
     session.expire_all()
-    kept = session.get(Membership, membership.id)
+    kept = session.get(Membership, int(membership["id"]))
     assert (kept.status, kept.member_no) == (status, member_no)  # the number is never reused
     history = session.scalars(sa.select(MembershipHistory).where(MembershipHistory.membership_id == kept.id)).all()
     assert [entry.to_status for entry in history] == ["active", status]
@@ -390,10 +394,13 @@ def test_a_membership_withdrawn_or_removed_is_erased_after_the_period_a_retained
 
 
 @pytest.mark.parametrize(("status", "code"), [("withdrawn", 204), ("removed", 204), ("retained", 409)])
-def test_delete_me_after_the_membership_ended_erases_at_once(app, client, session, nanjing, inbox, clock, status, code):
+def test_delete_me_after_the_membership_ended_erases_at_once(
+    app, client, session, nanjing, inbox, clock, make_officer, status, code
+):
     worker = _apply(client, inbox, nanjing, name=NAME, phone=PHONE, serial=12)
-    membership = _member(app, session, worker)
-    _change(app, session, membership.id, status, reason=f"{NAME}本人申请")
+    _, reviewer = make_officer(nanjing.city, "reviewer")
+    membership = _member(client, reviewer, worker)
+    _change(client, reviewer, worker, membership["id"], status, reason=f"{NAME}本人申请")
     response = client.delete(ME, json=_code_for_me(client, inbox, worker.phone, clock), headers=worker.headers)
     assert response.status_code == code, response.get_json()
     if code == 409:

@@ -88,6 +88,8 @@ class Settings:
     # variable, read by the library at import; read here too so the scrape knows to merge the workers').
     metrics_token: str = ""
     prometheus_multiproc_dir: str = ""
+    # Personal data of people nothing holds any more is erased after this many days (app/retention).
+    retention_days: int = 365
 
     @property
     def is_production(self) -> bool:
@@ -151,6 +153,9 @@ class Settings:
         join_env_version = get("JOIN_MINIPROGRAM_ENV_VERSION", cls.join_miniprogram_env_version)
         if join_env_version not in MINIPROGRAM_ENV_VERSIONS:
             problems.append(f"JOIN_MINIPROGRAM_ENV_VERSION must be one of {', '.join(MINIPROGRAM_ENV_VERSIONS)}")
+        retention_days = _int(get("RETENTION_DAYS", str(cls.retention_days)), "RETENTION_DAYS")
+        if retention_days < 1:
+            problems.append("RETENTION_DAYS must be at least 1")
         if problems:
             raise ConfigError("Refusing to start: " + "; ".join(problems) + ".")
 
@@ -211,6 +216,7 @@ class Settings:
             ),
             metrics_token=get("METRICS_TOKEN"),
             prometheus_multiproc_dir=get("PROMETHEUS_MULTIPROC_DIR"),
+            retention_days=retention_days,
         )
 
     def replace(self, **changes: Any) -> Settings:

@@ -14,7 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 from flask import g, request
 
 from app.actors import Actor
-from app.auth.models import Officer
+from app.auth.models import Officer, Person
 from app.auth.tokens import decode_access_token
 from app.db import db
 from app.directory.models import Union
@@ -56,11 +56,22 @@ def current_actor() -> Actor:
     return actor
 
 
+def _check_person(actor: Actor) -> None:
+    """A worker who erased their data (DELETE /me) is signed out at once, not when the token expires."""
+    if actor.kind == "worker" and "person_checked" not in g:
+        person = db.session.get(Person, actor.id)
+        if person is None or person.erased_at is not None:
+            raise Unauthorized()
+        g.person_checked = True
+
+
 def require_worker(view: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        if current_actor().kind != "worker":
+        actor = current_actor()
+        if actor.kind != "worker":
             raise Forbidden()
+        _check_person(actor)
         return view(*args, **kwargs)
 
     _document_security(wrapper)
@@ -89,7 +100,7 @@ def require_signed_in(view: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        current_actor()
+        _check_person(current_actor())
         return view(*args, **kwargs)
 
     _document_security(wrapper)

@@ -36,6 +36,8 @@ class Person(TimestampMixin, Base):
 
     The number is kept sealed (``app.privacy``) and found by its blind index, so the
     table alone does not reveal it; ``phone_masked`` is what lists and cards show.
+    An erased person (``app.retention``) keeps the row, so what refers to it still adds
+    up, but nothing of the number: ``erased_at`` is set and the phone columns are blank.
     """
 
     __tablename__ = "persons"
@@ -46,6 +48,7 @@ class Person(TimestampMixin, Base):
     phone_masked: Mapped[str] = mapped_column(sa.String(11))
     wechat_openid: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     wechat_unionid: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class OtpChallenge(Base):

@@ -101,8 +101,9 @@ def phone_index(phone: str) -> str:
 
 
 def person_signed_in(session: Session, person_id: int) -> bool:
-    """True while the person a web session names still exists (an erased person is signed out)."""
-    return session.get(Person, person_id) is not None
+    """True while the person a session names exists and is not erased (an erased person is signed out)."""
+    person = session.get(Person, person_id)
+    return person is not None and person.erased_at is None
 
 
 def find_person_by_phone(session: Session, phone: str) -> Person | None:
@@ -179,7 +180,7 @@ def _principal_still_allowed(session: Session, kind: str, subject_id: int) -> bo
     if kind == "officer":
         officer = session.get(Officer, subject_id)
         return officer is not None and officer.active
-    return session.get(Person, subject_id) is not None
+    return person_signed_in(session, subject_id)
 
 
 def refresh_session(session: Session, refresh_token: str) -> Tokens:

@@ -18,6 +18,7 @@ from app.enrollment.schemas import (
     ApplicationPageSchema,
     ApplicationSchema,
     CardSchema,
+    EraseMeSchema,
     MembershipSchema,
     ReasonSchema,
     RebindingSchema,
@@ -27,6 +28,7 @@ from app.errors import AppError, ErrorSchema, NotFound, ValidationFailed
 from app.extensions import limiter
 from app.pagination import PageArgsSchema
 from app.ratelimits import rate_limits
+from app.retention import service as retention
 from app.web.pages import card_check_page
 
 applications_blp = Blueprint("applications", __name__, description="Applications to join a union")
@@ -144,6 +146,40 @@ class WithdrawApplication(MethodView):
         )
         db.session.commit()
         return service.application_view(db.session, application)
+
+
+@me_blp.route("")
+class Me(MethodView):
+    @require_worker
+    @me_blp.arguments(EraseMeSchema)
+    @me_blp.response(204)
+    @me_blp.alt_response(400, schema=ErrorSchema, description="`otp_invalid` (also for a code sent to another number)")
+    @me_blp.alt_response(
+        409,
+        schema=ErrorSchema,
+        description="`member_active`: a membership still holds the data (withdraw first); "
+        "`stale_version`: an application was decided meanwhile, try again",
+    )
+    @me_blp.alt_response(410, schema=ErrorSchema, description="`otp_expired`")
+    @me_blp.alt_response(429, schema=ErrorSchema, description="`otp_locked`")
+    def delete(self, body: dict[str, Any]) -> Any:
+        """Erase your personal data (your name, ID number and phone), after a fresh SMS code to this phone.
+
+        Ask `POST /auth/otp` for a code to the signed-in number, and send it here. Open applications
+        are withdrawn; every application and past membership stays only as an anonymous row in the
+        statistics. You are signed out everywhere. Refused while your membership is active.
+        Audited as `person.erase`, without personal data.
+        """
+        try:
+            retention.erase_me(db.session, person_id=current_actor().id, now=utcnow(), secret_key=_secret_key(), **body)
+        except AppError as error:
+            if error.code == "stale_version":
+                db.session.rollback()  # nothing happened: the code stays usable for the retry
+            else:
+                db.session.commit()  # a wrong code counts, and a used code stays used
+            raise
+        db.session.commit()
+        return None
 
 
 @me_blp.route("/applications")

@@ -31,6 +31,9 @@ class Identity(TimestampMixin, Base):
     The ID number and the name are sealed (``app.privacy``); the ID number is found
     by its blind index, so the same ID number typed on two phones is the same
     identity, and only the phone it is bound to (``person_id``) may use it.
+    An erased identity (``app.retention``) keeps its row for the applications and
+    memberships that refer to it, with ``erased_at`` set and nothing of the name or the
+    number left (the birth date is part of the number; the sex stays, for statistics).
     """
 
     __tablename__ = "identities"
@@ -41,13 +44,14 @@ class Identity(TimestampMixin, Base):
     name_sealed: Mapped[str] = mapped_column(sa.String(255))
     name_masked: Mapped[str] = mapped_column(sa.String(40))
     id_number_masked: Mapped[str] = mapped_column(sa.String(18))
-    birth_date: Mapped[dt.date] = mapped_column(sa.Date)
+    birth_date: Mapped[dt.date | None] = mapped_column(sa.Date)
     sex: Mapped[str] = mapped_column(sa.String(6))
     # Allocated at the first approval and kept for life, across transfers.
     member_no: Mapped[str | None] = mapped_column(sa.String(32), unique=True)
     # The phone (person) the identity is bound to: the first that proved it, or the one it was moved to
     # by proving both numbers or by an officer's check in person. Only that phone may apply under it.
     person_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("persons.id"), index=True)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class Application(TimestampMixin, Base):

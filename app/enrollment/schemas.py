@@ -205,3 +205,10 @@ class RebindingSchema(ma.Schema):
     phone_masked = ma.fields.String(attribute="person.phone_masked", required=True)
     applications_moved = ma.fields.Integer(required=True)
     rebound_at = ma.fields.AwareDateTime(attribute="at", required=True)
+
+
+class EraseMeSchema(ma.Schema):
+    """Erase the signed-in worker's data: a fresh SMS code sent to the signed-in phone (``POST /auth/otp``)."""
+
+    challenge_id = _challenge_id("From POST /auth/otp for the signed-in phone's number")
+    code = _code()

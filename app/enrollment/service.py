@@ -153,7 +153,11 @@ def _bound_identity(session: Session, person_id: int, name: str, resident: Any) 
     """
     ring = keyring()
     index = id_number_index(resident.number)
-    identity = session.scalars(sa.select(Identity).where(Identity.id_number_index == index)).first()
+    # A shared lock until the commit: an erasure (``app.retention``) of this identity waits for the
+    # application filed under it, or has already changed its index and this finds none.
+    identity = session.scalars(
+        sa.select(Identity).where(Identity.id_number_index == index).with_for_update(read=True)
+    ).first()
     if identity is None:
         identity = Identity(
             id_number_index=index,

@@ -184,7 +184,7 @@ class TemporaryFailure(Exception):
 def _send(session: Session, message: OutboxMessage) -> str:
     """Send one message; returns the provider's message id or raises a ``*Failure``."""
     person = session.get(Person, message.person_id)
-    if person is None:
+    if person is None or person.erased_at is not None:
         raise PermanentFailure("person_gone")
     if message.channel == "sms":
         try:

@@ -37,6 +37,7 @@ from app.enrollment.schemas import ApplicationFormSchema, ApplicationSchema
 from app.errors import AppError, flatten_field_errors
 from app.joincodes import service as joincodes
 from app.ratelimits import rate_limits
+from app.retention import service as retention
 from app.web.qrsvg import screen_svg
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web/static")
@@ -655,3 +656,87 @@ def card_check_page(check: enrollment.CardCheck | None) -> Response:
     status = 200 if check is not None else 404
     response = _page("web/card_check.html", status=status, check=check, checked_at=utcnow())
     return response
+
+
+# ---------------------------------------------------------------- erasing the worker's data (as DELETE /me)
+
+ERASE = "worker_erase"  # {"challenge": id}: the code that confirms the erasure
+
+
+@bp.get("/my/erase")
+@signed_in
+def erase_page() -> BaseResponse:
+    """What deleting one's data means, and the button that sends the confirming code; or why not now."""
+    try:
+        retention.check_erasable(db.session, person_id=_person())
+    except AppError as refusal:
+        return _page("web/erase.html", refusal=refusal.message, errors={})
+    return _page("web/erase.html", refusal=None, errors={})
+
+
+@bp.post("/my/erase")
+@signed_in
+def send_erase_code() -> BaseResponse:
+    """Send the confirming code to the signed-in phone (the API's limits: one a minute, and so on)."""
+    try:
+        issued = retention.send_erasure_code(
+            db.session, person_id=_person(), client_ip=_client_ip(), policy=_sign_in_policy()
+        )
+        db.session.commit()
+    except AppError as error:
+        db.session.rollback()
+        if error.code == "member_active":
+            return _page("web/erase.html", status=error.status, refusal=error.message, errors={})
+        return _page("web/erase.html", status=error.status, refusal=None, errors={"_form": [error.message]})
+    session[ERASE] = {"challenge": issued.challenge_id}
+    return redirect(url_for("web.erase_code"), code=303)
+
+
+@bp.get("/my/erase/code")
+@signed_in
+def erase_code() -> BaseResponse:
+    """Ask for the code just sent; entering it erases the data."""
+    if ERASE not in session:
+        return redirect(url_for("web.erase_page"), code=303)
+    return _page("web/erase_code.html", errors={})
+
+
+@bp.post("/my/erase/code")
+@signed_in
+def confirm_erase() -> BaseResponse:
+    """Erase the worker's name, ID number and phone (the service of DELETE /me), then sign this browser out."""
+    pending = session.get(ERASE)
+    if not isinstance(pending, dict) or not isinstance(pending.get("challenge"), str):
+        return redirect(url_for("web.erase_page"), code=303)
+    try:
+        retention.erase_me(
+            db.session,
+            person_id=_person(),
+            challenge_id=pending["challenge"],
+            code=request.form.get("code", "").strip(),
+            secret_key=_settings().secret_key,
+            now=utcnow(),
+        )
+    except AppError as error:
+        if error.code == "stale_version":
+            db.session.rollback()  # nothing happened; the same code may be entered again
+        else:
+            db.session.commit()  # a wrong code counts against the challenge, as in the API
+        if error.code == "member_active":
+            session.pop(ERASE, None)
+            return _page("web/erase.html", status=error.status, refusal=error.message, errors={})
+        message = error.message
+        remaining = error.extra.get("remaining_attempts") if error.extra else None
+        if remaining is not None:
+            message = f"{message}，还可尝试 {remaining} 次"
+        return _page("web/erase_code.html", status=error.status, errors={"code": [message]})
+    db.session.commit()
+    for key in (PERSON, OTP, JOIN, ERASE):
+        session.pop(key, None)
+    return redirect(url_for("web.erased"), code=303)
+
+
+@bp.get("/erased")
+def erased() -> BaseResponse:
+    """Say that the data is gone (this browser is signed out)."""
+    return _page("web/erased.html")

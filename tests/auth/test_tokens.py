@@ -138,12 +138,20 @@ def test_endpoints_refuse_missing_or_bad_tokens(client, header, status, code):
     assert response.get_json()["code"] == code
 
 
-def test_worker_token_on_an_officer_endpoint_is_forbidden(app, client):
-    with app.test_request_context():
-        token, _ = issue_access_token("worker", 1)
-    response = client.get(OFFICERS_URL, headers={"Authorization": f"Bearer {token}"})
+def test_worker_token_on_an_officer_endpoint_is_forbidden(app, client, worker):
+    _, headers = worker
+    response = client.get(OFFICERS_URL, headers=headers)
     assert response.status_code == 403
     assert response.get_json()["code"] == "forbidden"
+
+
+def test_a_worker_token_naming_nobody_is_unauthorized(app, client):
+    """A token outlives its person only until the next request: an erased (or unknown) worker is signed out."""
+    with app.test_request_context():
+        token, _ = issue_access_token("worker", 1)
+    response = client.get("/api/v1/me/applications", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401
+    assert response.get_json()["code"] == "unauthorized"
 
 
 def test_key_rotation_keeps_everyone_signed_in(make_app, make_officer, province):

@@ -82,6 +82,8 @@ def test_every_worker_page_is_accessible_small_and_self_contained(
     check("submitted")
     page.goto(f"{live_server.url}/my")
     check("my applications")
+    page.get_by_role("link", name="删除我的个人信息", exact=True).click()
+    check("erase my data")
 
     application = session.scalars(sa.select(Application)).one()
     _, officer = make_officer(nanjing.express, role="reviewer")

@@ -392,3 +392,22 @@ def test_racing_stage_changes_end_in_one(app, client, session, nanjing, admin, m
     session.expire_all()
     assert count(session, FoundingCaseStep) == 2  # opened, contacted: once
     assert session.scalars(sa.select(FoundingCase.version)).one() == 2
+
+
+def test_the_cron_sweep_opens_what_scans_alone_reached_once(runner, session, nanjing, file_application):
+    from app.joincodes.models import JoinScan
+
+    # 25 devices scanned the rider station's code (a blind spot); 2 of them applied.
+    for n in range(25):
+        session.add(JoinScan(join_code_id=nanjing.rider_code.id, device_hash=f"device-{n}", channel="web"))
+    session.commit()
+    for _ in range(2):
+        file_application(nanjing.xuanwu, nanjing.rider_point, occupation="food_delivery_rider", route_rule="fallback")
+    result = runner.invoke(args=["founding-trigger"])
+    assert result.exit_code == 0, result.output
+    assert '"opened": 1' in result.output
+    case = session.scalars(sa.select(FoundingCase)).one()
+    assert case.figures["workers_seen"] == 25 and case.figures["people"] == 2
+    again = runner.invoke(args=["founding-trigger"])
+    assert '"opened": 0' in again.output
+    assert count(session, FoundingCase) == 1

@@ -156,6 +156,7 @@ def reencrypt(batch_size: int) -> None:
 
 def register(app: Flask) -> None:
     from app.auth import cli as auth_cli
+    from app.founding import cli as founding_cli
     from app.notify import cli as notify_cli
     from app.retention import cli as retention_cli
 
@@ -166,3 +167,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(auth_cli.create_officer)
     app.cli.add_command(notify_cli.outbox_cli)
     app.cli.add_command(retention_cli.retention_cli)
+    app.cli.add_command(founding_cli.founding_trigger)

@@ -22,17 +22,18 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
 from app import create_app, migrate
 from app.actors import Actor
 from app.auth import service as auth_service
+from app.auth.models import Officer
 from app.console.review import PAGE_SIZE, read_queue_args
 from app.console.session import OFFICER_ID, OFFICER_SEEN, OFFICER_SINCE
 from app.db import utcnow
 from app.review.service import review_queue
-from bench.review_queue import CITY, seed, timed
-from bench.union_subtree import scratch_database
+from bench.review_queue import CITY, bench_database, seed, timed
 
 TARGET_MS = 100.0
 _NEXT = re.compile(r'href="(/console/review\?[^"]*cursor=[^"]+)">下一页')
@@ -43,17 +44,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--deep", type=int, default=50, help="how many pages deep the deep page is")
+    parser.add_argument("--keep", metavar="NAME", help="seed a database of this name once and keep it")
     args = parser.parse_args(argv)
-    with scratch_database() as url:
+    with bench_database(args.keep, args.applications) as (url, seeded):
         if not url.startswith("postgresql"):
             print("bench.console_queue needs PostgreSQL: set DATABASE_URL=postgresql://…", file=sys.stderr)
             return
         migrate.upgrade(url)
         app = create_app({"database_url": url, "env": "development", "log_level": "WARNING"})
         engine = app.extensions["ruhui.engine"]
-        seed(engine, args.applications)
+        if not seeded:
+            seed(engine, args.applications)
         with app.app_context(), app.extensions["ruhui.sessionmaker"]() as session:
-            officer = auth_service.create_officer(
+            officer = session.scalar(sa.select(Officer).where(Officer.username == "bench-reviewer"))
+            officer = officer or auth_service.create_officer(
                 session,
                 username="bench-reviewer",
                 password="bench-password",  # noqa: S106  # a scratch database dropped after the run

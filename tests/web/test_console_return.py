@@ -1,4 +1,5 @@
-"""One journey across both doors: a worker applies on the phone, an officer returns it in the console, the worker reads why."""
+"""One journey across both doors: a worker applies on the phone, an officer returns it in the console with a reason,
+and the worker reads why on their own progress page."""
 
 from __future__ import annotations
 

@@ -14,12 +14,12 @@ from app.console import bp
 from app.console.labels import APPLICATION_STATUS_NAMES, COMMON_REASONS
 from app.console.session import principal, require_role, scope
 from app.db import db, parse_id, utcnow
-from app.directory import service as directory
 from app.directory.models import OCCUPATIONS
 from app.errors import Conflict, ValidationFailed
 from app.review import service
 
 PAGE_SIZE = 50
+UNION_CHOICES = 200  # the union filter's options: the subtree's first unions (by id)
 DEADLINE_WARNING = dt.timedelta(days=3)  # "near" the 15-working-day reply deadline
 _DATE_NAMES = {"since": "提交日期从", "until": "提交日期到"}
 
@@ -128,10 +128,16 @@ def queue() -> Any:
     page, flags = None, {}
     if args.filters is not None:
         page = service.review_queue(
-            db.session, principal(), filters=args.filters, limit=PAGE_SIZE, cursor=args.cursor, now=now
+            db.session,
+            principal(),
+            filters=args.filters,
+            limit=PAGE_SIZE,
+            cursor=args.cursor,
+            now=now,
+            flag_duplicates=True,  # in the page's own statement, not a second look-up
         )
-        flags = service.duplicate_flags(db.session, principal(), [view.application for view in page.items])
-    unions = directory.list_unions(db.session, scope(), limit=200).items
+        flags = {view.application.id: True for view in page.items if view.possible_duplicate}
+    unions = service.union_choices(db.session, scope(), limit=UNION_CHOICES)
     next_query = (
         {**{k: v for k, v in args.values.items() if v or k == "status"}, "cursor": page.next_cursor} if page else {}
     )
@@ -153,7 +159,7 @@ def _case_page(application_id: str, *, unmask: bool, errors: dict[str, list[str]
     now = utcnow()
     case = service.review_case(db.session, principal(), application_id, unmask=unmask, now=now)
     db.session.commit()  # the audit event of an unmasked view
-    unions = directory.list_unions(db.session, scope(), limit=200).items
+    unions = service.union_choices(db.session, scope(), limit=UNION_CHOICES)
     html = render_template(
         "console/detail.html",
         active="review",

@@ -10,6 +10,7 @@ through Flask's test client, so no network or browser time is counted:
 
 Prints median and p95 milliseconds per page, the app process's own CPU milliseconds per page (the
 Python side alone: steadier than wall time on a busy machine, which mostly waits for PostgreSQL then),
+the SQL statements per page (each a round trip; the final ROLLBACK of the request is not counted),
 and the median of the service's queue query alone (the rest is the session check, the union list and
 the template); the target is under 100 ms (issue 15), and 30 ms (issue 16).
 
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> None:
             now = time.time()
             cookie[OFFICER_ID], cookie[OFFICER_SEEN], cookie[OFFICER_SINCE] = officer_id, now, now
 
+        statements = [0]
+        sa.event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
+
         def get(path: str) -> Any:
             response = client.get(path)
             assert response.status_code == 200, response.status_code
@@ -110,15 +114,16 @@ def main(argv: list[str] | None = None) -> None:
                 )
 
         print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        heading = f"{'queue page':<34} {'page':>5} {'median ms':>10} {'p95 ms':>8} {'app CPU':>8} {'query ms':>9}"
+        heading = f"{'queue page':<34} {'page':>5} {'median ms':>10} {'p95 ms':>8} {'app CPU':>8} {'SQL':>5} {'query ms':>9}"
         print(f"{heading}  target < {TARGET_MS:.0f} ms")
 
         def report(label: str, depth: int, path: str) -> None:
-            cpu_started = time.process_time()
+            cpu_started, statements[0] = time.process_time(), 0
             median, p95 = timed(args.repeat, lambda: get(path))
             cpu = (time.process_time() - cpu_started) * 1000 / args.repeat
+            per_page = statements[0] / args.repeat
             query, _ = timed(args.repeat, lambda: query_only(path))
-            print(f"{label:<34} {depth:>5} {median:>10.2f} {p95:>8.2f} {cpu:>8.2f} {query:>9.2f}")
+            print(f"{label:<34} {depth:>5} {median:>10.2f} {p95:>8.2f} {cpu:>8.2f} {per_page:>5.0f} {query:>9.2f}")
 
         for label, path in cases.items():
             first = get(path)

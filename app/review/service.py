@@ -714,13 +714,6 @@ class ReviewCase:
 _HISTORY_ACTIONS = ("application.approve", "application.reject", "application.return", "application.transfer")
 
 
-def duplicate_flags(
-    session: Session, principal: Actor, applications: Sequence[Application]
-) -> dict[int, list[dict[str, str]]]:
-    """Possible duplicates of each application (same ID number or phone, or already a member), as the dry run flags."""
-    return _possible_duplicates(session, principal, applications)
-
-
 def review_case(
     session: Session, principal: Actor, application_id: str, *, unmask: bool, now: dt.datetime
 ) -> ReviewCase:

@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> None:
                 )
 
         print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        heading = f"{'queue page':<34} {'page':>5} {'median ms':>10} {'p95 ms':>8} {'app CPU':>8} {'SQL':>5} {'query ms':>9}"
+        heading = f"{'queue page':<34} {'page':>5} {'median ms':>10} {'p95 ms':>8} {'app CPU':>8} {'SQL':>5}"
+        heading += f" {'query ms':>9}"
         print(f"{heading}  target < {TARGET_MS:.0f} ms")
 
         def report(label: str, depth: int, path: str) -> None:

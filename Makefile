@@ -6,7 +6,7 @@ APP    := $(BIN)/flask --app wsgi
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: run test test-miniprogram install install-dev libreoffice browser node migrate seed lint format typecheck bench clean
+.PHONY: run test test-miniprogram install install-dev libreoffice browser firefox node migrate seed lint format typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt package-lock.json 
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev node_modules/.installed browser
+install-dev: $(VENV)/.installed-dev node_modules/.installed browser firefox
 
 ## axe-core for the accessibility check of the worker pages, jest and miniprogram-simulate for the
 ## mini-program's tests (all pinned in package-lock.json).
@@ -37,6 +37,18 @@ browser:
 	    apt-get update && apt-get install -y --no-install-recommends chromium fonts-noto-cjk; \
 	  else \
 	    echo "The browser tests need Chromium and a CJK font: sudo apt-get install chromium fonts-noto-cjk" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+## The console's Firefox ESR check drives Debian's firefox-esr with puppeteer-core (npm) over WebDriver BiDi.
+firefox:
+	@if ! dpkg -s firefox-esr >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get install -y --no-install-recommends firefox-esr \
+	      || { apt-get update && apt-get install -y --no-install-recommends firefox-esr; }; \
+	  else \
+	    echo "The Firefox ESR check needs Firefox ESR: sudo apt-get install firefox-esr" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

@@ -51,7 +51,8 @@ class Page:
     next_cursor: str | None
 
 
-def _encode(values: Sequence[Any]) -> str:
+def encode_cursor(values: Sequence[Any]) -> str:
+    """The opaque cursor of a row's key values (for a page assembled by hand, as ``keyset_page`` narrows it)."""
     plain = [v.isoformat() if isinstance(v, dt.datetime) else v for v in values]
     raw = json.dumps(plain, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
@@ -81,7 +82,7 @@ def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any
         raise ValidationFailed(errors={"cursor": ["分页游标无效"]}) from exc
 
 
-def _keyset_page(
+def keyset_page(
     statement: Any, keys: Sequence[InstrumentedAttribute[Any]], limit: int, cursor: str | None, descending: bool
 ) -> Any:
     """``statement`` narrowed to the rows after the cursor, in key order, one row more than the page."""
@@ -106,12 +107,12 @@ def paginate(
     descending: bool = True,
 ) -> Page:
     """Run ``statement`` one keyset page at a time; ``keys`` must end with a unique column."""
-    rows = list(session.scalars(_keyset_page(statement, keys, limit, cursor, descending)))
+    rows = list(session.scalars(keyset_page(statement, keys, limit, cursor, descending)))
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = _encode([getattr(last, k.key) for k in keys])
+        next_cursor = encode_cursor([getattr(last, k.key) for k in keys])
     return Page(items=rows, next_cursor=next_cursor)
 
 
@@ -128,9 +129,9 @@ def paginate_rows(
 
     Items are the result rows; the cursor is read from the row's first entity, which owns ``keys``.
     """
-    rows = list(session.execute(_keyset_page(statement, keys, limit, cursor, descending)).all())
+    rows = list(session.execute(keyset_page(statement, keys, limit, cursor, descending)).all())
     next_cursor = None
     if len(rows) > limit:
         rows = rows[:limit]
-        next_cursor = _encode([getattr(rows[-1][0], k.key) for k in keys])
+        next_cursor = encode_cursor([getattr(rows[-1][0], k.key) for k in keys])
     return Page(items=rows, next_cursor=next_cursor)

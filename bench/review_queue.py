@@ -12,6 +12,12 @@ through the same code path the API uses (one joined query per page):
 
 Deep pages are reached the way a client reaches them — following ``next_cursor`` —
 and then timed on their own. Prints median and p95 milliseconds per page.
+
+Seeding ten million takes a while (about ten times a million's); ``--keep NAME`` seeds a
+database of that name once, keeps it, and reuses it on the next run with the same count
+(``bench.console_queue`` takes the same option and the same data):
+
+    … -m bench.review_queue --applications 10000000 --keep ruhui_bench_10m
 """
 
 from __future__ import annotations
@@ -20,14 +26,17 @@ import argparse
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from app import create_app, migrate
 from app.actors import Actor
-from app.db import utcnow
+from app.config import load_settings
+from app.db import create_db_engine, utcnow
 from app.review.service import QueueFilters, review_queue
 from bench.union_subtree import scratch_database
 
@@ -124,6 +133,36 @@ def seed(engine: sa.Engine, total: int) -> None:
     print(f"seeded {total:,} applications in {time.perf_counter() - started:.1f} s")
 
 
+@contextmanager
+def bench_database(keep: str | None, total: int) -> Iterator[tuple[str, bool]]:
+    """(url, seeded already): a scratch database, or with ``keep`` a named one kept for the next run."""
+    if keep is None:
+        with scratch_database() as url:
+            yield url, False
+        return
+    configured = load_settings(Path(__file__).resolve().parent.parent / "instance").database_url
+    if not configured.startswith("postgresql") or not keep.replace("_", "").isalnum():
+        raise SystemExit("--keep needs PostgreSQL (DATABASE_URL) and a plain database name")
+    admin = create_db_engine(configured, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        exists = connection.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": keep})
+        if not exists:
+            connection.execute(sa.text(f'CREATE DATABASE "{keep}"'))
+    admin.dispose()
+    url = configured.rsplit("/", 1)[0] + f"/{keep}"
+    seeded = False
+    if exists:
+        probe = create_db_engine(url)
+        with probe.connect() as connection:
+            has_table = connection.scalar(sa.text("SELECT to_regclass('applications') IS NOT NULL"))
+            count = connection.scalar(sa.text("SELECT max(id) FROM applications")) if has_table else None
+        probe.dispose()
+        if count not in (None, total):
+            raise SystemExit(f"database {keep} holds {count:,} applications, not {total:,}: drop it or use another")
+        seeded = count == total
+    yield url, seeded
+
+
 def timed(repeat: int, operation: Callable[[], Any]) -> tuple[float, float]:
     timings = []
     for _ in range(repeat):
@@ -139,15 +178,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--applications", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--deep", type=int, default=200, help="how many pages deep the deep page is")
+    parser.add_argument("--keep", metavar="NAME", help="seed a database of this name once and keep it")
     args = parser.parse_args(argv)
-    with scratch_database() as url:
+    with bench_database(args.keep, args.applications) as (url, seeded):
         if not url.startswith("postgresql"):
             print("bench.review_queue needs PostgreSQL: set DATABASE_URL=postgresql://…", file=sys.stderr)
             return
         migrate.upgrade(url)
         app = create_app({"database_url": url, "env": "development"})
         engine = app.extensions["ruhui.engine"]
-        seed(engine, args.applications)
+        if not seeded:
+            seed(engine, args.applications)
         sessions = app.extensions["ruhui.sessionmaker"]
         officers = {
             "city": Actor(kind="officer", id=1, role="reviewer", union_id=CITY, union_path="/1/2/"),

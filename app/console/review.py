@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,12 +15,16 @@ from app.console import bp
 from app.console.labels import APPLICATION_STATUS_NAMES, COMMON_REASONS
 from app.console.session import principal, require_role, scope
 from app.db import db, parse_id, utcnow
-from app.directory import service as directory
 from app.directory.models import OCCUPATIONS
 from app.errors import Conflict, ValidationFailed
 from app.review import service
 
 PAGE_SIZE = 50
+UNION_CHOICES = 200  # the union filter's options: the subtree's first unions (by id)
+# The queue's union options are kept this long per subtree and process: the busiest page then costs
+# no look-up for them, and a union created or renamed shows in the filter within this time.
+UNION_CHOICES_TTL = 30.0
+_CHOICES = "ruhui.console.union_choices"
 DEADLINE_WARNING = dt.timedelta(days=3)  # "near" the 15-working-day reply deadline
 _DATE_NAMES = {"since": "提交日期从", "until": "提交日期到"}
 
@@ -120,6 +125,19 @@ def _notices() -> service.NoticePolicy:
     )
 
 
+def _queue_union_choices() -> list[service.UnionChoice]:
+    cache: dict[str, tuple[float, list[service.UnionChoice]]] = current_app.extensions.setdefault(_CHOICES, {})
+    subtree, now = scope().subtree, time.monotonic()
+    kept = cache.get(subtree)
+    if kept is not None and now - kept[0] < UNION_CHOICES_TTL:
+        return kept[1]
+    choices = service.union_choices(db.session, scope(), limit=UNION_CHOICES)
+    if len(cache) >= 1000:  # one entry per subtree that signed in: bounded all the same
+        cache.clear()
+    cache[subtree] = (now, choices)
+    return choices
+
+
 @bp.get("/review")
 def queue() -> Any:
     """The officer's queue: pending, oldest first, with filters, flags and a bulk decision form."""
@@ -128,10 +146,16 @@ def queue() -> Any:
     page, flags = None, {}
     if args.filters is not None:
         page = service.review_queue(
-            db.session, principal(), filters=args.filters, limit=PAGE_SIZE, cursor=args.cursor, now=now
+            db.session,
+            principal(),
+            filters=args.filters,
+            limit=PAGE_SIZE,
+            cursor=args.cursor,
+            now=now,
+            flag_duplicates=True,  # in the page's own statement, not a second look-up
         )
-        flags = service.duplicate_flags(db.session, principal(), [view.application for view in page.items])
-    unions = directory.list_unions(db.session, scope(), limit=200).items
+        flags = {view.application.id: True for view in page.items if view.possible_duplicate}
+    unions = _queue_union_choices()
     next_query = (
         {**{k: v for k, v in args.values.items() if v or k == "status"}, "cursor": page.next_cursor} if page else {}
     )
@@ -153,7 +177,7 @@ def _case_page(application_id: str, *, unmask: bool, errors: dict[str, list[str]
     now = utcnow()
     case = service.review_case(db.session, principal(), application_id, unmask=unmask, now=now)
     db.session.commit()  # the audit event of an unmasked view
-    unions = directory.list_unions(db.session, scope(), limit=200).items
+    unions = service.union_choices(db.session, scope(), limit=UNION_CHOICES)
     html = render_template(
         "console/detail.html",
         active="review",

@@ -293,6 +293,25 @@ ix_applications_pending_path = sa.Index(
     sqlite_where=sa.text(_PENDING),
 )
 ix_applications_decided_at = sa.Index("ix_applications_decided_at", Application.decided_at)
+# The review queue's pending applications in queue order, with what its filters read: the page's keys
+# come from this index alone (an index-only scan), however many decided applications lie between them.
+ix_applications_pending_queue = sa.Index(
+    "ix_applications_pending_queue",
+    Application.submitted_at,
+    Application.id,
+    postgresql_include=["union_path", "union_id", "station_id", "occupation", "due_at", "person_id"],
+    postgresql_where=sa.text(_PENDING),
+    sqlite_where=sa.text(_PENDING),
+)
+# One union's pending applications in queue order: the union filter, and the own half of ``queue=own``.
+ix_applications_pending_union = sa.Index(
+    "ix_applications_pending_union",
+    Application.union_id,
+    Application.submitted_at,
+    Application.id,
+    postgresql_where=sa.text(_PENDING),
+    sqlite_where=sa.text(_PENDING),
+)
 ix_memberships_active_union = sa.Index(
     "ix_memberships_active_union",
     Membership.union_id,

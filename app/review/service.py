@@ -36,7 +36,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.actors import Actor, within_subtree
@@ -61,7 +61,7 @@ from app.enrollment.models import (
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.notify import outbox
 from app.notify.subscribe import decision_message
-from app.pagination import Page, paginate_rows
+from app.pagination import Page, encode_cursor, keyset_page
 from app.privacy import keyring
 
 UNMASKING_ROLES = ("reviewer", "admin")
@@ -91,6 +91,7 @@ class ReviewView(enrollment.ApplicationView):
 
     overdue: bool = False
     escalated: bool = False
+    possible_duplicate: bool = False  # filled when the queue is asked to flag duplicates
 
 
 @dataclass(frozen=True)
@@ -121,12 +122,21 @@ def is_overdue(application: Application, now: dt.datetime) -> bool:
     return application.status == "pending" and application.due_at < now
 
 
+# Written into the SQL, not bound: the planner matches the partial indexes of pending applications
+# (``ix_applications_pending_queue`` and ``…_pending_union``) only against the constant itself.
+_PENDING: sa.ColumnElement[str] = sa.literal_column("'pending'")
+
+
+def _status_condition(status: str) -> sa.ColumnElement[bool]:
+    return Application.status == (_PENDING if status == "pending" else status)
+
+
 def _overdue_condition(now: dt.datetime) -> sa.ColumnElement[bool]:
-    return sa.and_(Application.status == "pending", Application.due_at < now)
+    return sa.and_(Application.status == _PENDING, Application.due_at < now)
 
 
 def _review_view(row: Sequence[Any], principal: Actor, now: dt.datetime) -> ReviewView:
-    application, station, union, identity, employer = row
+    application, station, union, identity, employer = row[:5]
     overdue = is_overdue(application, now)
     return ReviewView(
         application=application,
@@ -136,6 +146,7 @@ def _review_view(row: Sequence[Any], principal: Actor, now: dt.datetime) -> Revi
         identity=identity,
         overdue=overdue,
         escalated=overdue and application.union_id != principal.union_id,
+        possible_duplicate=bool(row[5]) if len(row) > 5 else False,
     )
 
 
@@ -150,30 +161,53 @@ def _joined() -> sa.Select[*tuple[Any, ...]]:
     )
 
 
-def _text_filter(q: str) -> sa.ColumnElement[bool]:
+def _possible_duplicate() -> sa.ColumnElement[bool]:
+    """Whether another application has the same ID number or phone, or the ID number is a member already.
+
+    What ``_possible_duplicates`` lists, as one yes/no per row: three index probes, evaluated for
+    the page's rows only.
+    """
+    other = aliased(Application)
+    return sa.or_(
+        sa.exists().where(other.identity_id == Application.identity_id, other.id != Application.id),
+        sa.exists().where(
+            other.person_id == Application.person_id,
+            other.id != Application.id,
+            other.identity_id != Application.identity_id,
+        ),
+        sa.exists().where(
+            Membership.identity_id == Application.identity_id, Membership.status == sa.literal_column("'active'")
+        ),
+    )
+
+
+def _text_filter(q: str) -> tuple[sa.ColumnElement[bool], bool]:
+    """The search condition, and whether it reads the identity (which then joins the page's key query)."""
     value = q.strip().upper()
     if _ID_NUMBER.match(value):
-        return Identity.id_number_index == keyring().blind_index(value, enrollment.ID_NUMBER_CONTEXT)
+        index = keyring().blind_index(value, enrollment.ID_NUMBER_CONTEXT)
+        return Application.identity_id.in_(sa.select(Identity.id).where(Identity.id_number_index == index)), False
     try:
         phone = normalise_phone(value)
     except InvalidPhone:
         pass
     else:
-        return Application.person_id.in_(sa.select(Person.id).where(Person.phone_index == phone_index(phone)))
+        return Application.person_id.in_(sa.select(Person.id).where(Person.phone_index == phone_index(phone))), False
     if value.isdigit():
-        return Application.member_no == value
-    return Identity.name_masked.startswith(q.strip(), autoescape=True)
+        return Application.member_no == value, False
+    return Identity.name_masked.startswith(q.strip(), autoescape=True), True
 
 
-def review_queue(
-    session: Session, principal: Actor, *, filters: QueueFilters, limit: int, cursor: str | None, now: dt.datetime
-) -> Page:
-    """One page of the officer's queue, newest (or oldest) submission first; items are ``ReviewView``s."""
-    statement = _joined().where(principal.covers(Application.union_path))
-    if filters.queue == "own":
-        statement = statement.where(sa.or_(Application.union_id == principal.union_id, _overdue_condition(now)))
+def _queue_keys(principal: Actor, filters: QueueFilters, now: dt.datetime) -> list[sa.Select[dt.datetime, int]]:
+    """The keys (``submitted_at``, ``id``) of the queue's applications: one statement, or for ``own`` two disjoint ones.
+
+    Only the applications table is read (and the identity, for a name search), so a covering index
+    answers it; ``own`` is its own union's applications plus, separately, the overdue ones of the
+    unions below, because each half has an index in queue order and their OR has none.
+    """
+    statement = sa.select(Application.submitted_at, Application.id)
     if filters.status:
-        statement = statement.where(Application.status == filters.status)
+        statement = statement.where(_status_condition(filters.status))
     if filters.occupation:
         statement = statement.where(Application.occupation == filters.occupation)
     for column, raw in ((Application.station_id, filters.station_id), (Application.union_id, filters.union_id)):
@@ -189,17 +223,79 @@ def review_queue(
     elif filters.overdue is False:
         statement = statement.where(sa.not_(_overdue_condition(now)))
     if filters.q and filters.q.strip():
-        statement = statement.where(_text_filter(filters.q))
-    page = paginate_rows(
-        session,
-        statement,
-        keys=[Application.submitted_at, Application.id],
-        limit=limit,
-        cursor=cursor,
-        descending=filters.sort != "oldest",
+        condition, reads_identity = _text_filter(filters.q)
+        if reads_identity:
+            statement = statement.join(Identity, Identity.id == Application.identity_id)
+        statement = statement.where(condition)
+    in_scope = principal.covers(Application.union_path)
+    if filters.queue != "own":
+        return [statement.where(in_scope)]
+    own = Application.union_id == principal.union_id
+    # The officer's own union is its subtree's root, so its applications need no path test: with one,
+    # the planner takes the path and the union for independent and misjudges how many rows remain.
+    return [statement.where(own), statement.where(in_scope, sa.not_(own), _overdue_condition(now))]
+
+
+def review_queue(
+    session: Session,
+    principal: Actor,
+    *,
+    filters: QueueFilters,
+    limit: int,
+    cursor: str | None,
+    now: dt.datetime,
+    flag_duplicates: bool = False,
+) -> Page:
+    """One page of the officer's queue, newest (or oldest) submission first; items are ``ReviewView``s.
+
+    One statement: the page's keys first (from the applications table alone, in index order), then
+    what the items show for those keys only; ``flag_duplicates`` adds ``possible_duplicate``.
+    """
+    keys = [Application.submitted_at, Application.id]
+    descending = filters.sort != "oldest"
+    parts = [keyset_page(part, keys, limit, cursor, descending) for part in _queue_keys(principal, filters, now)]
+    if len(parts) > 1:
+        # Each half in queue order with its own limit, then merged: the page is the first ``limit + 1``.
+        merged = sa.union_all(*(sa.select(*part.subquery().c) for part in parts)).subquery()
+        order = [merged.c.submitted_at, merged.c.id]
+        page_keys = (
+            sa.select(*merged.c).order_by(*(k.desc() if descending else k.asc() for k in order)).limit(limit + 1)
+        ).subquery("page")
+    else:
+        page_keys = parts[0].subquery("page")
+    order = [page_keys.c.submitted_at, page_keys.c.id]
+    statement = (
+        sa.select(Application, Station, Union, Identity, Employer)
+        .select_from(page_keys)
+        .join(Application, Application.id == page_keys.c.id)
+        .join(Station, Station.id == Application.station_id)
+        .join(Union, Union.id == Application.union_id)
+        .join(Identity, Identity.id == Application.identity_id)
+        .outerjoin(Employer, Employer.id == Application.employer_id)
+        .order_by(*(k.desc() if descending else k.asc() for k in order))
     )
-    page.items = [_review_view(row, principal, now) for row in page.items]
-    return page
+    if flag_duplicates:
+        statement = statement.add_columns(_possible_duplicate())
+    rows = list(session.execute(statement).all())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        next_cursor = encode_cursor([getattr(rows[-1][0], k.key) for k in keys])
+    return Page(items=[_review_view(row, principal, now) for row in rows], next_cursor=next_cursor)
+
+
+@dataclass(frozen=True)
+class UnionChoice:
+    id: int
+    name: str
+
+
+def union_choices(session: Session, principal: Actor, *, limit: int) -> list[UnionChoice]:
+    """The first ``limit`` unions of the subtree by id, id and name only: the options of a page's union field."""
+    rows = session.execute(
+        sa.select(Union.id, Union.name).where(principal.covers(Union.path)).order_by(Union.id).limit(limit)
+    )
+    return [UnionChoice(id=row.id, name=row.name) for row in rows]
 
 
 def _application_in_scope(session: Session, principal: Actor, application_id: str) -> Application:
@@ -624,13 +720,6 @@ class ReviewCase:
 
 
 _HISTORY_ACTIONS = ("application.approve", "application.reject", "application.return", "application.transfer")
-
-
-def duplicate_flags(
-    session: Session, principal: Actor, applications: Sequence[Application]
-) -> dict[int, list[dict[str, str]]]:
-    """Possible duplicates of each application (same ID number or phone, or already a member), as the dry run flags."""
-    return _possible_duplicates(session, principal, applications)
 
 
 def review_case(

@@ -42,6 +42,29 @@ def test_the_queue_shows_pending_oldest_first_masked_with_flags(client, session,
     assert decided["id"] in _ids_in(everything)
 
 
+def _row(html: str, application_id: str) -> str:
+    [row] = [r for r in html.split("<tr>") if f'href="/console/review/{application_id}"' in r]
+    return row
+
+
+def test_the_queue_flags_possible_duplicates_row_by_row(client, session, nanjing, apply, signed_in):
+    looked_alike, alone, earlier = apply(), apply(), apply()
+    # An earlier, refused application under the same ID number as the first one.
+    first = session.get(Application, int(looked_alike["id"]))
+    session.execute(
+        sa.update(Application)
+        .where(Application.id == int(earlier["id"]))
+        .values(status="rejected", identity_id=first.identity_id)
+    )
+    session.commit()
+    signed_in(nanjing.city)
+    html = client.get("/console/review").get_data(as_text=True)
+    assert "疑似重复" in _row(html, looked_alike["id"])
+    assert "疑似重复" not in _row(html, alone["id"])
+    everything = client.get("/console/review?status=").get_data(as_text=True)
+    assert "疑似重复" in _row(everything, earlier["id"])  # each of the two is flagged
+
+
 def test_the_queue_filters_by_occupation_union_and_search(client, nanjing, apply, signed_in):
     courier = apply()
     rider = apply(code=nanjing.rider_code, occupation="food_delivery_rider")

@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditEvent
+from app.enrollment.models import Application
 from tests.conftest import id_number
 from tests.review.conftest import make_overdue
 
@@ -81,6 +82,35 @@ def test_own_queue_holds_own_union_plus_escalated_overdue_from_below(client, nan
     }
     assert _ids(client.get(QUEUE, query_string={"overdue": "false"}, headers=xuanwu)) == [rider_fresh["id"]]
     assert at_city["id"] not in _ids(client.get(QUEUE, headers=city))
+
+
+def test_the_own_queue_pages_through_both_halves_in_order(client, nanjing, apply, make_officer, session):
+    """``own`` is read as two halves merged (the own union's, the overdue below): the pages interleave them."""
+    made = []
+    for at_city in (True, False, True, False, False, True):
+        created = apply()  # routed to the express union, below the city
+        if at_city:  # as if transferred to the city federation itself
+            session.execute(
+                sa.update(Application)
+                .where(Application.id == int(created["id"]))
+                .values(union_id=nanjing.city.id, union_path=nanjing.city.path)
+            )
+            session.commit()
+        else:
+            make_overdue(session, created["id"])  # escalated from below
+        made.append(created["id"])
+    apply(code=nanjing.rider_code, occupation="food_delivery_rider")  # below, not late: not in the city's own
+    _, city = make_officer(nanjing.city, "reviewer")
+    for sort, expected in (("newest", made[::-1]), ("oldest", made)):
+        seen, cursor = [], None
+        while True:
+            query = {"queue": "own", "limit": 1, "sort": sort, **({"cursor": cursor} if cursor else {})}
+            page = client.get(QUEUE, query_string=query, headers=city).get_json()
+            seen += [item["id"] for item in page["items"]]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        assert seen == expected, sort
 
 
 def test_filters(client, nanjing, apply, make_officer, session):

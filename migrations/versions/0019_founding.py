@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql
 import app.db
 
 revision: str = "0019_founding"
-down_revision: str | Sequence[str] | None = "0016_identity_phone"
+down_revision: str | Sequence[str] | None = "0018_erasure"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

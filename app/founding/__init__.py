@@ -1,0 +1,1 @@
+"""Union founding (建会): the ledger of units that should have a union, and the cases that found one."""

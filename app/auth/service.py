@@ -39,6 +39,7 @@ from app.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from app.founding.vocabulary import SECTORS
 from app.notify import sms
 from app.notify.wechat import WeChatCodeInvalid, WeChatNotConfigured, WeChatUnavailable, wechat_client
 from app.observability import warn_throttled
@@ -489,25 +490,7 @@ def sign_in_with_wechat(
 # Officers
 
 
-# The founding sectors a liaison may be bound to (the contract's list; ``app.founding`` names them).
-LIAISON_SECTORS = (
-    "internet",
-    "express_delivery",
-    "food_delivery",
-    "road_freight",
-    "security_service",
-    "domestic_service",
-    "care_service",
-    "real_estate_agency",
-    "private_school",
-    "private_medical",
-    "law_firm",
-    "accounting",
-    "agriculture",
-    "dev_zone_enterprise",
-    "social_org",
-    "other",
-)
+LIAISON_SECTORS = tuple(SECTORS)  # the founding sectors a liaison may be bound to
 
 
 def _validate_officer_fields(username: str, password: str, role: str, sectors: Sequence[str]) -> None:

@@ -5,7 +5,7 @@ person's data and changes nothing. The sector codes are checked by the service (
 founding vocabulary), not by the table, so that a new sector needs no migration.
 
 Revision ID: 0020_liaison
-Revises: 0016_identity_phone
+Revises: 0019_founding
 Create Date: 2026-12-01 12:30:00.000000
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0020_liaison'
-down_revision: str | Sequence[str] | None = '0016_identity_phone'
+down_revision: str | Sequence[str] | None = '0019_founding'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -120,7 +120,7 @@ def test_every_other_get_endpoint_refuses_a_liaison(app, client, liaison):
         anonymous = client.get(path)
         walked.append(rule)
         if rule in LIAISON_READS:
-            assert as_liaison.status_code in (200, 404), (rule, as_liaison.get_json())
+            assert as_liaison.status_code in (200, 404, 422), (rule, as_liaison.get_json())
         elif anonymous.status_code == 401:
             refused.append(rule)
             assert as_liaison.status_code == 403, (rule, as_liaison.status_code)
@@ -143,3 +143,21 @@ def test_a_liaison_changes_nothing(app, client, session, liaison, method):
         response = client.open(path, method=method, json={}, headers=headers)
         assert response.status_code == 403, (method, rule, response.status_code)
         assert response.get_json()["code"] == "forbidden"
+
+
+def test_a_liaison_counts_only_its_sectors_in_its_subtree(client, tree, ledger, liaison):
+    _, headers, _ = liaison
+    by_sector = client.get("/api/v1/stats/founding", query_string={"by": "sector"}, headers=headers).get_json()
+    assert by_sector["sectors"] == ["express_delivery", "road_freight"]
+    assert [row["key"] for row in by_sector["items"]] == ["express_delivery", "road_freight"]
+    total = by_sector["total"]
+    # Nanjing's subtree: three express units (one in a joint union) and Gulou's road-freight firm.
+    assert (total["targets"], total["with_union"], total["in_progress_total"]) == (4, 1, 2)
+    by_union = client.get("/api/v1/stats/founding", query_string={"by": "union"}, headers=headers).get_json()
+    assert by_union["total"] == total
+    outside = client.get(
+        "/api/v1/stats/founding", query_string={"by": "union", "union_id": tree.suzhou.id}, headers=headers
+    )
+    assert outside.status_code == 404
+    units = client.get("/api/v1/stats/founding/unbuilt", headers=headers).get_json()["items"]
+    assert [unit["name"] for unit in units] == ["宁城配", "玄武快递", "鼓楼货运"]

@@ -22,6 +22,9 @@ _OPEN_CASE = f"stage NOT IN {CLOSED_STAGES!r}"
 class FoundingTarget(TimestampMixin, Base):
     """A unit that should have a union (应建单位): one per organisation, keyed by its USCC.
 
+    A derived target of a blind-spot station with no employer on record has no USCC
+    yet: it names the station (``station_id``) instead.
+
     Its fields are what the latest list that named it said (``source``); what each
     department's list said is kept in ``FoundingListing``, so a second import of the
     same source reports its difference. ``union_id`` is the union whose officers keep
@@ -36,7 +39,7 @@ class FoundingTarget(TimestampMixin, Base):
     )
 
     id: Mapped[IdPk]
-    uscc: Mapped[str] = mapped_column(sa.String(18), unique=True)
+    uscc: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200))
     region_code: Mapped[str] = mapped_column(sa.String(6), index=True)
     sector: Mapped[str] = mapped_column(sa.String(32), index=True)
@@ -48,6 +51,7 @@ class FoundingTarget(TimestampMixin, Base):
     parent_uscc: Mapped[str | None] = mapped_column(sa.String(18))
     source: Mapped[str] = mapped_column(sa.String(32), index=True)
     employer_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("employers.id"), index=True)
+    station_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("stations.id"), index=True)
     union_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("unions.id"), index=True)
     gone: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 

@@ -25,7 +25,7 @@ def upgrade() -> None:
     op.create_table(
         "founding_targets",
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("uscc", sa.String(length=18), nullable=False),
+        sa.Column("uscc", sa.String(length=18), nullable=True),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("region_code", sa.String(length=6), nullable=False),
         sa.Column("sector", sa.String(length=32), nullable=False),
@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("parent_uscc", sa.String(length=18), nullable=True),
         sa.Column("source", sa.String(length=32), nullable=False),
         sa.Column("employer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
+        sa.Column("station_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True),
         sa.Column("union_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("gone", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("created_at", app.db.UTCDateTime(timezone=True), nullable=False),
@@ -52,6 +53,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["employer_id"], ["employers.id"], name=op.f("fk_founding_targets_employer_id_employers")
         ),
+        sa.ForeignKeyConstraint(["station_id"], ["stations.id"], name=op.f("fk_founding_targets_station_id_stations")),
         sa.ForeignKeyConstraint(["union_id"], ["unions.id"], name=op.f("fk_founding_targets_union_id_unions")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_founding_targets")),
         sa.UniqueConstraint("uscc", name=op.f("uq_founding_targets_uscc")),
@@ -62,6 +64,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_founding_targets_region_code"), ["region_code"], unique=False)
         batch_op.create_index(batch_op.f("ix_founding_targets_sector"), ["sector"], unique=False)
         batch_op.create_index(batch_op.f("ix_founding_targets_source"), ["source"], unique=False)
+        batch_op.create_index(batch_op.f("ix_founding_targets_station_id"), ["station_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_founding_targets_union_id"), ["union_id"], unique=False)
 
     op.create_table(
@@ -201,6 +204,7 @@ def downgrade() -> None:
     op.drop_table("founding_cases")
     with op.batch_alter_table("founding_targets", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_founding_targets_union_id"))
+        batch_op.drop_index(batch_op.f("ix_founding_targets_station_id"))
         batch_op.drop_index(batch_op.f("ix_founding_targets_source"))
         batch_op.drop_index(batch_op.f("ix_founding_targets_sector"))
         batch_op.drop_index(batch_op.f("ix_founding_targets_region_code"))

@@ -38,14 +38,14 @@ from app.directory.regions import display_name
 from app.directory.service import get_union
 from app.errors import ValidationFailed
 from app.founding.models import FoundingCase, FoundingTarget
-from app.founding.vocabulary import SECTORS, STAGE_ORDER, TARGET_SOURCES
+from app.founding.vocabulary import OPEN_STAGES, SECTORS, TARGET_SOURCES
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from app.pagination import _decode as decode_cursor  # the one cursor format of the contract's lists
 from app.pagination import _encode as encode_cursor
 
 FOUNDING_GROUPINGS = ("region", "sector", "source", "union")
-# Open and moving: every stage before ``active`` (a deferred case waits, it is not in progress).
-IN_PROGRESS_STAGES: tuple[str, ...] = STAGE_ORDER[:-1]
+# Every stage of an open case: before ``active``, and ``deferred`` (paused, still to be founded).
+IN_PROGRESS_STAGES: tuple[str, ...] = OPEN_STAGES
 # A unit without a union is flagged when it is this large and this old (规模以上、成立满五年).
 FLAG_HEADCOUNT = 50
 FLAG_YEARS = 5
@@ -156,6 +156,7 @@ def founding_stats(
 
     responsible = aliased(Union)
     case_key = _key(session, by, root.path, responsible.path)
+    # Overdue as a case shows it: open and past its planned date (deferred ones too).
     late = sa.and_(FoundingCase.planned_by.is_not(None), FoundingCase.planned_by < today(now))
     cases = (
         sa.select(case_key.label("key"), FoundingCase.stage, sa.func.count(), sa.func.count().filter(late))

@@ -184,10 +184,10 @@ class FoundingFiguresSchema(ma.Schema):
         keys=ma.fields.String(),
         values=ma.fields.Integer(),
         required=True,
-        metadata={"description": "Cases under way by stage (identified … registered), zeros included"},
+        metadata={"description": "Open cases by stage (identified … registered, deferred), zeros included"},
     )
     in_progress_total = ma.fields.Integer(required=True, metadata={"description": "The sum of in_progress"})
-    overdue = ma.fields.Integer(required=True, metadata={"description": "Cases under way past their planned date"})
+    overdue = ma.fields.Integer(required=True, metadata={"description": "Open cases past their planned date"})
 
 
 class FoundingRowSchema(ma.Schema):

@@ -106,7 +106,7 @@ def ledger(session, tree):
     add_case(session, made["玄武快递"], t.xuanwu, "identified", planned_by=later)
     add_case(session, made["玄武联合"], t.xuanwu, "joined_joint_union")
     add_case(session, made["宁律所"], t.xuanwu, "recruiting", planned_by=late)  # Xuanwu works a Nanjing target
-    add_case(session, made["鼓楼货运"], t.gulou, "deferred", planned_by=late)  # waiting: not in progress
+    add_case(session, made["鼓楼货运"], t.gulou, "deferred", planned_by=late)  # paused, and late
     add_case(session, made["苏学校"], t.suzhou, "contacted")
     session.commit()
     return made

@@ -41,9 +41,9 @@ def test_the_rows_add_up_to_the_total_at_every_level_and_for_every_officer(clien
     assert top["total"]["founding_rate"] == 0.4
     assert top["total"]["in_progress"] == {
         "identified": 1, "contacted": 1, "preparing": 1, "recruiting": 1,
-        "congress_held": 0, "election_approved": 0, "registered": 0,
+        "congress_held": 0, "election_approved": 0, "registered": 0, "deferred": 1,
     }  # fmt: skip
-    assert top["total"]["overdue"] == 2
+    assert top["total"]["overdue"] == 3  # the deferred one is late too
 
     # Nanjing's row seen from the province is Nanjing's total seen by Nanjing, and splits again.
     nanjing_row = next(row for row in top["items"] if row["key"] == str(t.nanjing.id))
@@ -56,7 +56,7 @@ def test_the_rows_add_up_to_the_total_at_every_level_and_for_every_officer(clien
     assert xuanwu_row["figures"]["targets"] == 3 and xuanwu_row["figures"]["with_union"] == 2
     assert xuanwu_row["figures"]["founding_rate"] == pytest.approx(0.6667)
     assert xuanwu_row["figures"]["in_progress"]["recruiting"] == 1  # the case counts for its responsible union
-    assert gulou_row["figures"]["in_progress_total"] == 0 and gulou_row["figures"]["founding_rate"] == 0.0
+    assert gulou_row["figures"]["in_progress"]["deferred"] == 1 and gulou_row["figures"]["founding_rate"] == 0.0
 
     # Drilling down with union_id gives the child's own view.
     drilled = client.get(STATS, query_string={"by": "union", "union_id": t.xuanwu.id}, headers=nanjing).get_json()

@@ -97,9 +97,10 @@ def register_blueprints(app: Flask) -> None:
     api.register_blueprint(joincodes_api.join_blp, url_prefix=API_PREFIX)
 
     from app.directory import api as directory_api
+    from app.founding import api as founding_api
     from app.routing import api as routing_api
 
-    for blueprint, url_prefix in (*directory_api.BLUEPRINTS, *routing_api.BLUEPRINTS):
+    for blueprint, url_prefix in (*directory_api.BLUEPRINTS, *routing_api.BLUEPRINTS, *founding_api.BLUEPRINTS):
         api.register_blueprint(blueprint, url_prefix=url_prefix)
 
     from app.enrollment import api as enrollment_api

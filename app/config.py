@@ -74,6 +74,9 @@ class Settings:
     # Enrollment: minimum member age and the reply deadline unions promise, in working days.
     min_member_age: int = 16
     review_due_working_days: int = 15
+    # Union founding (app/founding/trigger.py): people from one employer without a union (members and open
+    # applications), or workers seen at a blind-spot station, that open a founding case by themselves; 0: never.
+    founding_trigger_members: int = 25
     # Review notifications (app/review, app/notify/outbox.py): provider template ids of the decision
     # SMS (template name → id), the WeChat subscribe-message template, and the outbox worker's pacing.
     aliyun_sms_notice_template_codes: tuple[tuple[str, str], ...] = ()
@@ -197,6 +200,9 @@ class Settings:
             min_member_age=_int(get("MIN_MEMBER_AGE", str(cls.min_member_age)), "MIN_MEMBER_AGE"),
             review_due_working_days=_int(
                 get("REVIEW_DUE_WORKING_DAYS", str(cls.review_due_working_days)), "REVIEW_DUE_WORKING_DAYS"
+            ),
+            founding_trigger_members=_int(
+                get("FOUNDING_TRIGGER_MEMBERS", str(cls.founding_trigger_members)), "FOUNDING_TRIGGER_MEMBERS"
             ),
             aliyun_sms_notice_template_codes=notice_codes["ALIYUN_SMS_NOTICE_TEMPLATE_CODES"],
             tencent_sms_notice_template_ids=notice_codes["TENCENT_SMS_NOTICE_TEMPLATE_IDS"],

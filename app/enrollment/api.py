@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth.access import current_actor, require_signed_in, require_worker
-from app.db import db, utcnow
+from app.db import db, parse_id, utcnow
 from app.enrollment import service
 from app.enrollment.schemas import (
     ApplicationFormSchema,
@@ -23,6 +23,7 @@ from app.enrollment.schemas import (
 )
 from app.errors import AppError, ErrorSchema, NotFound, ValidationFailed
 from app.extensions import limiter
+from app.founding import trigger as founding_trigger
 from app.pagination import PageArgsSchema
 from app.ratelimits import rate_limits
 from app.web.pages import card_check_page
@@ -99,6 +100,14 @@ class Applications(MethodView):
             idempotency_key=_idempotency_key(),
             represent=ApplicationSchema().dump,
         )
+        if not submitted.replayed:
+            # 以入会促建会: the application that brings its place to the threshold opens a founding case.
+            founding_trigger.after_submission(
+                db.session,
+                parse_id(submitted.body["id"]),
+                threshold=current_app.extensions["ruhui.settings"].founding_trigger_members,
+                now=utcnow(),
+            )
         db.session.commit()
         return _created(submitted.body, submitted.status_code)
 

@@ -1,0 +1,260 @@
+"""以入会促建会, automatically: many workers joining from one place without a union open a founding case.
+
+When an employer with no enterprise union in its HQ chain reaches ``FOUNDING_TRIGGER_MEMBERS``
+people who are approved members or have an application open there, or a blind-spot station
+(routed to a fallback federation) has been reached by that many workers (the larger of distinct
+scanning devices and distinct applicants, as the blind-spot figures count them), a case opens by
+itself: stage ``identified``, source ``derived``, with the figures that triggered it, under the
+union that manages the employer (or the station), so its officers see it in their list.
+
+Where it runs: in the worker's submit, in the same transaction (``after_submission``). A
+submission is the only event that raises these figures (an approval turns an open application
+into a member: the same person counted once), so checking there opens the case at the very
+application that reaches the threshold, exactly once, without a job to schedule. It costs the
+submit nothing when the application was routed to an enterprise union (the common case once
+unions exist) and otherwise a handful of indexed queries. It runs in a savepoint and never
+fails the submission: ``trigger_key`` is unique, so of two submissions racing past the threshold
+one opens the case and the other's savepoint is rolled back. Scans alone (workers who looked
+but did not apply) are caught by ``sweep`` (``flask founding-trigger``), run by cron.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.actors import Actor
+from app.audit.service import record_event
+from app.directory.models import Employer, Station, Union
+from app.directory.service import MAX_EMPLOYER_CHAIN
+from app.enrollment.models import OPEN_STATUSES, Application
+from app.errors import AppError
+from app.founding.models import FoundingCase, FoundingCaseStep, FoundingListing, FoundingTarget
+from app.founding.vocabulary import CLOSED_STAGES, SECTOR_OF_OCCUPATION
+from app.joincodes.models import JoinCode, JoinScan
+from app.routing.engine import parent_chain
+from app.routing.service import route_station
+
+log = logging.getLogger("ruhui.founding.trigger")
+
+DEFAULT_TRIGGER_MEMBERS = 25
+
+
+@dataclass(frozen=True)
+class Figures:
+    members: int  # approved, membership active
+    open_applications: int
+    people: int  # distinct people among both (the figure held to the threshold)
+    workers_seen: int | None = None  # a blind-spot station: max(distinct scanning devices, distinct applicants)
+
+    def as_json(self, threshold: int) -> dict[str, Any]:
+        figures: dict[str, Any] = {
+            "members": self.members,
+            "open_applications": self.open_applications,
+            "people": self.people,
+            "threshold": threshold,
+        }
+        if self.workers_seen is not None:
+            figures["workers_seen"] = self.workers_seen
+        return figures
+
+
+def after_submission(session: Session, application_id: int, *, threshold: int, now: dt.datetime) -> FoundingCase | None:
+    """Check the place of a just-filed application; open its derived case when it reached ``threshold``."""
+    if threshold <= 0:
+        return None
+    application = session.get(Application, application_id)
+    if application is None or application.route_rule == "enterprise":
+        return None  # routed to an enterprise union: the employer (or its HQ) has one
+    station = session.get(Station, application.station_id)
+    assert station is not None
+    return check_place(session, station, threshold=threshold, now=now, blind_spot=application.route_rule == "fallback")
+
+
+def check_place(
+    session: Session, station: Station, *, threshold: int, now: dt.datetime, blind_spot: bool
+) -> FoundingCase | None:
+    """Open the derived case of ``station``'s employer (or of the station itself) once the figures reach it."""
+    employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
+    key = f"employer:{employer.id}" if employer is not None else f"station:{station.id}"
+    if session.scalar(sa.select(FoundingCase.id).where(FoundingCase.trigger_key == key)) is not None:
+        return None  # it fired before: once
+    if employer is not None:
+        if _has_enterprise_union(session, employer):
+            return None
+        figures = _people(session, Application.employer_id == employer.id)
+    elif blind_spot:
+        figures = _people(session, Application.station_id == station.id)
+    else:
+        return None  # no employer and not a blind spot: an industry or regional union takes these workers
+    if blind_spot:
+        figures = Figures(
+            figures.members, figures.open_applications, figures.people, _workers_seen(session, station.id)
+        )
+    reached = figures.people >= threshold or (figures.workers_seen or 0) >= threshold
+    if not reached:
+        return None
+    try:
+        with session.begin_nested():
+            case = _open(session, station, employer, key, figures.as_json(threshold), now)
+    except IntegrityError:
+        log.info("derived founding case opened by a concurrent request", extra={"trigger_key": key})
+        return None
+    return case
+
+
+def _has_enterprise_union(session: Session, employer: Employer) -> bool:
+    chain = parent_chain(employer.id, lambda number: session.get(Employer, number), MAX_EMPLOYER_CHAIN)
+    return (
+        session.scalar(
+            sa.select(Union.id).where(Union.kind == "enterprise", Union.employer_id.in_([e.id for e in chain])).limit(1)
+        )
+        is not None
+    )
+
+
+def _people(session: Session, where: sa.ColumnElement[bool]) -> Figures:
+    """Approved members and open applications there, and the distinct people among them."""
+    is_open = Application.status.in_(OPEN_STATUSES)
+    row = session.execute(
+        sa.select(
+            sa.func.count(sa.distinct(sa.case((Application.membership_active.is_(True), Application.identity_id)))),
+            sa.func.count(sa.distinct(sa.case((is_open, Application.identity_id)))),
+            sa.func.count(sa.distinct(Application.identity_id)),
+        ).where(where, sa.or_(Application.membership_active.is_(True), is_open))
+    ).one()
+    return Figures(members=int(row[0]), open_applications=int(row[1]), people=int(row[2]))
+
+
+def _workers_seen(session: Session, station_id: int) -> int:
+    devices = session.scalar(
+        sa.select(sa.func.count(sa.distinct(JoinScan.device_hash)))
+        .join(JoinCode, JoinCode.id == JoinScan.join_code_id)
+        .where(JoinCode.station_id == station_id)
+    )
+    applicants = session.scalar(
+        sa.select(sa.func.count(sa.distinct(Application.identity_id))).where(Application.station_id == station_id)
+    )
+    return max(int(devices or 0), int(applicants or 0))
+
+
+def _open(
+    session: Session,
+    station: Station,
+    employer: Employer | None,
+    key: str,
+    figures: dict[str, Any],
+    now: dt.datetime,
+) -> FoundingCase | None:
+    sector = SECTOR_OF_OCCUPATION.get(station.occupation, "other")
+    union_id = employer.union_id if employer is not None else station.union_id
+    target = None
+    if employer is not None:
+        target = session.scalars(sa.select(FoundingTarget).where(FoundingTarget.uscc == employer.uscc)).first()
+    else:
+        target = session.scalars(sa.select(FoundingTarget).where(FoundingTarget.station_id == station.id)).first()
+    if target is None:
+        target = FoundingTarget(
+            uscc=employer.uscc if employer is not None else None,
+            name=employer.name if employer is not None else station.name,
+            region_code=employer.region_code if employer is not None else station.region_code,
+            sector=sector,
+            source="derived",
+            employer_id=employer.id if employer is not None else None,
+            station_id=None if employer is not None else station.id,
+            union_id=union_id,
+            address="" if employer is not None else station.address,
+        )
+        session.add(target)
+        session.flush()
+        session.add(FoundingListing(source="derived", target_id=target.id, data=figures, seen_at=now))
+    elif target.employer_id is None and employer is not None:
+        target.employer_id = employer.id
+    if session.scalar(
+        sa.select(FoundingCase.id).where(FoundingCase.target_id == target.id, FoundingCase.stage.not_in(CLOSED_STAGES))
+    ):
+        return None  # officers already work on it
+    case = FoundingCase(
+        target_id=target.id,
+        union_id=union_id,
+        stage="identified",
+        source="derived",
+        trigger_key=key,
+        figures=figures,
+    )
+    session.add(case)
+    session.flush()
+    if "workers_seen" in figures and figures["workers_seen"] >= figures["threshold"] > figures["people"]:
+        note = f"建会盲区站点已有 {figures['workers_seen']} 名职工扫码或申请，自动立项"
+    else:
+        note = f"该单位已有 {figures['people']} 人入会或申请入会且尚未建会，自动立项"
+    session.add(FoundingCaseStep(case_id=case.id, from_stage=None, stage="identified", at=now, note=note))
+    path = session.scalar(sa.select(Union.path).where(Union.id == union_id))
+    assert path is not None
+    record_event(
+        session,
+        actor=Actor.system(),
+        action="founding_case.open",
+        object_type="founding_case",
+        object_id=case.id,
+        union_path=path,
+        details={"from": None, "to": "identified", "target_id": str(target.id), "source": "derived", **figures},
+    )
+    session.flush()
+    log.info(
+        "derived founding case opened", extra={"case_id": case.id, "trigger_key": key, "people": figures["people"]}
+    )
+    return case
+
+
+def sweep(session: Session, *, threshold: int, now: dt.datetime) -> int:
+    """Check every place that could have reached the threshold (employers without a union, blind-spot
+    stations with scans); returns the number of cases opened. For cron, and for data filed before."""
+    if threshold <= 0:
+        return 0
+    opened = 0
+    is_counted = sa.or_(Application.membership_active.is_(True), Application.status.in_(OPEN_STATUSES))
+    employer_ids = session.scalars(
+        sa.select(Application.employer_id)
+        .where(Application.employer_id.is_not(None), is_counted)
+        .group_by(Application.employer_id)
+        .having(sa.func.count(sa.distinct(Application.identity_id)) >= threshold)
+    ).all()
+    for employer_id in employer_ids:
+        station = session.scalars(sa.select(Station).where(Station.employer_id == employer_id).limit(1)).first()
+        if station is not None and check_place(session, station, threshold=threshold, now=now, blind_spot=False):
+            opened += 1
+    # Stations without an employer reached by that many: open a case only if they are still blind spots.
+    busy = set(
+        session.scalars(
+            sa.select(JoinCode.station_id)
+            .join(JoinScan, JoinScan.join_code_id == JoinCode.id)
+            .group_by(JoinCode.station_id)
+            .having(sa.func.count(sa.distinct(JoinScan.device_hash)) >= threshold)
+        )
+    ) | set(
+        session.scalars(
+            sa.select(Application.station_id)
+            .group_by(Application.station_id)
+            .having(sa.func.count(sa.distinct(Application.identity_id)) >= threshold)
+        )
+    )
+    for station_id in sorted(busy):
+        station = session.get(Station, station_id)
+        if station is None or station.employer_id is not None:
+            continue
+        try:
+            blind = route_station(session, station, station.occupation).is_blind_spot
+        except AppError as error:
+            if error.code != "no_union_available":
+                raise
+            continue  # no union accepts there at all: the blind-spot figures report that
+        if blind and check_place(session, station, threshold=threshold, now=now, blind_spot=True):
+            opened += 1
+    return opened

@@ -18,8 +18,8 @@ from app.console import bp
 from app.console.session import liaison_reads, principal, require_role, scope
 from app.db import db, parse_id, utcnow
 from app.directory.regions import display_name
-from app.exports import founding as founding_report_service
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
+from app.exports import founding as founding_report_service
 from app.founding import board
 from app.founding import imports as founding_imports
 from app.founding import service as founding
@@ -143,9 +143,7 @@ def _filters() -> tuple[dict[str, str], dict[str, Any], dict[str, list[str]]]:
 def founding_targets() -> Any:
     """The units that should have a union, with filters (region, sector, source, union or not, headcount)."""
     shown, query, errors = _filters()
-    page = founding.list_targets(
-        db.session, scope(), limit=50, cursor=request.args.get("cursor") or None, **query
-    )
+    page = founding.list_targets(db.session, scope(), limit=50, cursor=request.args.get("cursor") or None, **query)
     views = founding.target_views(db.session, page.items)
     open_cases = board.open_cases_of(db.session, scope(), [view.target.id for view in views])
     return _render(
@@ -162,7 +160,7 @@ def founding_targets() -> Any:
 
 @bp.post("/founding/cases")
 @require_role(*WRITERS)
-def founding_open_case() -> Response:
+def founding_open_case() -> Any:
     """Open a case for a target, the signed-in officer's union responsible, with its planned date."""
     target_id = parse_id(request.form.get("target_id", ""))
     planned_raw = request.form.get("planned_by", "").strip()
@@ -307,6 +305,4 @@ def founding_import() -> Any:
             db.session.rollback()
             errors = error.errors or {"file": [error.message]}
             errors.setdefault("_summary", [error.message])
-    return _render(
-        "console/founding_import.html", 422 if errors else 200, result=result, errors=errors, source=source
-    )
+    return _render("console/founding_import.html", 422 if errors else 200, result=result, errors=errors, source=source)

@@ -30,8 +30,9 @@ from app.founding.schemas import (
 )
 from app.pagination import Page
 
-# Who may change founding data; every officer may read it within the subtree.
+# Who may change founding data; every officer may read it within the subtree, a liaison its sectors' only.
 WRITERS = ("admin",)
+READERS = ("admin", "reviewer", "viewer", "liaison")
 
 founding_imports_blp = Blueprint(
     "founding_imports",
@@ -92,7 +93,7 @@ class TargetImport(MethodView):
 
 @founding_blp.route("/targets")
 class Targets(MethodView):
-    @require_officer()
+    @require_officer(*READERS)
     @founding_blp.arguments(TargetQuerySchema, location="query")
     @founding_blp.response(200, TargetPageSchema)
     def get(self, query: dict[str, Any]) -> Page:
@@ -103,7 +104,7 @@ class Targets(MethodView):
 
 @founding_blp.route("/targets/<target_id>")
 class TargetById(MethodView):
-    @require_officer()
+    @require_officer(*READERS)
     @founding_blp.response(200, TargetSchema)
     @founding_blp.alt_response(404, schema=ErrorSchema, description="`target_not_found` (also outside your scope)")
     def get(self, target_id: str) -> service.TargetView:
@@ -114,7 +115,7 @@ class TargetById(MethodView):
 
 @founding_blp.route("/cases")
 class Cases(MethodView):
-    @require_officer()
+    @require_officer(*READERS)
     @founding_blp.arguments(CaseQuerySchema, location="query")
     @founding_blp.response(200, CasePageSchema)
     def get(self, query: dict[str, Any]) -> Page:
@@ -136,7 +137,7 @@ class Cases(MethodView):
 
 @founding_blp.route("/cases/<case_id>")
 class CaseById(MethodView):
-    @require_officer()
+    @require_officer(*READERS)
     @founding_blp.response(200, CaseSchema)
     @founding_blp.alt_response(404, schema=ErrorSchema, description="`case_not_found` (also outside your scope)")
     def get(self, case_id: str) -> Any:

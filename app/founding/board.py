@@ -8,8 +8,8 @@ from collections.abc import Iterable, Sequence
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from app.auth.models import Officer
 from app.actors import Actor
+from app.auth.models import Officer
 from app.directory.models import Union
 from app.founding.models import FoundingCase, FoundingCaseStep
 from app.founding.vocabulary import CLOSED_STAGES

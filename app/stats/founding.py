@@ -38,6 +38,7 @@ from app.directory.regions import display_name
 from app.directory.service import get_union
 from app.errors import ValidationFailed
 from app.founding.models import FoundingCase, FoundingTarget
+from app.founding.service import has_union_condition, overdue_condition
 from app.founding.vocabulary import OPEN_STAGES, SECTORS, TARGET_SOURCES
 from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
 from app.pagination import _decode as decode_cursor  # the one cursor format of the contract's lists
@@ -92,22 +93,6 @@ class FoundingStats:
     total: FoundingFigures
 
 
-def has_union() -> sa.ColumnElement[bool]:
-    """SQL: the target (``FoundingTarget``) has a union — its employer's enterprise union, or a joint union."""
-    enterprise = aliased(Union)
-    own_union = (
-        sa.exists()
-        .where(enterprise.employer_id == FoundingTarget.employer_id, enterprise.kind == "enterprise")
-        .correlate(FoundingTarget)
-    )
-    joint = (
-        sa.exists()
-        .where(FoundingCase.target_id == FoundingTarget.id, FoundingCase.stage == "joined_joint_union")
-        .correlate(FoundingTarget)
-    )
-    return sa.or_(sa.and_(FoundingTarget.employer_id.is_not(None), own_union), joint)
-
-
 def _child_segment(session: Session, path: Any, root_path: str) -> sa.ColumnElement[str]:
     """The id (as text) of the root's child whose subtree holds ``path``; ``''`` for the root itself."""
     start = len(root_path) + 1
@@ -143,7 +128,10 @@ def founding_stats(
     keeper = aliased(Union)
     target_key = _key(session, by, root.path, keeper.path)
     targets = (
-        sa.select(target_key.label("key"), sa.func.count().label("targets"), sa.func.count().filter(has_union()))
+        sa.select(
+            target_key.label("key"), sa.func.count().label("targets"), sa.func.count().filter(has_union_condition())
+        )
+        .select_from(FoundingTarget)
         .join(keeper, keeper.id == FoundingTarget.union_id)
         .where(within_subtree(keeper.path, root.path), FoundingTarget.gone.is_(False), _sector_filter(scope))
         .group_by(target_key)
@@ -156,10 +144,10 @@ def founding_stats(
 
     responsible = aliased(Union)
     case_key = _key(session, by, root.path, responsible.path)
-    # Overdue as a case shows it: open and past its planned date (deferred ones too).
-    late = sa.and_(FoundingCase.planned_by.is_not(None), FoundingCase.planned_by < today(now))
+    late = overdue_condition(today(now))  # as a case shows it: open and past its planned date
     cases = (
         sa.select(case_key.label("key"), FoundingCase.stage, sa.func.count(), sa.func.count().filter(late))
+        .select_from(FoundingCase)
         .join(FoundingTarget, FoundingTarget.id == FoundingCase.target_id)
         .join(responsible, responsible.id == FoundingCase.union_id)
         .where(
@@ -253,7 +241,7 @@ def unbuilt(
         .where(
             within_subtree(Union.path, root.path),
             FoundingTarget.gone.is_(False),
-            sa.not_(has_union()),
+            sa.not_(has_union_condition()),
             _sector_filter(scope),
         )
     )

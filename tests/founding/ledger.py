@@ -70,7 +70,12 @@ def add_case(
 
 @pytest.fixture
 def ledger(session, tree):
-    """Targets kept on three levels, some founded, cases at several stages (two of them late)."""
+    """Targets kept on three levels, some founded, cases at several stages (three of them late)."""
+    return build_ledger(session, tree)
+
+
+def build_ledger(session, tree):
+    """The ledger of the ``ledger`` fixture: the targets by name."""
     t = tree
     today = utcnow().astimezone(CHINA).date()
     late, later = today - dt.timedelta(days=3), today + dt.timedelta(days=30)

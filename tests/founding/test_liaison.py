@@ -161,3 +161,32 @@ def test_a_liaison_counts_only_its_sectors_in_its_subtree(client, tree, ledger, 
     assert outside.status_code == 404
     units = client.get("/api/v1/stats/founding/unbuilt", headers=headers).get_json()["items"]
     assert [unit["name"] for unit in units] == ["宁城配", "玄武快递", "鼓楼货运"]
+
+
+def test_a_liaison_reads_targets_and_cases_of_its_sectors_only(client, tree, ledger, liaison):
+    _, headers, _ = liaison
+    targets = client.get("/api/v1/founding/targets", query_string={"limit": 200}, headers=headers).get_json()
+    assert sorted(t["name"] for t in targets["items"]) == sorted(
+        ["宁城配", "玄武快递", "玄武联合", "鼓楼货运", "鼓楼旧"]
+    )
+    assert {t["sector"] for t in targets["items"]} == {"express_delivery", "road_freight"}
+    law_firm = ledger["宁律所"]
+    assert client.get(f"/api/v1/founding/targets/{law_firm.id}", headers=headers).status_code == 404
+    suzhou = ledger["苏快递"]  # its sector, another subtree
+    assert client.get(f"/api/v1/founding/targets/{suzhou.id}", headers=headers).status_code == 404
+    mine = client.get(f"/api/v1/founding/targets/{ledger['宁城配'].id}", headers=headers)
+    assert mine.status_code == 200 and mine.get_json()["name"] == "宁城配"
+
+    cases = client.get("/api/v1/founding/cases", query_string={"limit": 200}, headers=headers).get_json()["items"]
+    assert sorted(c["target"]["name"] for c in cases) == ["宁城配", "玄武快递", "玄武联合", "鼓楼货运"]
+    hidden = client.get("/api/v1/founding/cases", query_string={"target_id": law_firm.id}, headers=headers)
+    assert hidden.get_json()["items"] == []
+    one = client.get(f"/api/v1/founding/cases/{cases[0]['id']}", headers=headers)
+    assert one.status_code == 200
+    # It may read a case, never move it.
+    moved = client.post(
+        f"/api/v1/founding/cases/{cases[0]['id']}/stage",
+        json={"stage": "contacted"},
+        headers={**headers, "If-Match": str(one.get_json()["version"])},
+    )
+    assert moved.status_code == 403 and moved.get_json()["code"] == "forbidden"

@@ -52,5 +52,5 @@ def step_officer_names(session: Session, steps: Iterable[FoundingCaseStep]) -> d
     ids = {step.officer_id for step in steps if step.officer_id is not None}
     if not ids:
         return {}
-    rows = session.execute(sa.select(Officer.id, Officer.name).where(Officer.id.in_(ids)))
-    return {officer_id: name for officer_id, name in rows}
+    rows = session.execute(sa.select(Officer.id, Officer.name).where(Officer.id.in_(ids))).all()
+    return {row.id: row.name for row in rows}

@@ -60,9 +60,21 @@ def add_target(
 
 
 def add_case(
-    session: Session, target: FoundingTarget, union: Union, stage: str, *, planned_by: dt.date | None = None
+    session: Session,
+    target: FoundingTarget,
+    union: Union,
+    stage: str,
+    *,
+    planned_by: dt.date | None = None,
+    joint_union: Union | None = None,
 ) -> FoundingCase:
-    case = FoundingCase(target_id=target.id, union_id=union.id, stage=stage, planned_by=planned_by)
+    case = FoundingCase(
+        target_id=target.id,
+        union_id=union.id,
+        stage=stage,
+        planned_by=planned_by,
+        joint_union_id=joint_union.id if joint_union else None,
+    )
     session.add(case)
     session.flush()
     return case
@@ -109,7 +121,10 @@ def build_ledger(session, tree):
     }
     add_case(session, made["宁城配"], t.nanjing, "preparing", planned_by=late)
     add_case(session, made["玄武快递"], t.xuanwu, "identified", planned_by=later)
-    add_case(session, made["玄武联合"], t.xuanwu, "joined_joint_union")
+    joint = directory_service.add_union(
+        session, name="玄武区快递行业联合工会", kind="regional", region_code="320102", parent=t.xuanwu
+    )
+    add_case(session, made["玄武联合"], t.xuanwu, "joined_joint_union", joint_union=joint)
     add_case(session, made["宁律所"], t.xuanwu, "recruiting", planned_by=late)  # Xuanwu works a Nanjing target
     add_case(session, made["鼓楼货运"], t.gulou, "deferred", planned_by=late)  # paused, and late
     add_case(session, made["苏学校"], t.suzhou, "contacted")

@@ -77,9 +77,7 @@ def parse_month(raw: str | None, now: dt.datetime) -> dt.date:
         month = dt.date.fromisoformat(f"{raw.strip()}-01")
     except ValueError:
         raise ValidationFailed(errors={"month": ["请按 年-月 填写，例如 2026-11"]}) from None
-    if month > today_in_china(now):
-        raise ValidationFailed(errors={"month": ["不能晚于本月"]})
-    return month
+    return month  # a month still to come simply has no progress yet
 
 
 def today_in_china(now: dt.datetime) -> dt.date:

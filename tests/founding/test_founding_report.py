@@ -130,7 +130,7 @@ def test_a_liaisons_report_holds_its_sectors_only(client, session, tree, ledger,
     assert len(_rows(book["应建未建"])) == 2  # headings only
 
 
-@pytest.mark.parametrize("month", ["2026-13", "26-01", "2999-01"])
+@pytest.mark.parametrize("month", ["2026-13", "26-01", "2026-1"])
 def test_a_bad_month_is_a_field_error(client, tree, make_officer, month):
     _, headers = make_officer(tree.nanjing, "viewer")
     response = client.get(REPORT, query_string={"month": month}, headers=headers)

@@ -156,6 +156,7 @@ def reencrypt(batch_size: int) -> None:
 
 def register(app: Flask) -> None:
     from app.auth import cli as auth_cli
+    from app.founding import cli as founding_cli
     from app.notify import cli as notify_cli
 
     app.cli.add_command(db_cli)
@@ -164,3 +165,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(reencrypt)
     app.cli.add_command(auth_cli.create_officer)
     app.cli.add_command(notify_cli.outbox_cli)
+    app.cli.add_command(founding_cli.founding_trigger)

@@ -17,11 +17,10 @@ from app.schemas import UnionRefSchema
 # --- the import -----------------------------------------------------------------------------------------------------
 
 
-class TargetImportFileSchema(ma.Schema):
+class TargetImportSchema(ma.Schema):
+    """The multipart body: the CSV file and the form field naming its source."""
+
     file = Upload(required=True, metadata={"description": "CSV: UTF-8 (with or without BOM) or GB18030"})
-
-
-class TargetImportFormSchema(ma.Schema):
     source = Text(
         required=True,
         validate=ma.validate.OneOf(list(IMPORT_SOURCES)),

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.actors import Actor
@@ -74,7 +74,16 @@ def after_submission(session: Session, application_id: int, *, threshold: int, n
         return None  # routed to an enterprise union: the employer (or its HQ) has one
     station = session.get(Station, application.station_id)
     assert station is not None
-    return check_place(session, station, threshold=threshold, now=now, blind_spot=application.route_rule == "fallback")
+    try:
+        # A savepoint around the whole check: whatever the database refuses here (a lock timeout, a
+        # race), the worker's application is filed all the same; the cron sweep catches up later.
+        with session.begin_nested():
+            return check_place(
+                session, station, threshold=threshold, now=now, blind_spot=application.route_rule == "fallback"
+            )
+    except SQLAlchemyError as error:
+        log.warning("founding trigger skipped", extra={"station_id": station.id, "error": type(error).__name__})
+        return None
 
 
 def check_place(

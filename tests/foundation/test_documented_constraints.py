@@ -53,7 +53,7 @@ BEYOND_JSON_SCHEMA = {
     ("region_code", "之内"),
 }
 # A CSV upload's content (encoding, header, rows) is not described by a multipart schema.
-CONTENT_CHECKED = {"POST /api/v1/imports/{kind}"}
+CONTENT_CHECKED = {"POST /api/v1/imports/{kind}", "POST /api/v1/imports/founding-targets"}
 # What a worker may call; everything else is sent as the admin (a worker gets 403 before any parsing there).
 WORKER_PREFIXES = ("/api/v1/applications", "/api/v1/me", "/api/v1/join", "/api/v1/cards", "/api/v1/auth")
 BOTH = {"GET /api/v1/applications/{application_id}"}

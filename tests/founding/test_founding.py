@@ -392,3 +392,73 @@ def test_racing_stage_changes_end_in_one(app, client, session, nanjing, admin, m
     session.expire_all()
     assert count(session, FoundingCaseStep) == 2  # opened, contacted: once
     assert session.scalars(sa.select(FoundingCase.version)).one() == 2
+
+
+def test_the_cron_sweep_opens_what_scans_alone_reached_once(runner, session, nanjing, file_application):
+    from app.joincodes.models import JoinScan
+
+    # 25 devices scanned the rider station's code (a blind spot); 2 of them applied.
+    for n in range(25):
+        session.add(JoinScan(join_code_id=nanjing.rider_code.id, device_hash=f"device-{n}", channel="web"))
+    session.commit()
+    for _ in range(2):
+        file_application(nanjing.xuanwu, nanjing.rider_point, occupation="food_delivery_rider", route_rule="fallback")
+    result = runner.invoke(args=["founding-trigger"])
+    assert result.exit_code == 0, result.output
+    assert '"opened": 1' in result.output
+    case = session.scalars(sa.select(FoundingCase)).one()
+    assert case.figures["workers_seen"] == 25 and case.figures["people"] == 2
+    again = runner.invoke(args=["founding-trigger"])
+    assert '"opened": 0' in again.output
+    assert count(session, FoundingCase) == 1
+
+
+def _drive(client, headers, case, stages):
+    for stage in stages:
+        body = {"document_no": _union_uscc()} if stage == "registered" else {}
+        response = _move(client, headers, case, stage, **body)
+        assert response.status_code == 200, (stage, response.get_json())
+        case = response.get_json()
+    return case
+
+
+def _union_uscc() -> str:
+    from app.directory.uscc import check_character
+
+    body = "81" + valid_uscc(501)[2:17]
+    return body + check_character(body)
+
+
+def test_a_deferred_case_resumes_where_it_left(client, session, nanjing, admin):
+    case = client.post(
+        CASES, json={"target_id": _target_id(client, admin, session), "union_id": str(nanjing.city.id)}, headers=admin
+    ).get_json()
+    case = _drive(client, admin, case, ["contacted", "preparing", "deferred"])
+    assert case["stage"] == "deferred"
+    wrong = _move(client, admin, case, "recruiting")
+    assert wrong.status_code == 409 and wrong.get_json()["allowed"] == [
+        "preparing",
+        "joined_joint_union",
+        "not_applicable",
+    ]
+    case = _drive(client, admin, case, ["preparing", "recruiting", "not_applicable"])
+    assert case["stage"] == "not_applicable" and case["overdue"] is False
+    assert _move(client, admin, case, "identified").get_json()["code"] == "invalid_transition"
+    # Closed: a new case may be opened for the target again.
+    again = client.post(
+        CASES, json={"target_id": case["target"]["id"], "union_id": str(nanjing.city.id)}, headers=admin
+    )
+    assert again.status_code == 201
+
+
+def test_active_registers_the_employer_when_the_directory_has_none(client, session, nanjing, admin):
+    assert upload(client, admin, FIRST_LIST.encode()).status_code == 200
+    school = session.scalars(sa.select(FoundingTarget).where(FoundingTarget.uscc == A)).one()
+    assert school.employer_id is None
+    case = client.post(CASES, json={"target_id": str(school.id), "union_id": str(nanjing.city.id)}, headers=admin)
+    case = _drive(client, admin, case.get_json(), STAGE_ORDER[1:])
+    union = session.get(Union, int(case["founded_union"]["id"]))
+    employer = session.get(Employer, union.employer_id)
+    assert (employer.uscc, employer.name, employer.union_id) == (A, "玄武明德学校", nanjing.city.id)
+    assert union.name == "玄武明德学校工会委员会" and union.region_code == "320102"
+    assert case["target"]["employer_id"] == str(employer.id)

@@ -36,6 +36,11 @@ class Officer(TimestampMixin, Base):
         lazy="raise", cascade="all, delete-orphan", order_by="OfficerSector.sector"
     )
 
+    @property
+    def sectors(self) -> list[str]:
+        """A liaison's sector codes (``sector_rows`` loaded)."""
+        return [row.sector for row in self.sector_rows]
+
 
 class OfficerSector(Base):
     """A sector (``app.founding`` sector code) a liaison officer is bound to: it reads that sector's founding data."""

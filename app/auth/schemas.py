@@ -109,9 +109,6 @@ class OfficerSchema(ma.Schema):
     union_id = ma.fields.String()
     union = ma.fields.Nested(UnionRefSchema)
     role = ma.fields.String()
-    sectors = ma.fields.Method("_sectors", metadata={"description": "A liaison's sectors; empty for other roles"})
+    sectors = ma.fields.List(ma.fields.String(), metadata={"description": "A liaison's sectors; empty for other roles"})
     active = ma.fields.Boolean()
     created_at = ma.fields.DateTime()
-
-    def _sectors(self, officer: Any) -> list[str]:
-        return [row.sector for row in officer.sector_rows]

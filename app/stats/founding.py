@@ -211,6 +211,18 @@ class UnbuiltUnit:
     case_id: int | None  # its open case, if one is under way
     case_stage: str | None
 
+    @property
+    def region_name(self) -> str:
+        return display_name(self.target.region_code)
+
+    @property
+    def union(self) -> dict[str, str]:
+        return {"id": str(self.target.union_id), "name": self.union_name}
+
+    @property
+    def case(self) -> dict[str, str] | None:
+        return {"id": str(self.case_id), "stage": self.case_stage or ""} if self.case_id else None
+
 
 def unbuilt(
     session: Session,

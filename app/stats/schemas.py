@@ -223,27 +223,27 @@ class UnbuiltArgsSchema(PageArgsSchema):
 
 
 class UnbuiltUnitSchema(ma.Schema):
-    id = ma.fields.Function(lambda unit: str(unit.target.id), required=True)
-    uscc = ma.fields.Function(lambda unit: unit.target.uscc, required=True)
-    name = ma.fields.Function(lambda unit: unit.target.name, required=True)
-    region_code = ma.fields.Function(lambda unit: unit.target.region_code, required=True)
-    region_name = ma.fields.Function(lambda unit: display_name(unit.target.region_code))
-    sector = ma.fields.Function(lambda unit: unit.target.sector, required=True)
-    source = ma.fields.Function(lambda unit: unit.target.source)
-    headcount = ma.fields.Function(lambda unit: unit.target.headcount, allow_none=True)
-    founded_on = ma.fields.Function(
-        lambda unit: unit.target.founded_on.isoformat() if unit.target.founded_on else None, allow_none=True
-    )
+    """Dumps an ``UnbuiltUnit``: the target's fields, its flag, its age, its keeper and its open case."""
+
+    id = ma.fields.String(attribute="target.id", required=True)
+    uscc = ma.fields.String(attribute="target.uscc", allow_none=True, required=True)
+    name = ma.fields.String(attribute="target.name", required=True)
+    region_code = ma.fields.String(attribute="target.region_code", required=True)
+    region_name = ma.fields.String()
+    sector = ma.fields.String(attribute="target.sector", required=True)
+    source = ma.fields.String(attribute="target.source")
+    headcount = ma.fields.Integer(attribute="target.headcount", allow_none=True)
+    founded_on = ma.fields.Date(attribute="target.founded_on", allow_none=True)
     years = ma.fields.Integer(allow_none=True, metadata={"description": "Whole years since it was founded"})
     flagged = ma.fields.Boolean(
         required=True, metadata={"description": f"{FLAG_HEADCOUNT}+ staff and {FLAG_YEARS}+ years old"}
     )
-    union = ma.fields.Function(
-        lambda unit: {"id": str(unit.target.union_id), "name": unit.union_name},
+    union = ma.fields.Nested(
+        ma.Schema.from_dict({"id": ma.fields.String(), "name": ma.fields.String()}, name="UnbuiltKeeper"),
         metadata={"description": "The union that keeps the record"},
     )
-    case = ma.fields.Function(
-        lambda unit: {"id": str(unit.case_id), "stage": unit.case_stage} if unit.case_id else None,
+    case = ma.fields.Nested(
+        ma.Schema.from_dict({"id": ma.fields.String(), "stage": ma.fields.String()}, name="UnbuiltCase"),
         allow_none=True,
         metadata={"description": "Its open founding case, if one is under way"},
     )

@@ -8,6 +8,7 @@ answers it 403 ``forbidden``, as the contract has it for a principal without the
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -190,3 +191,16 @@ def test_a_liaison_reads_targets_and_cases_of_its_sectors_only(client, tree, led
         headers={**headers, "If-Match": str(one.get_json()["version"])},
     )
     assert moved.status_code == 403 and moved.get_json()["code"] == "forbidden"
+
+
+def test_the_cli_creates_a_liaison_with_its_sectors(runner, session, tree):
+    args = ["create-officer", "--username", "cli.liaison", "--password", "a-long-password",
+            "--union-id", str(tree.nanjing.id), "--role", "liaison",
+            "--sector", "law_firm", "--sector", "accounting"]  # fmt: skip
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    officer_id = int(json.loads(result.output.strip().splitlines()[-1])["officer_id"])
+    stored = session.scalars(sa.select(OfficerSector.sector).where(OfficerSector.officer_id == officer_id)).all()
+    assert sorted(stored) == ["accounting", "law_firm"]
+    refused = runner.invoke(args=[*args[:-4], "--username", "cli.liaison2"])
+    assert refused.exit_code != 0 and "联络员须至少绑定一个行业类别" in refused.output

@@ -246,30 +246,20 @@ def _unbuilt_sheet(workbook: Workbook, report: FoundingReport, actor: Actor, ses
         ]
     )
     sheet.append([_cell(sheet, title, font=_BOLD, fill=_HEAD_FILL) for title in UNBUILT_TITLES])
-    cursor: str | None = None
-    number = 0
-    while True:
-        page = ledger.unbuilt(
-            session, actor, now=report.as_of, union_id=str(report.union.id), limit=UNBUILT_PAGE, cursor=cursor
+    for number, unit in enumerate(ledger.all_unbuilt(session, actor, now=report.as_of, root=report.union), start=1):
+        target = unit.target
+        sheet.append(
+            [
+                _cell(sheet, number),
+                _cell(sheet, "★" if unit.flagged else ""),
+                _cell(sheet, target.name),
+                _cell(sheet, target.uscc),
+                _cell(sheet, display_name(target.region_code)),
+                _cell(sheet, SECTORS.get(target.sector, target.sector)),
+                _cell(sheet, target.headcount if target.headcount is not None else ""),
+                _cell(sheet, target.founded_on, fmt=_DATE) if target.founded_on else _cell(sheet, ""),
+                _cell(sheet, unit.years if unit.years is not None else ""),
+                _cell(sheet, STAGE_NAMES.get(unit.case_stage, unit.case_stage) if unit.case_stage else "未启动"),
+                _cell(sheet, unit.union_name),
+            ]
         )
-        for unit in page.items:
-            number += 1
-            target = unit.target
-            sheet.append(
-                [
-                    _cell(sheet, number),
-                    _cell(sheet, "★" if unit.flagged else ""),
-                    _cell(sheet, target.name),
-                    _cell(sheet, target.uscc),
-                    _cell(sheet, display_name(target.region_code)),
-                    _cell(sheet, SECTORS.get(target.sector, target.sector)),
-                    _cell(sheet, target.headcount if target.headcount is not None else ""),
-                    _cell(sheet, target.founded_on, fmt=_DATE) if target.founded_on else _cell(sheet, ""),
-                    _cell(sheet, unit.years if unit.years is not None else ""),
-                    _cell(sheet, STAGE_NAMES.get(unit.case_stage, unit.case_stage) if unit.case_stage else "未启动"),
-                    _cell(sheet, unit.union_name),
-                ]
-            )
-        if page.next_cursor is None:
-            break
-        cursor = page.next_cursor

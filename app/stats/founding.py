@@ -23,7 +23,7 @@ A liaison (``Actor.sectors``) sees the same figures restricted to its sectors.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -224,6 +224,42 @@ class UnbuiltUnit:
         return {"id": str(self.case_id), "stage": self.case_stage or ""} if self.case_id else None
 
 
+_SIZE = sa.func.coalesce(FoundingTarget.headcount, -1)  # unknown headcounts after every counted one
+
+
+def _unbuilt_statement(session: Session, scope: Actor, root: Union) -> sa.Select[Any]:
+    """The units of ``root``'s subtree without a union, with their keeper's name and their open case, largest first."""
+    open_case = (
+        sa.select(FoundingCase.id, FoundingCase.stage, FoundingCase.target_id)
+        .where(FoundingCase.stage.not_in(("active", "joined_joint_union", "not_applicable")))
+        .subquery("open_case")
+    )
+    return (
+        sa.select(FoundingTarget, Union.name, open_case.c.id, open_case.c.stage)
+        .join(Union, Union.id == FoundingTarget.union_id)
+        .outerjoin(open_case, open_case.c.target_id == FoundingTarget.id)
+        .where(
+            within_subtree(Union.path, root.path),
+            FoundingTarget.gone.is_(False),
+            sa.not_(has_union_condition()),
+            _sector_filter(scope),
+        )
+        .order_by(_SIZE.desc(), FoundingTarget.id.desc())
+    )
+
+
+def _unit(row: Any, on: dt.date) -> UnbuiltUnit:
+    target, union_name, case_id, case_stage = row
+    return UnbuiltUnit(
+        target=target,
+        union_name=union_name,
+        flagged=is_flagged(target.headcount, target.founded_on, on),
+        years=_years(target.founded_on, on),
+        case_id=case_id,
+        case_stage=case_stage,
+    )
+
+
 def unbuilt(
     session: Session,
     scope: Actor,
@@ -239,45 +275,25 @@ def unbuilt(
     last row's (headcount, id); keyset pages stay right while targets are added.
     """
     limit = max(1, min(limit, MAX_LIMIT))
-    root = scope_root(session, scope, union_id)
-    size = sa.func.coalesce(FoundingTarget.headcount, -1)
-    open_case = (
-        sa.select(FoundingCase.id, FoundingCase.stage, FoundingCase.target_id)
-        .where(FoundingCase.stage.not_in(("active", "joined_joint_union", "not_applicable")))
-        .subquery("open_case")
-    )
-    statement = (
-        sa.select(FoundingTarget, Union.name, open_case.c.id, open_case.c.stage)
-        .join(Union, Union.id == FoundingTarget.union_id)
-        .outerjoin(open_case, open_case.c.target_id == FoundingTarget.id)
-        .where(
-            within_subtree(Union.path, root.path),
-            FoundingTarget.gone.is_(False),
-            sa.not_(has_union_condition()),
-            _sector_filter(scope),
-        )
-    )
+    statement = _unbuilt_statement(session, scope, scope_root(session, scope, union_id))
     if cursor:
         last_size, last_id = _decode_cursor(cursor)
-        statement = statement.where(sa.tuple_(size, FoundingTarget.id) < sa.tuple_(last_size, last_id))
-    rows = session.execute(statement.order_by(size.desc(), FoundingTarget.id.desc()).limit(limit + 1)).all()
+        statement = statement.where(sa.tuple_(_SIZE, FoundingTarget.id) < sa.tuple_(last_size, last_id))
     on = today(now)
-    items = [
-        UnbuiltUnit(
-            target=target,
-            union_name=union_name,
-            flagged=is_flagged(target.headcount, target.founded_on, on),
-            years=_years(target.founded_on, on),
-            case_id=case_id,
-            case_stage=case_stage,
-        )
-        for target, union_name, case_id, case_stage in rows[:limit]
-    ]
+    items = [_unit(row, on) for row in session.execute(statement.limit(limit + 1)).all()]
     next_cursor = None
-    if len(rows) > limit:
+    if len(items) > limit:
+        items = items[:limit]
         last = items[-1].target
         next_cursor = _encode_cursor(last.headcount if last.headcount is not None else -1, last.id)
     return Page(items=items, next_cursor=next_cursor)
+
+
+def all_unbuilt(session: Session, scope: Actor, *, now: dt.datetime, root: Union) -> Iterator[UnbuiltUnit]:
+    """Every unit of ``unbuilt``, in its order, read in one pass (the monthly report's list)."""
+    on = today(now)
+    for row in session.execute(_unbuilt_statement(session, scope, root).execution_options(yield_per=1000)):
+        yield _unit(row, on)
 
 
 def is_flagged(headcount: int | None, founded_on: dt.date | None, on: dt.date) -> bool:

@@ -176,7 +176,7 @@ CasePageSchema = page_schema(CaseSchema, "FoundingCasePage")
 
 
 class RehomeSchema(ma.Schema):
-    dry_run = ma.fields.Boolean(load_default=False, metadata={"description": "Count only; change nothing"})
+    dry_run = ma.fields.Boolean(required=True, metadata={"description": "true: count only, change nothing"})
 
 
 class RehomeResultSchema(ma.Schema):

@@ -285,9 +285,12 @@ def test_joined_joint_union_ties_the_stations_to_it(client, session, nanjing, ad
         session, name="玄武区新业态联合工会", kind="regional", region_code="320102", parent=nanjing.city
     )
     session.commit()
+    before = apply()  # to the express industry union, while the unit has no union
     case = client.post(
         CASES, json={"target_id": _target_id(client, admin, session), "union_id": str(nanjing.city.id)}, headers=admin
     ).get_json()
+    early = client.post(f"{CASES}/{case['id']}/rehome", json={"dry_run": True}, headers=admin)
+    assert early.status_code == 409 and early.get_json()["code"] == "invalid_transition"
     missing = _move(client, admin, case, "joined_joint_union")
     assert missing.status_code == 422 and "joint_union_id" in missing.get_json()["errors"]
     case = _move(client, admin, case, "contacted").get_json()
@@ -301,6 +304,12 @@ def test_joined_joint_union_ties_the_stations_to_it(client, session, nanjing, ad
     routed = apply()
     assert routed["union"]["id"] == str(joint.id)
     assert session.get(Application, int(routed["id"])).route_rule == "override"
+    rehome = f"{CASES}/{body['id']}/rehome"
+    assert client.post(rehome, json={}, headers=admin).status_code == 422  # the dry run is asked for, not assumed
+    assert client.post(rehome, json={"dry_run": True}, headers=admin).get_json()["applications"] == 1
+    assert client.post(rehome, json={"dry_run": False}, headers=admin).get_json()["applications"] == 1
+    session.expire_all()
+    assert session.get(Application, int(before["id"])).union_id == joint.id
 
 
 # ---------------------------------------------------------------- 以入会促建会: the automatic trigger

@@ -34,6 +34,8 @@ class Actor:
     role: str | None = None
     union_id: int | None = None
     union_path: str | None = None
+    # A liaison officer's sectors: it reads founding data of these only (None for every other actor).
+    sectors: tuple[str, ...] | None = None
 
     @classmethod
     def system(cls, union_id: int | None = None, union_path: str | None = None) -> Actor:

@@ -14,10 +14,10 @@ from typing import Any, ParamSpec, TypeVar
 from flask import g, request
 
 from app.actors import Actor
-from app.auth.models import Officer, Person
+from app.auth.models import LIAISON, Officer, Person
+from app.auth.service import officer_actor
 from app.auth.tokens import decode_access_token
 from app.db import db
-from app.directory.models import Union
 from app.errors import Forbidden, Unauthorized
 
 P = ParamSpec("P")
@@ -43,9 +43,7 @@ def _load_actor() -> Actor:
     officer = db.session.get(Officer, subject)
     if officer is None or not officer.active:
         raise Unauthorized("账号不可用，请重新登录")
-    union = db.session.get(Union, officer.union_id)
-    assert union is not None  # officers.union_id is a foreign key
-    return Actor(kind="officer", id=officer.id, role=officer.role, union_id=union.id, union_path=union.path)
+    return officer_actor(db.session, officer)
 
 
 def current_actor() -> Actor:
@@ -79,13 +77,18 @@ def require_worker(view: Callable[P, R]) -> Callable[P, R]:
 
 
 def require_officer(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Require an officer; with ``roles``, one of them (e.g. ``require_officer("admin")``)."""
+    """Require an officer; with ``roles``, one of them (e.g. ``require_officer("admin")``).
+
+    A ``liaison`` (a department's reader of founding data) passes only where ``roles`` names
+    it: "any officer" (no roles) means any union officer, never a liaison.
+    """
 
     def decorator(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             actor = current_actor()
-            if actor.kind != "officer" or (roles and actor.role not in roles):
+            allowed = actor.role in roles if roles else actor.role != LIAISON
+            if actor.kind != "officer" or not allowed:
                 raise Forbidden()
             return view(*args, **kwargs)
 
@@ -96,11 +99,14 @@ def require_officer(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 
 
 def require_signed_in(view: Callable[P, R]) -> Callable[P, R]:
-    """Any signed-in caller, worker or officer (the view tells them apart)."""
+    """Any signed-in caller, worker or union officer (the view tells them apart); never a liaison."""
 
     @functools.wraps(view)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        _check_person(current_actor())
+        actor = current_actor()
+        if actor.role == LIAISON:
+            raise Forbidden()
+        _check_person(actor)
         return view(*args, **kwargs)
 
     _document_security(wrapper)

@@ -181,6 +181,7 @@ class Officers(MethodView):
             union_id=body["union_id"],
             role=body["role"],
             name=body.get("name"),
+            sectors=body["sectors"],
         )
         db.session.commit()
         return officer

@@ -18,16 +18,25 @@ from app.errors import AppError
 @click.option("--username", required=True)
 @click.option("--password", required=True, help="At least 10 characters.")
 @click.option("--union-id", required=True, type=int, help="The union whose subtree the officer may see.")
-@click.option("--role", required=True, type=click.Choice(["reviewer", "admin", "viewer"]))
+@click.option("--role", required=True, type=click.Choice(["reviewer", "admin", "viewer", "liaison"]))
 @click.option("--name", default=None, help="Display name (default: the username).")
-def create_officer(username: str, password: str, union_id: int, role: str, name: str | None) -> None:
+@click.option("--sector", "sectors", multiple=True, help="A liaison's founding sector (repeat for several).")
+def create_officer(
+    username: str, password: str, union_id: int, role: str, name: str | None, sectors: tuple[str, ...]
+) -> None:
     """Create an officer account; prints {"officer_id": ...}."""
     session = db.session
     if session.get(Union, union_id) is None:
         raise click.ClickException(f"union {union_id} does not exist")
     try:
         officer = service.create_officer(
-            session, username=username, password=password, name=name or username, union_id=union_id, role=role
+            session,
+            username=username,
+            password=password,
+            name=name or username,
+            union_id=union_id,
+            role=role,
+            sectors=sectors,
         )
     except AppError as exc:
         session.rollback()

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.db import Base, BigId, IdPk, TimestampMixin, UTCDateTime, utcnow
 from app.directory.models import Union
 
-OFFICER_ROLES = ("reviewer", "admin", "viewer")
+OFFICER_ROLES = ("reviewer", "admin", "viewer", "liaison")
+# A department's liaison (联络员) reads the founding data of its sectors and nothing else.
+LIAISON = "liaison"
 PRINCIPAL_KINDS = ("worker", "officer")
 
 
@@ -29,6 +31,24 @@ class Officer(TimestampMixin, Base):
     active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
 
     union: Mapped[Union] = relationship(lazy="raise")
+    # A liaison's sectors (empty for every other role); loaded where an officer is shown.
+    sector_rows: Mapped[list[OfficerSector]] = relationship(
+        lazy="raise", cascade="all, delete-orphan", order_by="OfficerSector.sector"
+    )
+
+    @property
+    def sectors(self) -> list[str]:
+        """A liaison's sector codes (``sector_rows`` loaded)."""
+        return [row.sector for row in self.sector_rows]
+
+
+class OfficerSector(Base):
+    """A sector (``app.founding`` sector code) a liaison officer is bound to: it reads that sector's founding data."""
+
+    __tablename__ = "officer_sectors"
+
+    officer_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("officers.id", ondelete="CASCADE"), primary_key=True)
+    sector: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
 
 
 class Person(TimestampMixin, Base):

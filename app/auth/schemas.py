@@ -94,6 +94,12 @@ class OfficerCreateSchema(ma.Schema):
     union_id = _text(max_length=32)
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(OFFICER_ROLES))
     name = _text(required=False, max_length=50, metadata={"description": "Display name; the username when omitted"})
+    sectors = ma.fields.List(
+        _text(max_length=32),
+        load_default=list,
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "Role `liaison` only (and then at least one): the founding sectors it reads"},
+    )
 
 
 class OfficerSchema(ma.Schema):
@@ -103,5 +109,6 @@ class OfficerSchema(ma.Schema):
     union_id = ma.fields.String()
     union = ma.fields.Nested(UnionRefSchema)
     role = ma.fields.String()
+    sectors = ma.fields.List(ma.fields.String(), metadata={"description": "A liaison's sectors; empty for other roles"})
     active = ma.fields.Boolean()
     created_at = ma.fields.DateTime()

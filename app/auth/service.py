@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, sessionmaker
+from sqlalchemy.orm import Session, contains_eager, selectinload, sessionmaker
 
 from app import metrics
 from app.actors import Actor
 from app.audit.service import record_event
-from app.auth.models import OFFICER_ROLES, Officer, OtpChallenge, Person, RefreshToken
+from app.auth.models import LIAISON, OFFICER_ROLES, Officer, OfficerSector, OtpChallenge, Person, RefreshToken
 from app.auth.passwords import MIN_PASSWORD_LENGTH, dummy_hash, hash_password, verify_password
 from app.auth.phones import PHONE_PURPOSE, InvalidPhone, mask_phone, normalise_phone
 from app.auth.tokens import issue_access_token
@@ -39,6 +39,7 @@ from app.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from app.founding.vocabulary import SECTORS
 from app.notify import sms
 from app.notify.wechat import WeChatCodeInvalid, WeChatNotConfigured, WeChatUnavailable, wechat_client
 from app.observability import warn_throttled
@@ -490,7 +491,10 @@ def sign_in_with_wechat(
 # Officers
 
 
-def _validate_officer_fields(username: str, password: str, role: str) -> None:
+LIAISON_SECTORS = tuple(SECTORS)  # the founding sectors a liaison may be bound to
+
+
+def _validate_officer_fields(username: str, password: str, role: str, sectors: Sequence[str]) -> None:
     errors: dict[str, list[str]] = {}
     if not 3 <= len(username) <= 64 or not all(c.isascii() and (c.isalnum() or c in "._@-") for c in username):
         errors["username"] = ["用户名须为 3 到 64 位字母、数字或 . _ @ -"]
@@ -499,17 +503,40 @@ def _validate_officer_fields(username: str, password: str, role: str) -> None:
     elif len(password) > 128:
         errors["password"] = ["密码长度不能超过 128 位"]
     if role not in OFFICER_ROLES:
-        errors["role"] = ["角色须为 reviewer、admin 或 viewer"]
+        errors["role"] = ["角色须为 reviewer、admin、viewer 或 liaison"]
+    elif role == LIAISON and not sectors:
+        errors["sectors"] = ["联络员须至少绑定一个行业类别"]
+    elif role != LIAISON and sectors:
+        errors["sectors"] = ["只有联络员绑定行业类别"]
+    unknown = [sector for sector in sectors if sector not in LIAISON_SECTORS]
+    if unknown and "sectors" not in errors:
+        errors["sectors"] = ["行业类别不在规定的范围内"]
     if errors:
         raise ValidationFailed(errors=errors)
 
 
-def create_officer(session: Session, *, username: str, password: str, name: str, union_id: int, role: str) -> Officer:
-    _validate_officer_fields(username, password, role)
+def create_officer(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    name: str,
+    union_id: int,
+    role: str,
+    sectors: Sequence[str] = (),
+) -> Officer:
+    """An officer account; a liaison is bound to ``sectors`` (at least one), no other role is."""
+    _validate_officer_fields(username, password, role, sectors)
     if find_officer(session, username) is not None:
         raise Conflict("用户名已被使用", code="username_taken")
     officer = Officer(
-        username=username, password_hash=hash_password(password), name=name, union_id=union_id, role=role, active=True
+        username=username,
+        password_hash=hash_password(password),
+        name=name,
+        union_id=union_id,
+        role=role,
+        active=True,
+        sector_rows=[OfficerSector(sector=sector) for sector in dict.fromkeys(sectors)],
     )
     try:
         with session.begin_nested():
@@ -518,6 +545,34 @@ def create_officer(session: Session, *, username: str, password: str, name: str,
     except IntegrityError:
         raise Conflict("用户名已被使用", code="username_taken") from None
     return officer
+
+
+def officer_sectors(session: Session, officer: Officer) -> tuple[str, ...]:
+    """The sectors a liaison is bound to, in the contract's order (empty for every other role)."""
+    if officer.role != LIAISON:
+        return ()
+    bound = set(session.scalars(sa.select(OfficerSector.sector).where(OfficerSector.officer_id == officer.id)))
+    return tuple(sector for sector in LIAISON_SECTORS if sector in bound) + tuple(sorted(bound - set(LIAISON_SECTORS)))
+
+
+def officer_actor(session: Session, officer: Officer, *, union_path: str | None = None) -> Actor:
+    """The signed-in officer as services take it: its union's subtree and, for a liaison, its sectors.
+
+    ``union_path`` saves the union's read when the caller loaded it with the officer.
+    """
+    if union_path is None:
+        union = session.get(Union, officer.union_id)
+        assert union is not None  # officers.union_id is a foreign key
+        union_path = union.path
+    sectors = officer_sectors(session, officer) if officer.role == LIAISON else None
+    return Actor(
+        kind="officer",
+        id=officer.id,
+        role=officer.role,
+        union_id=officer.union_id,
+        union_path=union_path,
+        sectors=sectors,
+    )
 
 
 def find_officer(session: Session, username: str) -> Officer | None:
@@ -533,14 +588,28 @@ def _union_in_scope(session: Session, principal: Actor, union_id: str) -> Union 
 
 
 def create_officer_in_scope(
-    session: Session, principal: Actor, *, username: str, password: str, union_id: str, role: str, name: str | None
+    session: Session,
+    principal: Actor,
+    *,
+    username: str,
+    password: str,
+    union_id: str,
+    role: str,
+    name: str | None,
+    sectors: Sequence[str] = (),
 ) -> Officer:
-    """An admin creates an account on a union in its own subtree."""
+    """An admin creates an account on a union in its own subtree (a liaison with its sectors)."""
     union = _union_in_scope(session, principal, union_id)
     if union is None:
         raise ValidationFailed(errors={"union_id": ["工会不存在"]})
     officer = create_officer(
-        session, username=username, password=password, name=name or username, union_id=union.id, role=role
+        session,
+        username=username,
+        password=password,
+        name=name or username,
+        union_id=union.id,
+        role=role,
+        sectors=sectors,
     )
     officer.union = union
     return officer
@@ -552,7 +621,7 @@ def list_officers(session: Session, principal: Actor, *, limit: int, cursor: str
         sa.select(Officer)
         .join(Officer.union)
         .where(principal.covers(Union.path))
-        .options(contains_eager(Officer.union))
+        .options(contains_eager(Officer.union), selectinload(Officer.sector_rows))
     )
     return paginate(session, statement, keys=[Officer.id], limit=limit, cursor=cursor)
 

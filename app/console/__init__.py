@@ -22,7 +22,7 @@ bp = Blueprint(
 
 def init_app(app: Flask) -> None:
     """Register the console's pages and make the session cookie what a console needs."""
-    from app.console import directory, insight, joincodes, memberships, review, session  # noqa: F401  # they register views
+    from app.console import directory, founding, insight, joincodes, memberships, review, session  # noqa: F401  # they register views
 
     # Lax: a form posted from another site never carries the officer's cookie (CSRF tokens do the rest).
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -16,6 +16,7 @@ from app.console.session import principal, require_role, scope
 from app.db import db, utcnow
 from app.errors import AppError, ValidationFailed
 from app.exports import service as exports
+from app.founding.vocabulary import SECTORS
 from app.privacy import keyring
 from app.stats import service as stats
 
@@ -151,10 +152,16 @@ def officers() -> Any:
     return _officers_page({}, {})
 
 
-def _officers_page(errors: dict[str, list[str]], values: dict[str, str]) -> Any:
+def _officers_page(errors: dict[str, list[str]], values: dict[str, Any]) -> Any:
     page = auth_service.list_officers(db.session, principal(), limit=200, cursor=request.args.get("cursor") or None)
     html = render_template(
-        "console/officers.html", active="officers", page=page, errors=errors, values=values, roles=OFFICER_ROLES
+        "console/officers.html",
+        active="officers",
+        page=page,
+        errors=errors,
+        values=values,
+        roles=OFFICER_ROLES,
+        sector_names=SECTORS,
     )
     return html, 422 if errors else 200
 
@@ -163,7 +170,10 @@ def _officers_page(errors: dict[str, list[str]], values: dict[str, str]) -> Any:
 @require_role("admin")
 def create_officer() -> Any:
     """Create an officer account on a union of the subtree."""
-    values = {name: request.form.get(name, "").strip() for name in ("username", "name", "union_id", "role")}
+    values: dict[str, Any] = {
+        name: request.form.get(name, "").strip() for name in ("username", "name", "union_id", "role")
+    }
+    values["sectors"] = request.form.getlist("sectors")
     try:
         auth_service.create_officer_in_scope(
             db.session,
@@ -173,6 +183,7 @@ def create_officer() -> Any:
             union_id=values["union_id"],
             role=values["role"],
             name=values["name"] or None,
+            sectors=values["sectors"],
         )
         db.session.commit()
     except AppError as error:

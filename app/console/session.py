@@ -15,7 +15,7 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_wtf.csrf import generate_csrf, validate_csrf
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -23,7 +23,7 @@ from wtforms.validators import ValidationError
 
 from app.actors import Actor
 from app.auth import service as auth_service
-from app.auth.models import Officer
+from app.auth.models import LIAISON, Officer
 from app.console import bp
 from app.console.labels import LABELS
 from app.db import db, utcnow
@@ -40,7 +40,9 @@ OFFICER_KEYS = (OFFICER_ID, OFFICER_SEEN, OFFICER_SINCE)
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 SESSION_LIFETIME = dt.timedelta(hours=12)
 PUBLIC_ENDPOINTS = {"console.login", "console.static", "console.not_found"}
-_ROLE_NAMES = {"admin": "管理员", "reviewer": "审核员", "viewer": "查看员"}
+_ROLE_NAMES = {"admin": "管理员", "reviewer": "审核员", "viewer": "查看员", "liaison": "联络员"}
+# Pages a liaison (``app.auth.models.LIAISON``) may open besides these: those marked ``liaison_reads``.
+LIAISON_ENDPOINTS = {"console.logout", "console.home"}
 
 
 class CsrfRefused(AppError):
@@ -69,7 +71,7 @@ def _load_officer(officer_id: object) -> tuple[Officer, Actor] | None:
     if row is None or not row[0].active:
         return None
     officer, path = row
-    return officer, Actor(kind="officer", id=officer.id, role=officer.role, union_id=officer.union_id, union_path=path)
+    return officer, auth_service.officer_actor(db.session, officer, union_path=path)
 
 
 def _forget_officer() -> None:
@@ -115,7 +117,30 @@ def _guard() -> Response | None:
         return redirect(url_for("console.login", next=next_page))
     g.officer, g.actor = loaded  # g.actor: what current_actor() answers for the API too
     session[OFFICER_SEEN] = now
+    if loaded[1].role == LIAISON and not _liaison_may_open():
+        raise AppError("您的账号没有这项操作的权限", code="forbidden", status=403)
     return None
+
+
+def _liaison_may_open() -> bool:
+    if request.endpoint in LIAISON_ENDPOINTS:
+        return True
+    view = current_app.view_functions.get(request.endpoint or "")
+    return getattr(view, "liaison_reads", False) is True
+
+
+def liaison_reads(view: Callable[P, R]) -> Callable[P, R]:
+    """Mark a page a liaison may open too (founding data, filtered to its sectors by the services).
+
+    Every other console page refuses a liaison, whatever its other roles, as the API does.
+    """
+    view.liaison_reads = True  # type: ignore[attr-defined]  # a marker ``_guard`` reads off the view function
+    return view
+
+
+def landing_page(role: str) -> str:
+    """Where an officer lands after signing in: the queue, or for a liaison the founding dashboard."""
+    return url_for("console.founding_dashboard" if role == LIAISON else "console.queue")
 
 
 def require_role(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
@@ -153,8 +178,9 @@ def login() -> Any:
     """Sign in with username and password (the API's lockouts apply)."""
     next_page = _safe_next(request.values.get("next"))
     if request.method == "GET":
-        if _load_officer(session.get(OFFICER_ID)) is not None and OFFICER_SEEN in session:
-            return redirect(next_page or url_for("console.queue"))
+        signed_in = _load_officer(session.get(OFFICER_ID))
+        if signed_in is not None and OFFICER_SEEN in session:
+            return redirect(next_page or landing_page(signed_in[0].role))
         return render_template("console/login.html", next_page=next_page, errors={}, username="")
     username = request.form.get("username", "").strip()
     password = request.form.get("password", "")
@@ -181,7 +207,7 @@ def login() -> Any:
             _forget_officer()
             now = _now()
             session[OFFICER_ID], session[OFFICER_SEEN], session[OFFICER_SINCE] = officer.id, now, now
-            return redirect(next_page or url_for("console.queue"))
+            return redirect(next_page or landing_page(officer.role))
     html = render_template("console/login.html", next_page=next_page, errors=errors, username=username)
     return html, status
 
@@ -196,7 +222,7 @@ def logout() -> Response:
 
 @bp.get("/")
 def home() -> Response:
-    return redirect(url_for("console.queue"))
+    return redirect(landing_page(principal().role or ""))
 
 
 # ---------------------------------------------------------------- error pages

@@ -1,4 +1,4 @@
-"""``GET /exports/{members|applications}.{csv|xlsx}``: the officer's subtree as a spreadsheet, streamed."""
+"""``GET /exports/{members|applications}.{csv|xlsx}`` and ``/exports/founding.xlsx``: the subtree as a spreadsheet."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth.access import current_actor, require_officer
-from app.db import db
-from app.exports import service
+from app.db import db, utcnow
+from app.exports import founding, service
 from app.privacy import keyring
 
 blp = Blueprint("exports", __name__, description="Spreadsheet exports of members and applications")
@@ -59,6 +59,44 @@ class ExportView(MethodView):
             content_type=_CONTENT_TYPES[fmt],
             headers={
                 "Content-Disposition": f'attachment; filename="{export.filename}"',
+                "Cache-Control": "no-store",
+            },
+        )
+
+
+class FoundingReportArgsSchema(ma.Schema):
+    month = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Regexp(r"^[0-9]{4}-(0[1-9]|1[0-2])$", error="请按 年-月 填写，例如 2026-11"),
+        metadata={"description": "YYYY-MM: the month whose progress is reported; default this month (China)"},
+    )
+    union_id = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=40),
+        metadata={"description": "Narrow to this union's subtree (inside the officer's scope); default: the scope"},
+    )
+
+
+@blp.route("/founding.xlsx")
+class FoundingReportView(MethodView):
+    @require_officer("admin", "reviewer", "viewer", "liaison")
+    @blp.arguments(FoundingReportArgsSchema, location="query")
+    @blp.response(200, _BINARY, content_type=_CONTENT_TYPES["xlsx"])
+    @blp.alt_response(401, description="Not signed in (`unauthorized`)")
+    @blp.alt_response(403, description="`forbidden`: not an officer")
+    @blp.alt_response(404, description="`not_found`: `union_id` names no union inside the scope")
+    def get(self, args: dict[str, Any]) -> Response:
+        """Download the monthly founding report (通报) of the subtree: figures, the month's progress, units unbuilt.
+
+        It names organisations and unions, never a person; a liaison's report holds its sectors only.
+        """
+        actor = current_actor()
+        report = founding.prepare_founding_report(db.session, actor, now=utcnow(), **args)
+        return Response(
+            founding.report_bytes(report, actor, current_app.extensions["ruhui.sessionmaker"]),
+            content_type=_CONTENT_TYPES["xlsx"],
+            headers={
+                "Content-Disposition": f'attachment; filename="{founding.FILENAME}"',
                 "Cache-Control": "no-store",
             },
         )

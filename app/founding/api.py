@@ -32,8 +32,9 @@ from app.founding.schemas import (
 )
 from app.pagination import Page
 
-# Who may change founding data; every officer may read it within the subtree.
+# Who may change founding data; every officer may read it within the subtree, a liaison its sectors' only.
 WRITERS = ("admin",)
+READERS = ("admin", "reviewer", "viewer", "liaison")
 
 
 class _FormAndFilesParser(FlaskParser):
@@ -107,7 +108,7 @@ class TargetImport(MethodView):
 
 @founding_blp.route("/targets")
 class Targets(MethodView):
-    @require_officer()
+    @require_officer(*READERS)
     @founding_blp.arguments(TargetQuerySchema, location="query")
     @founding_blp.response(200, TargetPageSchema)
     def get(self, query: dict[str, Any]) -> Page:
@@ -118,7 +119,7 @@ class Targets(MethodView):
 
 @founding_blp.route("/targets/<target_id>")
 class TargetById(MethodView):
-    @require_officer()
+    @require_officer(*READERS)
     @founding_blp.response(200, TargetSchema)
     @founding_blp.alt_response(404, schema=ErrorSchema, description="`target_not_found` (also outside your scope)")
     def get(self, target_id: str) -> service.TargetView:
@@ -129,7 +130,7 @@ class TargetById(MethodView):
 
 @founding_blp.route("/cases")
 class Cases(MethodView):
-    @require_officer()
+    @require_officer(*READERS)
     @founding_blp.arguments(CaseQuerySchema, location="query")
     @founding_blp.response(200, CasePageSchema)
     def get(self, query: dict[str, Any]) -> Page:
@@ -151,7 +152,7 @@ class Cases(MethodView):
 
 @founding_blp.route("/cases/<case_id>")
 class CaseById(MethodView):
-    @require_officer()
+    @require_officer(*READERS)
     @founding_blp.response(200, CaseSchema)
     @founding_blp.alt_response(404, schema=ErrorSchema, description="`case_not_found` (also outside your scope)")
     def get(self, case_id: str) -> Any:

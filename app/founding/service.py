@@ -74,9 +74,18 @@ def has_union_condition() -> sa.ColumnElement[bool]:
     return sa.or_(sa.exists(enterprise), sa.exists(joined))
 
 
+def _in_sectors(scope: Actor) -> sa.ColumnElement[bool]:
+    """A liaison reads its sectors only (``Actor.sectors``); every other officer all of them."""
+    return sa.true() if scope.sectors is None else FoundingTarget.sector.in_(scope.sectors)
+
+
 def _targets_in_scope(scope: Actor) -> sa.Select[FoundingTarget]:
     keeper = aliased(Union)
-    return sa.select(FoundingTarget).join(keeper, keeper.id == FoundingTarget.union_id).where(scope.covers(keeper.path))
+    return (
+        sa.select(FoundingTarget)
+        .join(keeper, keeper.id == FoundingTarget.union_id)
+        .where(scope.covers(keeper.path), _in_sectors(scope))
+    )
 
 
 def get_target(session: Session, scope: Actor, target_id: int) -> FoundingTarget:
@@ -191,11 +200,16 @@ def overdue_condition(today: dt.date) -> sa.ColumnElement[bool]:
 
 def _cases_in_scope(scope: Actor) -> sa.Select[FoundingCase]:
     responsible = aliased(Union)
-    return (
+    statement = (
         sa.select(FoundingCase)
         .join(responsible, responsible.id == FoundingCase.union_id)
         .where(scope.covers(responsible.path))
     )
+    if scope.sectors is not None:
+        statement = statement.join(FoundingTarget, FoundingTarget.id == FoundingCase.target_id).where(
+            _in_sectors(scope)
+        )
+    return statement
 
 
 def _case(session: Session, scope: Actor, case_id: int) -> FoundingCase:

@@ -1,4 +1,4 @@
-"""``/stats/coverage``, ``/stats/funnel`` and ``/stats/blind-spots``: officers' figures within their subtree."""
+"""``/stats/coverage``, ``/funnel``, ``/blind-spots`` and ``/founding``: officers' figures within their subtree."""
 
 from __future__ import annotations
 
@@ -9,15 +9,23 @@ from flask_smorest import Blueprint
 
 from app.auth.access import current_actor, require_officer
 from app.db import db, utcnow
-from app.stats import service
+from app.pagination import Page
+from app.stats import founding, service
 from app.stats.schemas import (
     BlindSpotArgsSchema,
     BlindSpotsSchema,
     CoverageArgsSchema,
     CoverageSchema,
+    FoundingArgsSchema,
+    FoundingStatsSchema,
     FunnelArgsSchema,
     FunnelSchema,
+    UnbuiltArgsSchema,
+    UnbuiltPageSchema,
 )
+
+# The founding figures are read by union officers of every role and by a sector's liaison.
+FOUNDING_READERS = ("admin", "reviewer", "viewer", "liaison")
 
 blp = Blueprint("stats", __name__, description="Coverage statistics, the join funnel and blind spots")
 
@@ -64,3 +72,32 @@ class BlindSpotsView(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """List stations whose workers only a fallback federation takes, and employers with members but no union."""
         return service.blind_spots(db.session, current_actor(), **args)
+
+
+@blp.route("/founding")
+class FoundingStatsView(MethodView):
+    @require_officer(*FOUNDING_READERS)
+    @blp.arguments(FoundingArgsSchema, location="query")
+    @blp.response(200, FoundingStatsSchema)
+    @_errors
+    def get(self, args: dict[str, Any]) -> Any:
+        """Show the founding ledger's figures of the subtree grouped by region, sector, source or union.
+
+        Targets, those with a union, the founding rate, cases in progress by stage and overdue
+        cases; the items add up to `total`. A liaison sees its sectors only.
+        """
+        return founding.founding_stats(db.session, current_actor(), now=utcnow(), **args)
+
+
+@blp.route("/founding/unbuilt")
+class UnbuiltView(MethodView):
+    @require_officer(*FOUNDING_READERS)
+    @blp.arguments(UnbuiltArgsSchema, location="query")
+    @blp.response(200, UnbuiltPageSchema)
+    @_errors
+    def get(self, args: dict[str, Any]) -> Page:
+        """List the units of the subtree that should have a union and have none, largest first.
+
+        `flagged` marks those with 50 or more staff founded 5 or more years ago.
+        """
+        return founding.unbuilt(db.session, current_actor(), now=utcnow(), **args)

@@ -7,8 +7,9 @@ from typing import Any
 import marshmallow as ma
 
 from app.directory.regions import display_name
-from app.pagination import PageArgsSchema
+from app.pagination import PageArgsSchema, page_schema
 from app.schemas import EmployerRefSchema, UnionRefSchema
+from app.stats.founding import FLAG_HEADCOUNT, FLAG_YEARS, FOUNDING_GROUPINGS
 from app.stats.service import GROUPINGS
 
 _ID = ma.validate.Length(min=1, max=40)
@@ -162,3 +163,97 @@ class BlindSpotsSchema(ma.Schema):
     regions = ma.fields.List(ma.fields.Nested(BlindGroupSchema), required=True)
     occupations = ma.fields.List(ma.fields.Nested(BlindGroupSchema), required=True)
     employers_without_union = ma.fields.List(ma.fields.Nested(EmployerWithoutUnionSchema), required=True)
+
+
+# --- founding (建会) ---------------------------------------------------------------------------------------------
+
+
+class FoundingArgsSchema(ma.Schema):
+    by = ma.fields.String(required=True, validate=ma.validate.OneOf(FOUNDING_GROUPINGS))
+    union_id = ma.fields.String(
+        load_default=None,
+        validate=_ID,
+        metadata={"description": "Narrow to this union's subtree (inside the officer's scope); default: the scope"},
+    )
+
+
+class FoundingFiguresSchema(ma.Schema):
+    targets = ma.fields.Integer(required=True, metadata={"description": "Units that should have a union (on a list)"})
+    with_union = ma.fields.Integer(
+        required=True, metadata={"description": "Of them, with an enterprise union or in a joint union"}
+    )
+    founding_rate = ma.fields.Float(
+        allow_none=True,
+        required=True,
+        metadata={"description": "with_union / targets, 4 decimals; null without targets"},
+    )
+    in_progress = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Integer(),
+        required=True,
+        metadata={"description": "Open cases by stage (identified … registered, deferred), zeros included"},
+    )
+    in_progress_total = ma.fields.Integer(required=True, metadata={"description": "The sum of in_progress"})
+    overdue = ma.fields.Integer(required=True, metadata={"description": "Open cases past their planned date"})
+
+
+class FoundingRowSchema(ma.Schema):
+    key = ma.fields.String(required=True, metadata={"description": "Region code, sector, source or union id"})
+    label = ma.fields.String(required=True)
+    own = ma.fields.Boolean(
+        metadata={"description": "by=union: the union's own figures (true) or a child's whole subtree (false)"}
+    )
+    figures = ma.fields.Nested(FoundingFiguresSchema, required=True)
+
+    @ma.post_dump
+    def _drop_unused_own(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        if data.get("own") is None:
+            data.pop("own", None)
+        return data
+
+
+class FoundingStatsSchema(ma.Schema):
+    by = ma.fields.String(required=True)
+    union = ma.fields.Nested(UnionRefSchema, required=True, metadata={"description": "The subtree these figures cover"})
+    as_of = ma.fields.AwareDateTime(required=True)
+    sectors = ma.fields.List(
+        ma.fields.String(), allow_none=True, metadata={"description": "A liaison's sectors, the only ones counted"}
+    )
+    items = ma.fields.List(ma.fields.Nested(FoundingRowSchema), required=True)
+    total = ma.fields.Nested(
+        FoundingFiguresSchema, required=True, metadata={"description": "The whole subtree: the sum of the items"}
+    )
+
+
+class UnbuiltArgsSchema(PageArgsSchema):
+    union_id = ma.fields.String(load_default=None, validate=_ID)
+
+
+class UnbuiltUnitSchema(ma.Schema):
+    """Dumps an ``UnbuiltUnit``: the target's fields, its flag, its age, its keeper and its open case."""
+
+    id = ma.fields.String(attribute="target.id", required=True)
+    uscc = ma.fields.String(attribute="target.uscc", allow_none=True, required=True)
+    name = ma.fields.String(attribute="target.name", required=True)
+    region_code = ma.fields.String(attribute="target.region_code", required=True)
+    region_name = ma.fields.String()
+    sector = ma.fields.String(attribute="target.sector", required=True)
+    source = ma.fields.String(attribute="target.source")
+    headcount = ma.fields.Integer(attribute="target.headcount", allow_none=True)
+    founded_on = ma.fields.Date(attribute="target.founded_on", allow_none=True)
+    years = ma.fields.Integer(allow_none=True, metadata={"description": "Whole years since it was founded"})
+    flagged = ma.fields.Boolean(
+        required=True, metadata={"description": f"{FLAG_HEADCOUNT}+ staff and {FLAG_YEARS}+ years old"}
+    )
+    union = ma.fields.Nested(
+        ma.Schema.from_dict({"id": ma.fields.String(), "name": ma.fields.String()}, name="UnbuiltKeeper"),
+        metadata={"description": "The union that keeps the record"},
+    )
+    case = ma.fields.Nested(
+        ma.Schema.from_dict({"id": ma.fields.String(), "stage": ma.fields.String()}, name="UnbuiltCase"),
+        allow_none=True,
+        metadata={"description": "Its open founding case, if one is under way"},
+    )
+
+
+UnbuiltPageSchema = page_schema(UnbuiltUnitSchema, "UnbuiltPage")

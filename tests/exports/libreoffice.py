@@ -51,3 +51,34 @@ def open_csv_in_calc(soffice: str, data: bytes, workdir: Path, profile: Path) ->
         return [list(row) for row in workbook.worksheets[0].iter_rows()]
     finally:
         workbook.close()
+
+
+def open_xlsx_in_calc(soffice: str, data: bytes, workdir: Path, profile: Path) -> openpyxl.Workbook:
+    """The workbook as LibreOffice Calc opened ``data`` (an XLSX file's bytes) and saved it again.
+
+    A file Calc cannot read fails here (no output); what comes back is what Calc made of each cell.
+    """
+    source = workdir / "report.xlsx"
+    source.write_bytes(data)
+    outdir = workdir / "saved"
+    outdir.mkdir(exist_ok=True)
+    completed = subprocess.run(  # noqa: S603  # a fixed command line; the only input is a file we wrote
+        [
+            soffice,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--norestore",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(outdir),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_SECONDS,
+        check=False,
+    )
+    converted = outdir / "report.xlsx"
+    assert converted.exists(), (completed.returncode, completed.stdout, completed.stderr)
+    return openpyxl.load_workbook(converted)

@@ -135,6 +135,7 @@ def scenarios(app_port: int, bare_port: int, tokens: list[str], prepared: Prepar
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {bearer}"}
         return Request("/api/v1/applications", "POST", headers, json.dumps(body, ensure_ascii=False).encode())
 
+    officer = {"Cookie": prepared.officer_cookie}
     return [
         Scenario(BARE, bare_port, lambda n, i: Request("/ping")),
         Scenario("GET /healthz", app_port, lambda n, i: Request("/healthz")),
@@ -146,9 +147,7 @@ def scenarios(app_port: int, bare_port: int, tokens: list[str], prepared: Prepar
         Scenario("GET /j/{token}", app_port, lambda n, i: Request(f"/j/{token(n, i)}")),
         Scenario("POST /api/v1/auth/otp", app_port, otp, expect=202),
         Scenario("POST /api/v1/applications", app_port, submit, expect=201, max_requests=per_drive),
-        Scenario(
-            "GET /console/review", app_port, lambda n, i: Request("/console/review", headers={"Cookie": prepared.officer_cookie})
-        ),
+        Scenario("GET /console/review", app_port, lambda n, i: Request("/console/review", headers=officer)),
     ]
 
 

@@ -100,7 +100,7 @@ def gunicorn(
         *(("--config", config) if config else ()),  # else gunicorn.conf.py of the working directory, as deployed
         app_spec,
     ]
-    with open(log_to, "w+b") if log_to else tempfile.TemporaryFile() as log:  # noqa: SIM115  # either is closed by the with
+    with open(log_to, "w+b") if log_to else tempfile.TemporaryFile() as log:  # either is closed by the with
         process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log)  # noqa: S603  # our own venv's gunicorn, fixed arguments
         try:
             deadline = time.monotonic() + 30

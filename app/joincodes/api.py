@@ -16,6 +16,8 @@ from app.config import Settings
 from app.db import db
 from app.directory.models import OCCUPATIONS
 from app.joincodes import bundle, qr, service, wxacode
+from app.joincodes.resolved import current_resolve_cache
+from app.joincodes.scanlog import current_scan_log
 from app.joincodes.schemas import (
     BundleArgsSchema,
     JoinCodeCreateSchema,
@@ -268,10 +270,12 @@ class JoinResolve(MethodView):
                 settings.secret_key,
                 request.remote_addr or "unknown",
                 settings.scans_counted_per_address_hour,
+                current_scan_log(),
             ),
             base_url=settings.public_base_url,
             consent_version=settings.consent_version,
             count_scan=request.method != "HEAD",
+            cache=current_resolve_cache(),
         )
         db.session.commit()
         # Not cacheable: every GET is a counted scan, and the code may be revoked at any moment.

@@ -28,7 +28,7 @@ from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Statio
 from app.directory.service import get_station
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
-from app.joincodes.resolved import CodeFacts, EmployerFacts, Resolved, ResolveCache, StationFacts
+from app.joincodes.resolved import CodeFacts, EmployerFacts, ResolveCache, Resolved, StationFacts
 from app.joincodes.scanlog import PendingScan, ScanLog, current_scan_log
 from app.pagination import Page, paginate
 from app.ratelimits import Limit, RateLimits, RateLimitStoreDown
@@ -263,13 +263,19 @@ def record_sign_in_after_scan(
     if device is None:
         return None
     queued = scan_log.pending_for_device(device, now - ATTRIBUTION_WINDOW) if scan_log is not None else None
-    code_id = queued.join_code_id if queued is not None else session.scalar(
-        sa.select(JoinScan.join_code_id)
-        .where(
-            JoinScan.device_hash == device, JoinScan.scanned_at <= now, JoinScan.scanned_at > now - ATTRIBUTION_WINDOW
+    code_id = (
+        queued.join_code_id
+        if queued is not None
+        else session.scalar(
+            sa.select(JoinScan.join_code_id)
+            .where(
+                JoinScan.device_hash == device,
+                JoinScan.scanned_at <= now,
+                JoinScan.scanned_at > now - ATTRIBUTION_WINDOW,
+            )
+            .order_by(JoinScan.scanned_at.desc(), JoinScan.id.desc())
+            .limit(1)
         )
-        .order_by(JoinScan.scanned_at.desc(), JoinScan.id.desc())
-        .limit(1)
     )
     if code_id is None:
         return None

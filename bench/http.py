@@ -32,18 +32,23 @@ import json
 import os
 import statistics
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import redis
 
 from app import create_app
 from app.auth import service as auth_service
 from app.auth.tokens import issue_access_token
 from app.console.session import OFFICER_ID, OFFICER_SEEN, OFFICER_SINCE
 from app.directory.models import Union
-from bench.join_scans import SECRET, scratch_database, seed
+from bench.join_scans import SECRET, count_scans, scratch_database, seed
 from bench.load import Request, RequestFactory, Round, drive, gunicorn, percentile
 
 BARE = "bare Flask GET /ping"
+REDIS_URL = os.environ.get("REDIS_URL", "")
+SCANS = ("GET /api/v1/join/{token}", "GET /j/{token}")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 
@@ -109,6 +114,17 @@ def scenarios(app_port: int, bare_port: int, tokens: list[str], prepared: Prepar
         return tokens[(n * 7919 + i) % len(tokens)]
 
     phones = itertools.count()  # next() on a count is atomic under the GIL: each request its own number
+    scanners = itertools.count()
+
+    def scanner() -> dict[str, str]:
+        # Each scan from its own phone and address (through the trusted proxy hop), as a city's morning
+        # is: every scan is counted under the default bounds, none is a repeat of a device.
+        k = next(scanners)
+        return {
+            "X-Device-Id": f"bench-{k}",
+            "X-Forwarded-For": f"10.{200 + k // 62500 % 50}.{k // 250 % 250}.{k % 250}",
+        }
+
     workers: Iterator[tuple[int, str]] = iter(enumerate(prepared.worker_tokens))
 
     def otp(n: int, i: int) -> Request:
@@ -142,9 +158,9 @@ def scenarios(app_port: int, bare_port: int, tokens: list[str], prepared: Prepar
         Scenario(
             "GET /api/v1/join/{token}",
             app_port,
-            lambda n, i: Request(f"/api/v1/join/{token(n, i)}", headers={"X-Device-Id": f"bench-{n}-{i}"}),
+            lambda n, i: Request(f"/api/v1/join/{token(n, i)}", headers=scanner()),
         ),
-        Scenario("GET /j/{token}", app_port, lambda n, i: Request(f"/j/{token(n, i)}")),
+        Scenario("GET /j/{token}", app_port, lambda n, i: Request(f"/j/{token(n, i)}", headers=scanner())),
         Scenario("POST /api/v1/auth/otp", app_port, otp, expect=202),
         Scenario("POST /api/v1/applications", app_port, submit, expect=201, max_requests=per_drive),
         Scenario("GET /console/review", app_port, lambda n, i: Request("/console/review", headers=officer)),
@@ -154,6 +170,7 @@ def scenarios(app_port: int, bare_port: int, tokens: list[str], prepared: Prepar
 def run_backend(database_url: str, args: argparse.Namespace) -> None:
     with scratch_database(database_url) as url:
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        prefix = f"ruhui-bench-{uuid.uuid4().hex[:8]}"
         tokens = seed(url, args.codes)
         prepared = prepare(url, args.persons)
         app_env = {
@@ -162,9 +179,12 @@ def run_backend(database_url: str, args: argparse.Namespace) -> None:
             "RUHUI_ENV": "development",
             "LOG_LEVEL": "INFO",  # the access log stays on, as in production: its cost is part of the figure
             "PUBLIC_BASE_URL": "https://bench.example.cn",
-            "SCANS_COUNTED_PER_ADDRESS_HOUR": "100000000",  # every client is 127.0.0.1: count every scan
-            "TRUSTED_PROXY_HOPS": "1",  # OTP sends come "from" many addresses (X-Forwarded-For)
+            "TRUSTED_PROXY_HOPS": "1",  # scans and OTP sends come "from" many addresses (X-Forwarded-For)
             "SMS_DAILY_BUDGET": "100000000",
+            # The shared counters as in production (Redis at REDIS_URL), under a prefix of this run only;
+            # without REDIS_URL each process counts in its own memory (limits' memory storage).
+            "RATELIMIT_STORAGE_URI": REDIS_URL or "memory://",
+            "RATELIMIT_KEY_PREFIX": prefix,
         }
         settings = {"workers": args.workers, "threads": args.threads}
         with (
@@ -188,13 +208,30 @@ def run_backend(database_url: str, args: argparse.Namespace) -> None:
                     expect=scenario.expect,
                 )
 
+            scans_answered = 0  # resolves and landing pages answered 200: each one a counted scan
+
+            def run_and_count(scenario: Scenario, seconds: float) -> Round:
+                nonlocal scans_answered
+                result = run(scenario, seconds)
+                if scenario.name in SCANS:
+                    scans_answered += len(result.latencies)
+                return result
+
             for scenario in chosen:  # warm-up: imports, connection pools, first statements
-                run(scenario, 1.0)
+                run_and_count(scenario, 1.0)
             rounds: dict[str, list[Round]] = {s.name: [] for s in chosen}
             for round_no in range(args.rounds):
                 order = chosen if round_no % 2 == 0 else chosen[::-1]
                 for scenario in order:
-                    rounds[scenario.name].append(run(scenario, args.duration))
+                    rounds[scenario.name].append(run_and_count(scenario, args.duration))
+        # The servers have stopped (SIGTERM, a graceful exit): every queued scan must be in the table now.
+        scan_rows = count_scans(url)
+        if REDIS_URL:
+            client = redis.Redis.from_url(REDIS_URL)
+            keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+            for start in range(0, len(keys), 1000):
+                client.delete(*keys[start : start + 1000])
+            client.close()
 
     print(
         f"\n{backend}: gunicorn {args.workers} workers × {args.threads} threads (gthread), "
@@ -216,6 +253,8 @@ def run_backend(database_url: str, args: argparse.Namespace) -> None:
         first_error = next((r.first_error for r in results if r.first_error), "")
         if first_error:
             print(f"    first error: {first_error}")
+    verdict = "every scan counted" if scan_rows == scans_answered else "MISMATCH"
+    print(f"join_scans rows after the servers stopped: {scan_rows}; scans answered: {scans_answered} ({verdict})")
 
 
 def main(argv: list[str] | None = None) -> None:

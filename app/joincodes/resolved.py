@@ -28,7 +28,7 @@ import datetime as dt
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -111,6 +111,8 @@ class Resolved:
     station: StationFacts
     employer: EmployerFacts | None
     union: UnionPreview | None
+    # What views made of this answer once and serve again while it stays cached (the resolve's JSON body).
+    rendered: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 
 class _LocalChanges:

@@ -1,9 +1,12 @@
 """Counted scans appended in batches: a per-process buffer that a background thread writes every few ms.
 
 A scan is answered from the resolve cache without touching the database; writing its row in the
-request would cost an INSERT and a commit per scan. Instead ``ScanLog.append`` queues the row and
-one thread per process writes the queue in one multi-row INSERT every ``SCAN_FLUSH_MS`` (or as soon
-as ``SCAN_FLUSH_ROWS`` are waiting), in a transaction of its own.
+request would cost an INSERT and a commit per scan, and checking its bounds (a device once per code
+an hour, ``SCANS_COUNTED_PER_ADDRESS_HOUR``) a round trip to the shared counters. Instead
+``ScanLog.append`` queues the scan and one thread per process, every ``SCAN_FLUSH_MS`` (or as soon
+as ``SCAN_FLUSH_ROWS`` are waiting), applies the bounds to the whole batch in one call
+(``RateLimits.acquire_each``) and writes the scans that count in one multi-row INSERT, in a
+transaction of its own. The answer to the scan is the same either way: counting never changed it.
 
 What it costs, and its bound: officers' figures (scan totals, the funnel) lag the scans by up to
 one interval, and a process that is killed without a graceful exit (SIGKILL, the machine losing
@@ -21,11 +24,13 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import functools
 import logging
 import os
 import threading
 import weakref
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -43,13 +48,28 @@ class PendingScan:
     scanned_at: dt.datetime
     channel: str
     device_hash: str | None
+    client_address: str = ""
+    bounded: bool = False  # the counting bounds were applied and it counts: write it, do not count it again
+
+
+# Given queued scans, the ones that count (``app.joincodes.service.bounded_scans``), marked ``bounded``.
+Bound = Callable[[list[PendingScan]], list[PendingScan]]
 
 
 class ScanLog:
     """The queue of one app in one process, and the thread that writes it."""
 
-    def __init__(self, engine: Engine, *, flush_ms: int, flush_rows: int, max_pending: int = MAX_PENDING) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        flush_ms: int,
+        flush_rows: int,
+        bound: Bound | None = None,
+        max_pending: int = MAX_PENDING,
+    ) -> None:
         self.engine = engine
+        self.bound = bound
         self.interval = flush_ms / 1000
         self.flush_rows = max(1, flush_rows)
         self.max_pending = max_pending
@@ -90,7 +110,14 @@ class ScanLog:
         """Write every queued row now (one INSERT); returns how many. On failure the rows wait for the next try."""
         with self._flush_lock:
             with self._lock:
-                rows, self._pending = self._pending, []
+                queued, self._pending = self._pending, []
+            if not queued:
+                return 0
+            rows = [scan for scan in queued if scan.bounded]
+            fresh = [scan for scan in queued if not scan.bounded]
+            if fresh:
+                # The bounds of a whole batch in one call to the shared counters, not one per request.
+                rows += self.bound(fresh) if self.bound is not None else fresh
             if not rows:
                 return 0
             try:
@@ -110,7 +137,7 @@ class ScanLog:
             except Exception:  # the database is down or busy: keep the rows, newest last, within the bound
                 log.warning("counted scans not written yet; retrying", extra={"rows": len(rows)}, exc_info=True)
                 with self._lock:
-                    self._pending[:0] = rows
+                    self._pending[:0] = [replace(scan, bounded=True) for scan in rows]
                     excess = len(self._pending) - self.max_pending
                     if excess > 0:
                         del self._pending[:excess]
@@ -178,10 +205,14 @@ def current_scan_log() -> ScanLog | None:
         with _create_lock:
             scan_log = current_app.extensions.get("ruhui.scan_log")
             if scan_log is None:
+                from app.joincodes.service import bounded_scans
+                from app.ratelimits import rate_limits
+
                 scan_log = ScanLog(
                     current_app.extensions["ruhui.engine"],
                     flush_ms=settings.scan_flush_interval_ms,
                     flush_rows=settings.scan_flush_rows,
+                    bound=functools.partial(bounded_scans, rate_limits(), settings.scans_counted_per_address_hour),
                 )
                 current_app.extensions["ruhui.scan_log"] = scan_log
     return scan_log

@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -351,11 +351,24 @@ def record_bounded_scan(
 ) -> bool:
     """Record a worker's scan unless it repeats one (same device and code) or its address is past its cap.
 
-    True when recorded. The bounds (``SCAN_DEVICE_WINDOW``, ``SCANS_COUNTED_PER_ADDRESS``)
+    True when recorded (or queued: ``counting.log`` applies the same bounds, in ``bounded_scans``,
+    when it writes the batch). The bounds (``SCAN_DEVICE_WINDOW``, ``SCANS_COUNTED_PER_ADDRESS``)
     live in the shared counter storage, so they hold across processes; when it cannot be
     reached the scan goes uncounted. Counting never fails the scan itself.
     """
     device = device_hash(device_id, counting.device_key)
+    if counting.log is not None:
+        # Queued with what its bounds need; the log applies them to the batch (``bounded_scans``).
+        counting.log.append(
+            PendingScan(
+                join_code_id=code.id,
+                scanned_at=now,
+                channel=channel,
+                device_hash=device,
+                client_address=counting.client_address,
+            )
+        )
+        return True
     address_limit = counting.address_limit
     checks = [(address_limit, counting.client_address)]
     if device is not None:
@@ -382,6 +395,35 @@ def record_bounded_scan(
     )
     metrics.JOIN_SCANS.labels("yes").inc()
     return True
+
+
+def bounded_scans(limits: RateLimits, per_address_hour: int, scans: list[PendingScan]) -> list[PendingScan]:
+    """The queued ``scans`` that count under ``record_bounded_scan``'s bounds, in one call to the shared counters.
+
+    Marked ``bounded``; in order, so a later scan of the batch sees the earlier ones' hits. When the
+    counters cannot be reached the batch goes uncounted, as a single scan would.
+    """
+    address_limit = ScanCounting(limits, "", "", per_address_hour).address_limit
+    groups: list[list[tuple[Limit, str]]] = []
+    for scan in scans:
+        checks = [(address_limit, scan.client_address)]
+        if scan.device_hash is not None:
+            checks.append((SCAN_DEVICE_WINDOW, f"{scan.join_code_id}:{scan.device_hash}"))
+        groups.append(checks)
+    try:
+        refusals = limits.acquire_each(groups)
+    except RateLimitStoreDown:
+        log.warning("rate-limit storage unreachable; scans went uncounted", extra={"scans": len(scans)})
+        metrics.JOIN_SCANS.labels("no").inc(len(scans))
+        return []
+    counted = [replace(scan, bounded=True) for scan, refused in zip(scans, refusals, strict=True) if refused is None]
+    capped = sum(1 for refused in refusals if refused is address_limit)
+    if capped:
+        log.info("scans not counted: their address is past the cap", extra={"scans": capped})
+    metrics.JOIN_SCANS.labels("yes").inc(len(counted))
+    if len(counted) < len(scans):
+        metrics.JOIN_SCANS.labels("no").inc(len(scans) - len(counted))
+    return counted
 
 
 @dataclass(frozen=True)
@@ -483,6 +525,7 @@ class JoinScreen:
     union: UnionPreview | None
     url: str
     consent_version: str = ""
+    resolved: Resolved | None = None  # the cached answer it was made of (a scan), if any
 
     @property
     def join_code(self) -> dict[str, object]:
@@ -596,6 +639,7 @@ def open_join_code(
         union=resolved.union,
         url=join_url(base_url, resolved.code.token),
         consent_version=consent_version,
+        resolved=resolved,
     )
 
 

@@ -121,21 +121,14 @@ class ScanLog:
             if not rows:
                 return 0
             try:
-                with self.engine.begin() as connection:
-                    connection.execute(
-                        sa.insert(JoinScan),
-                        [
-                            {
-                                "join_code_id": r.join_code_id,
-                                "scanned_at": r.scanned_at,
-                                "channel": r.channel,
-                                "device_hash": r.device_hash,
-                            }
-                            for r in rows
-                        ],
-                    )
-            except Exception:  # the database is down or busy: keep the rows, newest last, within the bound
-                log.warning("counted scans not written yet; retrying", extra={"rows": len(rows)}, exc_info=True)
+                self._insert(rows)
+            except sa.exc.IntegrityError:
+                # A code deleted since its scan (an erased directory): write the others one by one.
+                return self._insert_each(rows)
+            except Exception as exc:  # the database is down or busy: keep the rows, newest last, within the bound
+                log.warning(
+                    "counted scans not written yet; retrying", extra={"rows": len(rows), "error": type(exc).__name__}
+                )
                 with self._lock:
                     self._pending[:0] = [replace(scan, bounded=True) for scan in rows]
                     excess = len(self._pending) - self.max_pending
@@ -145,6 +138,34 @@ class ScanLog:
                 return 0
             self.written += len(rows)
             return len(rows)
+
+    def _insert(self, rows: list[PendingScan]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                sa.insert(JoinScan),
+                [
+                    {
+                        "join_code_id": r.join_code_id,
+                        "scanned_at": r.scanned_at,
+                        "channel": r.channel,
+                        "device_hash": r.device_hash,
+                    }
+                    for r in rows
+                ],
+            )
+
+    def _insert_each(self, rows: list[PendingScan]) -> int:
+        written = 0
+        for row in rows:
+            try:
+                self._insert([row])
+                written += 1
+            except sa.exc.SQLAlchemyError:
+                self.dropped += 1
+        if written < len(rows):
+            log.warning("counted scans of codes that no longer exist were dropped", extra={"rows": len(rows) - written})
+        self.written += written
+        return written
 
     def close(self) -> None:
         """Stop the thread and write what is queued (a graceful exit)."""

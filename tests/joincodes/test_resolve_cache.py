@@ -47,11 +47,9 @@ def _rename_station(session, directory):
 
 
 def _add_rule(session, directory):
-    session.add(
-        RoutingRule(
-            union_id=directory.suzhou.id, owner_union_id=directory.province.id, station_id=directory.depot.id, priority=1
-        )
-    )
+    rule = RoutingRule(union_id=directory.suzhou.id, owner_union_id=directory.province.id, priority=1)
+    rule.station_id = directory.depot.id
+    session.add(rule)
 
 
 def _revoke(session, directory):

@@ -46,9 +46,7 @@ def test_scans_are_written_at_the_flush_each_once(app, client, session, live_cod
     assert len(scan_rows(session, live_code.id)) == 25, "a second flush writes nothing again"
 
 
-def test_a_batch_keeps_the_bounds_a_device_once_an_address_up_to_its_cap(
-    app, client, session, directory, live_code
-):
+def test_a_batch_keeps_the_bounds_a_device_once_an_address_up_to_its_cap(app, client, session, directory, live_code):
     other = service.create_join_code(session, directory.second_depot, created_by_id=None)
     session.commit()
     for _ in range(5):

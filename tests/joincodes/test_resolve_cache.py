@@ -135,8 +135,8 @@ def _change_from_another_process(session, code_id: int) -> None:
     Written on a plain connection, so this process's sessions (and their local signal) never see it.
     """
     with session.get_bind().begin() as connection:
-        connection.execute(sa.update(JoinCode.__table__).where(JoinCode.id == code_id).values(revoked_at=utcnow()))
-        connection.execute(sa.insert(DirectoryChange.__table__).values(changed_at=utcnow()))
+        connection.execute(sa.update(JoinCode).where(JoinCode.id == code_id).values(revoked_at=utcnow()))
+        connection.execute(sa.insert(DirectoryChange).values(changed_at=utcnow()))
 
 
 def test_a_revocation_in_another_process_is_seen_once_the_version_is_checked(session, live_code):

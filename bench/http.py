@@ -217,8 +217,8 @@ def run_backend(database_url: str, args: argparse.Namespace) -> None:
                     scans_answered += len(result.latencies)
                 return result
 
-            for scenario in chosen:  # warm-up: imports, connection pools, first statements
-                run_and_count(scenario, 1.0)
+            for scenario in chosen:  # warm-up: imports, connection pools, first statements, caches
+                run_and_count(scenario, args.warmup)
             rounds: dict[str, list[Round]] = {s.name: [] for s in chosen}
             for round_no in range(args.rounds):
                 order = chosen if round_no % 2 == 0 else chosen[::-1]
@@ -269,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--persons", type=int, default=10_000, help="signed-in workers prepared for the submits (default 10000)"
     )
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per endpoint (default 3)")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
     parser.add_argument(

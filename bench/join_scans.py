@@ -20,6 +20,7 @@ measures, directly against the database, what a hot-row counter would have cost
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import tempfile
@@ -42,6 +43,8 @@ from app.joincodes.models import JoinScan
 from bench.load import Request, Round, drive, free_port, gunicorn, percentile
 
 __all__ = ["SECRET", "free_port", "scratch_database", "seed"]
+
+_devices = itertools.count()
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105  # a throwaway server's key
 
 
@@ -112,7 +115,8 @@ def drive_scans(port: int, pick_token: Callable[[int, int], str], clients: int, 
     """``clients`` threads, each on one keep-alive connection, resolving tokens until the time is up."""
 
     def request(n: int, i: int) -> Request:
-        return Request(f"/api/v1/join/{pick_token(n, i)}", headers={"X-Device-Id": f"bench-{n}-{i}"})
+        # A device never seen before (over all rounds): a repeat would rightly go uncounted (one an hour).
+        return Request(f"/api/v1/join/{pick_token(n, i)}", headers={"X-Device-Id": f"bench-{next(_devices)}"})
 
     return drive(port, request, clients=clients, seconds=seconds, max_requests=10**9)
 

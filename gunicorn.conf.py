@@ -1,8 +1,9 @@
 """gunicorn's settings file, read from the working directory (``/app`` in the container).
 
-Only the hooks that prometheus-client's multiprocess mode needs (app/metrics): the directory
-in ``PROMETHEUS_MULTIPROC_DIR`` is emptied when the server starts, so counters of a previous
-run are not added to this one, and a worker that exits has its live-gauge files marked dead.
+Only hooks: prometheus-client's multiprocess mode (app/metrics) has the directory in
+``PROMETHEUS_MULTIPROC_DIR`` emptied when the server starts, so counters of a previous run are
+not added to this one, and a worker that exits has its live-gauge files marked dead; a worker
+that stops gracefully writes the scans it has queued (app/joincodes/scanlog.py).
 The rest of gunicorn's settings stay on its command line (see the Dockerfile).
 """
 
@@ -22,6 +23,14 @@ def on_starting(_server: Any) -> None:
         directory = Path(_METRICS_DIR)
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True, exist_ok=True)
+
+
+def worker_exit(_server: Any, _worker: Any) -> None:
+    # In the worker, as it stops gracefully: write the join-code scans it still holds (app.joincodes.scanlog;
+    # atexit would too, this makes it explicit). Imported here: the arbiter never loads the app.
+    from app.joincodes.scanlog import flush_all
+
+    flush_all()
 
 
 def child_exit(_server: Any, worker: Any) -> None:

@@ -51,6 +51,10 @@ class Settings:
     sms_daily_budget: int = 5000
     # Join-code scans counted per client address and hour (app.joincodes.service.record_bounded_scan).
     scans_counted_per_address_hour: int = 120
+    # Counted scans are written in batches (app.joincodes.scanlog): every this many ms, or at this many rows.
+    # -1: 200 ms, except 0 (each scan in its request) when env is "test".
+    scan_flush_ms: int = -1
+    scan_flush_rows: int = 500
     aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
     aliyun_access_key_id: str = ""
     aliyun_access_key_secret: str = ""
@@ -93,6 +97,13 @@ class Settings:
     prometheus_multiproc_dir: str = ""
     # Personal data of people nothing holds any more is erased after this many days (app/retention).
     retention_days: int = 365
+
+    @property
+    def scan_flush_interval_ms(self) -> int:
+        """How often queued scans are written; 0: each in its own request (``scan_flush_ms`` -1 decides by env)."""
+        if self.scan_flush_ms >= 0:
+            return self.scan_flush_ms
+        return 0 if self.env == "test" else 200
 
     @property
     def is_production(self) -> bool:
@@ -184,6 +195,8 @@ class Settings:
                 get("SCANS_COUNTED_PER_ADDRESS_HOUR", str(cls.scans_counted_per_address_hour)),
                 "SCANS_COUNTED_PER_ADDRESS_HOUR",
             ),
+            scan_flush_ms=_int(get("SCAN_FLUSH_MS", str(cls.scan_flush_ms)), "SCAN_FLUSH_MS"),
+            scan_flush_rows=_int(get("SCAN_FLUSH_ROWS", str(cls.scan_flush_rows)), "SCAN_FLUSH_ROWS"),
             aliyun_sms_endpoint=get("ALIYUN_SMS_ENDPOINT", cls.aliyun_sms_endpoint).rstrip("/"),
             aliyun_access_key_id=get("ALIYUN_ACCESS_KEY_ID"),
             aliyun_access_key_secret=get("ALIYUN_ACCESS_KEY_SECRET"),

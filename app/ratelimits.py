@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from flask import Flask, current_app
 from limits import RateLimitItem, parse
@@ -77,6 +77,8 @@ class RateLimits:
             raise ValueError(f"RATELIMIT_STORAGE_URI {uri!r} names an asyncio storage")
         self.storage = storage
         self._moving = MovingWindowRateLimiter(self.storage)
+        self._acquire_script: Any = None  # redis-py's Script, registered on first use
+        self._acquire_each_script: Any = None
         self._fixed = FixedWindowRateLimiter(self.storage)
 
     def _strategy(self, limit: Limit) -> RateLimiter:
@@ -108,6 +110,8 @@ class RateLimits:
         the other then sees; the atomic hit below still refuses the one that
         overflows, and the hits already counted for it are handed back.
         """
+        if checks and isinstance(self.storage, RedisStorage) and not any(limit.fixed for limit, _ in checks):
+            return self._acquire_moving_in_redis(checks)
         refusal = self.check(checks)
         if refusal is not None:
             return refusal
@@ -121,6 +125,57 @@ class RateLimits:
         except StorageError as exc:
             raise RateLimitStoreDown(str(exc.storage_error)) from exc
         return None
+
+    def _acquire_moving_in_redis(self, checks: Sequence[tuple[Limit, str]]) -> Refusal | None:
+        """``acquire`` for moving windows on Redis in one round trip: test all, then count all, in one script.
+
+        The windows are the lists ``limits`` keeps (newest hit first), so ``check``, ``release`` and the
+        library's own calls read them as before; a scan's two bounds cost one call instead of four.
+        """
+        assert isinstance(self.storage, RedisStorage)
+        storage = self.storage
+        keys = [storage.prefixed_key(limit.item.key_for(limit.name, key)) for limit, key in checks]
+        args: list[float] = [time.time()]
+        for limit, _ in checks:
+            args += [limit.item.amount, limit.item.get_expiry()]
+        try:
+            if self._acquire_script is None:
+                connection = cast(Redis, storage.get_connection())  # typed as a narrow protocol by limits
+                self._acquire_script = connection.register_script(_REDIS_ACQUIRE_MOVING)
+            refused = int(self._acquire_script(keys=keys, args=args))
+        except RedisError as exc:
+            raise RateLimitStoreDown(str(exc)) from exc
+        if refused:
+            limit, key = checks[refused - 1]
+            return Refusal(limit, self.retry_after(limit, key))
+        return None
+
+    def acquire_each(self, groups: Sequence[Sequence[tuple[Limit, str]]]) -> list[Limit | None]:
+        """``acquire`` for each group in turn (a later group sees the earlier groups' hits): the refusing limits.
+
+        On Redis with moving windows only, one script call for all the groups (a batch of scans);
+        otherwise one ``acquire`` per group.
+        """
+        if not groups:
+            return []
+        if not (isinstance(self.storage, RedisStorage) and all(not lim.fixed for g in groups for lim, _ in g)):
+            return [refusal.limit if (refusal := self.acquire(group)) else None for group in groups]
+        storage = self.storage
+        keys: list[str] = []
+        args: list[float] = [time.time()]
+        for group in groups:
+            args.append(len(group))
+            for limit, key in group:
+                keys.append(storage.prefixed_key(limit.item.key_for(limit.name, key)))
+                args += [limit.item.amount, limit.item.get_expiry()]
+        try:
+            if self._acquire_each_script is None:
+                connection = cast(Redis, storage.get_connection())  # typed as a narrow protocol by limits
+                self._acquire_each_script = connection.register_script(_REDIS_ACQUIRE_EACH)
+            refused = [int(n) for n in self._acquire_each_script(keys=keys, args=args)]
+        except RedisError as exc:
+            raise RateLimitStoreDown(str(exc)) from exc
+        return [group[n - 1][0] if n else None for group, n in zip(groups, refused, strict=True)]
 
     def release(self, checks: Sequence[tuple[Limit, str]]) -> None:
         """Hand back the hit ``acquire`` counted against each limit: the work it guarded failed.
@@ -178,6 +233,54 @@ class RateLimits:
         if callable(close):
             close()
 
+
+# Every moving window (ARGV: now, then limit and expiry per key) admits one more hit, or the 1-based
+# index of the first that does not; only when all admit is the hit pushed onto each (as limits does).
+_REDIS_ACQUIRE_MOVING = """
+local now = tonumber(ARGV[1])
+for i = 1, #KEYS do
+    local entry = redis.call('lindex', KEYS[i], tonumber(ARGV[2 * i]) - 1)
+    if entry and tonumber(entry) >= now - tonumber(ARGV[2 * i + 1]) then
+        return i
+    end
+end
+for i = 1, #KEYS do
+    redis.call('lpush', KEYS[i], ARGV[1])
+    redis.call('ltrim', KEYS[i], 0, tonumber(ARGV[2 * i]) - 1)
+    redis.call('expire', KEYS[i], tonumber(ARGV[2 * i + 1]))
+end
+return 0
+"""
+
+# _REDIS_ACQUIRE_MOVING for many groups in one call. ARGV: now, then per group its number of keys and
+# per key its limit and expiry; KEYS: every group's keys in turn. Returns per group 0 or the index
+# (1-based, within the group) of the window that refused it.
+_REDIS_ACQUIRE_EACH = """
+local now = tonumber(ARGV[1])
+local arg, key, result = 2, 1, {}
+for g = 1, 1000000 do
+    if ARGV[arg] == nil then break end
+    local n = tonumber(ARGV[arg])
+    local refused = 0
+    for i = 0, n - 1 do
+        local entry = redis.call('lindex', KEYS[key + i], tonumber(ARGV[arg + 1 + 2 * i]) - 1)
+        if refused == 0 and entry and tonumber(entry) >= now - tonumber(ARGV[arg + 2 + 2 * i]) then
+            refused = i + 1
+        end
+    end
+    if refused == 0 then
+        for i = 0, n - 1 do
+            redis.call('lpush', KEYS[key + i], ARGV[1])
+            redis.call('ltrim', KEYS[key + i], 0, tonumber(ARGV[arg + 1 + 2 * i]) - 1)
+            redis.call('expire', KEYS[key + i], tonumber(ARGV[arg + 2 + 2 * i]))
+        end
+    end
+    result[g] = refused
+    key = key + n
+    arg = arg + 1 + 2 * n
+end
+return result
+"""
 
 # Decrement a fixed window's counter unless it has expired meanwhile (a bare DECR would
 # recreate it at -1 with no expiry).

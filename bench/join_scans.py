@@ -20,20 +20,15 @@ measures, directly against the database, what a hot-row counter would have cost
 from __future__ import annotations
 
 import argparse
-import http.client
+import itertools
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -45,8 +40,11 @@ from app.directory import service as directory_service
 from app.directory.models import Station
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinScan
+from bench.load import Request, Round, drive, free_port, gunicorn, percentile
 
-ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["SECRET", "free_port", "scratch_database", "seed"]
+
+_devices = itertools.count()
 SECRET = "bench-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz"  # noqa: S105  # a throwaway server's key
 
 
@@ -97,19 +95,10 @@ def seed(url: str, codes: int) -> list[str]:
         engine.dispose()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @contextmanager
 def server(url: str, workers: int, threads: int) -> Iterator[int]:
     """gunicorn serving the app on a free port, stopped on exit."""
-    port = free_port()
     env = {
-        **os.environ,
         "DATABASE_URL": url,
         "SECRET_KEY": SECRET,
         "RUHUI_ENV": "development",
@@ -118,101 +107,18 @@ def server(url: str, workers: int, threads: int) -> Iterator[int]:
         # Every client sits on 127.0.0.1: lift the per-address cap so that every scan is counted and checked.
         "SCANS_COUNTED_PER_ADDRESS_HOUR": "100000000",
     }
-    command = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "--workers",
-        str(workers),
-        "--worker-class",
-        "gthread",
-        "--threads",
-        str(threads),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-        "wsgi:app",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603  # our own venv's gunicorn, fixed arguments
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-                connection.request("GET", "/readyz")
-                ok = connection.getresponse().status == 200
-                connection.close()
-                if ok:
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
+    with gunicorn("wsgi:app", env, workers=workers, threads=threads, ready_path="/readyz") as port:
         yield port
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
-@dataclass
-class Result:
-    name: str
-    seconds: float
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-
-    @property
-    def throughput(self) -> float:
-        return len(self.latencies) / self.seconds
-
-    def percentile(self, p: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
-
-
-def drive(port: int, name: str, pick_token: Callable[[int, int], str], clients: int, seconds: float) -> Result:
+def drive_scans(port: int, pick_token: Callable[[int, int], str], clients: int, seconds: float) -> Round:
     """``clients`` threads, each on one keep-alive connection, resolving tokens until the time is up."""
-    result = Result(name=name, seconds=seconds)
-    lock = threading.Lock()
-    start = threading.Barrier(clients + 1)
-    stop_at = [0.0]
 
-    def client(n: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        latencies: list[float] = []
-        errors = 0
-        i = 0
-        start.wait()
-        while time.perf_counter() < stop_at[0]:
-            began = time.perf_counter()
-            try:
-                connection.request("GET", f"/api/v1/join/{pick_token(n, i)}", headers={"X-Device-Id": f"bench-{n}-{i}"})
-                response = connection.getresponse()
-                response.read()
-                if response.status == 200:
-                    latencies.append(time.perf_counter() - began)
-                else:
-                    errors += 1
-            except (OSError, http.client.HTTPException):
-                errors += 1
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            i += 1
-        connection.close()
-        with lock:
-            result.latencies.extend(latencies)
-            result.errors += errors
+    def request(n: int, i: int) -> Request:
+        # A device never seen before (over all rounds): a repeat would rightly go uncounted (one an hour).
+        return Request(f"/api/v1/join/{pick_token(n, i)}", headers={"X-Device-Id": f"bench-{next(_devices)}"})
 
-    workers = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for worker in workers:
-        worker.start()
-    stop_at[0] = time.perf_counter() + seconds
-    start.wait()
-    for worker in workers:
-        worker.join()
-    return result
+    return drive(port, request, clients=clients, seconds=seconds, max_requests=10**9)
 
 
 def count_scans(url: str) -> int:
@@ -293,9 +199,9 @@ def main(argv: list[str] | None = None) -> None:
         backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
         tokens = seed(url, args.codes)
         print(f"join-code scans on {backend}: {args.clients} clients, gunicorn {args.workers}×{args.threads} threads")
-        results: dict[str, list[Result]] = {"one code": [], "many codes": []}
+        results: dict[str, list[Round]] = {"one code": [], "many codes": []}
         with server(url, args.workers, args.threads) as port:
-            drive(port, "warm-up", lambda n, i: tokens[(n + i) % len(tokens)], args.clients, 2.0)
+            drive_scans(port, lambda n, i: tokens[(n + i) % len(tokens)], args.clients, 2.0)
             scans_before = count_scans(url)
             scenarios: dict[str, Callable[[int, int], str]] = {
                 "one code": lambda n, i: tokens[0],
@@ -304,19 +210,19 @@ def main(argv: list[str] | None = None) -> None:
             for round_no in range(args.rounds):
                 # Alternate which scenario goes first, so a growing table or a warming cache favours neither.
                 for name in sorted(scenarios, reverse=bool(round_no % 2)):
-                    results[name].append(drive(port, name, scenarios[name], args.clients, args.duration))
+                    results[name].append(drive_scans(port, scenarios[name], args.clients, args.duration))
             scans_added = count_scans(url) - scans_before
 
         ok_requests = sum(len(r.latencies) for rs in results.values() for r in rs)
         print(f"{'scenario':<12} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'errors':>7}")
         medians: dict[str, float] = {}
         for name, rounds in results.items():
-            merged = Result(name, sum(r.seconds for r in rounds), [x for r in rounds for x in r.latencies])
-            merged.errors = sum(r.errors for r in rounds)
+            latencies = [x for r in rounds for x in r.latencies]
+            errors = sum(r.errors for r in rounds)
             medians[name] = statistics.median(r.throughput for r in rounds)
             print(
-                f"{name:<12} {medians[name]:>8.0f} {merged.percentile(0.50):>8.1f} "
-                f"{merged.percentile(0.95):>8.1f} {merged.percentile(0.99):>8.1f} {merged.errors:>7}"
+                f"{name:<12} {medians[name]:>8.0f} {percentile(latencies, 0.50):>8.1f} "
+                f"{percentile(latencies, 0.95):>8.1f} {percentile(latencies, 0.99):>8.1f} {errors:>7}"
             )
         for name, rounds in results.items():
             print(f"  {name} per round (req/s): " + ", ".join(f"{r.throughput:.0f}" for r in rounds))

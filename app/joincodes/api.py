@@ -16,6 +16,8 @@ from app.config import Settings
 from app.db import db
 from app.directory.models import OCCUPATIONS
 from app.joincodes import bundle, qr, service, wxacode
+from app.joincodes.resolved import current_resolve_cache
+from app.joincodes.scanlog import current_scan_log
 from app.joincodes.schemas import (
     BundleArgsSchema,
     JoinCodeCreateSchema,
@@ -35,6 +37,7 @@ blp = Blueprint(
 join_blp = Blueprint("join", __name__, description="What the mini-program shows after a scan (no sign-in)")
 
 _BINARY = {"type": "string", "format": "binary"}
+_JOIN_SCREEN = JoinScreenSchema()
 # The images of a code never change while its URL does not; the ETag catches a changed PUBLIC_BASE_URL.
 _IMAGE_CACHE_CONTROL = "private, max-age=86400"
 
@@ -250,7 +253,7 @@ class JoinResolve(MethodView):
     @join_blp.response(200, JoinScreenSchema, headers={"Cache-Control": {"schema": {"type": "string"}}})
     @join_blp.alt_response(404, description="join_code_not_found")
     @join_blp.alt_response(410, description="join_code_revoked / join_code_expired")
-    def get(self, token: str) -> tuple[service.JoinScreen, dict[str, str]]:
+    def get(self, token: str) -> Response:
         """Resolve a scanned join code for the mini-program's first screen, and count the scan.
 
         Send a stable, app-generated ``X-Device-Id`` header to have distinct devices counted. A device
@@ -268,11 +271,18 @@ class JoinResolve(MethodView):
                 settings.secret_key,
                 request.remote_addr or "unknown",
                 settings.scans_counted_per_address_hour,
+                current_scan_log(),
             ),
             base_url=settings.public_base_url,
             consent_version=settings.consent_version,
             count_scan=request.method != "HEAD",
+            cache=current_resolve_cache(),
         )
         db.session.commit()
+        # The body is the same for every scan while the code's answer stays cached: dump it once.
+        rendered = screen.resolved.rendered if screen.resolved is not None else {}
+        body = rendered.get("api")
+        if body is None:
+            body = rendered["api"] = f"{current_app.json.dumps(_JOIN_SCREEN.dump(screen))}\n".encode()
         # Not cacheable: every GET is a counted scan, and the code may be revoked at any moment.
-        return screen, {"Cache-Control": "no-store"}
+        return Response(body, mimetype="application/json", headers={"Cache-Control": "no-store"})

@@ -13,6 +13,15 @@ from app.directory.models import Station
 SCAN_CHANNELS = ("miniprogram", "web")
 
 
+def code_status(revoked_at: dt.datetime | None, expires_at: dt.datetime | None, now: dt.datetime) -> str:
+    """``revoked``, ``expired`` or ``active`` (live) at ``now``: the rule of ``JoinCode.status_at``."""
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    return "active"
+
+
 class JoinCode(TimestampMixin, Base):
     """A random token for a station, printed as a QR code; it may expire, be revoked or be rotated.
 
@@ -39,11 +48,7 @@ class JoinCode(TimestampMixin, Base):
 
     def status_at(self, now: dt.datetime) -> str:
         """``revoked``, ``expired`` or ``active`` (live) at ``now``."""
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        return "active"
+        return code_status(self.revoked_at, self.expires_at, now)
 
     @classmethod
     def live_at(cls, now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -117,3 +122,21 @@ class WxaCode(Base):
     env_version: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
     image_png: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class DirectoryChange(Base):
+    """One row per flush that changed what a join code resolves to: the newest id is the directory's version.
+
+    A resolve's answer (the code, its station and employer, the union the routing engine
+    previews) is cached in each app process (``app.joincodes.resolved``); a process
+    compares the newest id here with the one its cache was filled under, at most every
+    ``VERSION_CHECK_SECONDS``, and forgets everything when they differ. The row is
+    written in the same transaction as the change (``app.joincodes.resolved`` hooks
+    every session's flush), so a committed change is never missed. Rows rather than
+    one counter row: an INSERT makes no officer's transaction wait on another's.
+    """
+
+    __tablename__ = "directory_changes"
+
+    id: Mapped[IdPk]
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

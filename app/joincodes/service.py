@@ -12,7 +12,8 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,6 +28,8 @@ from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Statio
 from app.directory.service import get_station
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
+from app.joincodes.resolved import CodeFacts, EmployerFacts, ResolveCache, Resolved, StationFacts
+from app.joincodes.scanlog import PendingScan, ScanLog, current_scan_log
 from app.pagination import Page, paginate
 from app.ratelimits import Limit, RateLimits, RateLimitStoreDown
 from app.routing.service import route_station
@@ -52,7 +55,16 @@ def join_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/j/{token}"
 
 
-def ensure_live(code: JoinCode, now: dt.datetime) -> None:
+class _HasStatus(Protocol):
+    def status_at(self, now: dt.datetime) -> str: ...
+
+
+class _HasId(Protocol):
+    @property
+    def id(self) -> int: ...
+
+
+def ensure_live(code: _HasStatus, now: dt.datetime) -> None:
     """Raise the contract's 410 for a code that no longer admits anyone."""
     status = code.status_at(now)
     if status == "revoked":
@@ -234,19 +246,36 @@ ATTRIBUTION_WINDOW = dt.timedelta(hours=24)
 
 
 def record_sign_in_after_scan(
-    session: Session, *, person_id: int, method: str, device_id: str | None, device_key: str, now: dt.datetime
+    session: Session,
+    *,
+    person_id: int,
+    method: str,
+    device_id: str | None,
+    device_key: str,
+    now: dt.datetime,
+    scan_log: ScanLog | None = None,
 ) -> ScanSignIn | None:
-    """Tie a worker's sign-in to the code the same device scanned last, within the window; None when none."""
+    """Tie a worker's sign-in to the code the same device scanned last, within the window; None when none.
+
+    A scan this process has queued but not yet written (``scan_log``) is newer than any written one.
+    """
     device = device_hash(device_id, device_key)
     if device is None:
         return None
-    code_id = session.scalar(
-        sa.select(JoinScan.join_code_id)
-        .where(
-            JoinScan.device_hash == device, JoinScan.scanned_at <= now, JoinScan.scanned_at > now - ATTRIBUTION_WINDOW
+    queued = scan_log.pending_for_device(device, now - ATTRIBUTION_WINDOW) if scan_log is not None else None
+    code_id = (
+        queued.join_code_id
+        if queued is not None
+        else session.scalar(
+            sa.select(JoinScan.join_code_id)
+            .where(
+                JoinScan.device_hash == device,
+                JoinScan.scanned_at <= now,
+                JoinScan.scanned_at > now - ATTRIBUTION_WINDOW,
+            )
+            .order_by(JoinScan.scanned_at.desc(), JoinScan.id.desc())
+            .limit(1)
         )
-        .order_by(JoinScan.scanned_at.desc(), JoinScan.id.desc())
-        .limit(1)
     )
     if code_id is None:
         return None
@@ -270,6 +299,8 @@ class ScanCounting:
     device_key: str
     client_address: str
     per_address_hour: int = 120
+    # Where counted scans are queued to be written in batches; None: written in the request (``record_scan``).
+    log: ScanLog | None = None
 
     @property
     def address_limit(self) -> Limit:
@@ -281,32 +312,63 @@ def sign_in_attribution(device_id: str | None, device_key: str) -> Callable[[Ses
 
     def record(session: Session, person_id: int, method: str) -> ScanSignIn | None:
         return record_sign_in_after_scan(
-            session, person_id=person_id, method=method, device_id=device_id, device_key=device_key, now=utcnow()
+            session,
+            person_id=person_id,
+            method=method,
+            device_id=device_id,
+            device_key=device_key,
+            now=utcnow(),
+            scan_log=current_scan_log(),
         )
 
     return record
 
 
 def record_scan(
-    session: Session, code: JoinCode, *, channel: str, device_id: str | None, device_key: str, now: dt.datetime
+    session: Session,
+    code: _HasId,
+    *,
+    channel: str,
+    device_id: str | None,
+    device_key: str,
+    now: dt.datetime,
+    scan_log: ScanLog | None = None,
 ) -> None:
-    """Append one scan event (an INSERT: no row is shared with concurrent scans of the same code)."""
-    session.add(
-        JoinScan(join_code_id=code.id, scanned_at=now, channel=channel, device_hash=device_hash(device_id, device_key))
-    )
+    """Append one scan event: queued to ``scan_log`` when given (written in a batch), else an INSERT now.
+
+    Either way no row is shared with concurrent scans of the same code.
+    """
+    device = device_hash(device_id, device_key)
+    if scan_log is not None:
+        scan_log.append(PendingScan(join_code_id=code.id, scanned_at=now, channel=channel, device_hash=device))
+        return
+    session.add(JoinScan(join_code_id=code.id, scanned_at=now, channel=channel, device_hash=device))
     session.flush()
 
 
 def record_bounded_scan(
-    session: Session, code: JoinCode, *, channel: str, device_id: str | None, counting: ScanCounting, now: dt.datetime
+    session: Session, code: _HasId, *, channel: str, device_id: str | None, counting: ScanCounting, now: dt.datetime
 ) -> bool:
     """Record a worker's scan unless it repeats one (same device and code) or its address is past its cap.
 
-    True when recorded. The bounds (``SCAN_DEVICE_WINDOW``, ``SCANS_COUNTED_PER_ADDRESS``)
+    True when recorded (or queued: ``counting.log`` applies the same bounds, in ``bounded_scans``,
+    when it writes the batch). The bounds (``SCAN_DEVICE_WINDOW``, ``SCANS_COUNTED_PER_ADDRESS``)
     live in the shared counter storage, so they hold across processes; when it cannot be
     reached the scan goes uncounted. Counting never fails the scan itself.
     """
     device = device_hash(device_id, counting.device_key)
+    if counting.log is not None:
+        # Queued with what its bounds need; the log applies them to the batch (``bounded_scans``).
+        counting.log.append(
+            PendingScan(
+                join_code_id=code.id,
+                scanned_at=now,
+                channel=channel,
+                device_hash=device,
+                client_address=counting.client_address,
+            )
+        )
+        return True
     address_limit = counting.address_limit
     checks = [(address_limit, counting.client_address)]
     if device is not None:
@@ -322,9 +384,46 @@ def record_bounded_scan(
             log.info("scan not counted: its address is past the cap", extra={"join_code_id": code.id})
         metrics.JOIN_SCANS.labels("no").inc()
         return False
-    record_scan(session, code, channel=channel, device_id=device_id, device_key=counting.device_key, now=now)
+    record_scan(
+        session,
+        code,
+        channel=channel,
+        device_id=device_id,
+        device_key=counting.device_key,
+        now=now,
+        scan_log=counting.log,
+    )
     metrics.JOIN_SCANS.labels("yes").inc()
     return True
+
+
+def bounded_scans(limits: RateLimits, per_address_hour: int, scans: list[PendingScan]) -> list[PendingScan]:
+    """The queued ``scans`` that count under ``record_bounded_scan``'s bounds, in one call to the shared counters.
+
+    Marked ``bounded``; in order, so a later scan of the batch sees the earlier ones' hits. When the
+    counters cannot be reached the batch goes uncounted, as a single scan would.
+    """
+    address_limit = ScanCounting(limits, "", "", per_address_hour).address_limit
+    groups: list[list[tuple[Limit, str]]] = []
+    for scan in scans:
+        checks = [(address_limit, scan.client_address)]
+        if scan.device_hash is not None:
+            checks.append((SCAN_DEVICE_WINDOW, f"{scan.join_code_id}:{scan.device_hash}"))
+        groups.append(checks)
+    try:
+        refusals = limits.acquire_each(groups)
+    except RateLimitStoreDown:
+        log.warning("rate-limit storage unreachable; scans went uncounted", extra={"scans": len(scans)})
+        metrics.JOIN_SCANS.labels("no").inc(len(scans))
+        return []
+    counted = [replace(scan, bounded=True) for scan, refused in zip(scans, refusals, strict=True) if refused is None]
+    capped = sum(1 for refused in refusals if refused is address_limit)
+    if capped:
+        log.info("scans not counted: their address is past the cap", extra={"scans": capped})
+    metrics.JOIN_SCANS.labels("yes").inc(len(counted))
+    if len(counted) < len(scans):
+        metrics.JOIN_SCANS.labels("no").inc(len(scans) - len(counted))
+    return counted
 
 
 @dataclass(frozen=True)
@@ -420,12 +519,13 @@ def rotate_join_code_in_scope(
 class JoinScreen:
     """What the first screen after a scan shows: the code, its station, employer and the union it routes to."""
 
-    code: JoinCode
-    station: Station
-    employer: Employer | None
+    code: JoinCode | CodeFacts
+    station: Station | StationFacts
+    employer: Employer | EmployerFacts | None
     union: UnionPreview | None
     url: str
     consent_version: str = ""
+    resolved: Resolved | None = None  # the cached answer it was made of (a scan), if any
 
     @property
     def join_code(self) -> dict[str, object]:
@@ -485,6 +585,30 @@ def preview_union(session: Session, station: Station) -> UnionPreview | None:
     return UnionPreview(decision.union_id, decision.union_name, decision.union_kind, decision.rule)
 
 
+def resolve_token(session: Session, token: str, cache: ResolveCache | None = None) -> Resolved:
+    """What ``token`` resolves to (code, station, employer, union preview), from ``cache`` when it holds it.
+
+    404 for an unknown token (never cached); a revoked or expired code is returned like a live one.
+    """
+    if not TOKEN_PATTERN.match(token):
+        raise _join_code_not_found()
+    tag = None
+    if cache is not None:
+        cached, tag = cache.lookup(session, token)
+        if cached is not None:
+            return cached
+    code = find_by_token(session, token)
+    station = session.get(Station, code.station_id)
+    assert station is not None  # loaded by find_by_token, a foreign key
+    employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
+    resolved = Resolved(
+        CodeFacts.of(code), StationFacts.of(station), EmployerFacts.of(employer), preview_union(session, station)
+    )
+    if cache is not None and tag is not None:
+        cache.store(token, resolved, tag)
+    return resolved
+
+
 def open_join_code(
     session: Session,
     token: str,
@@ -495,27 +619,27 @@ def open_join_code(
     base_url: str,
     consent_version: str,
     count_scan: bool = True,
+    cache: ResolveCache | None = None,
 ) -> JoinScreen:
     """Resolve a scanned token for its first screen and count the scan (within ``record_scan``'s bounds).
 
-    Dead or unknown codes raise 410/404; a live one is always answered, counted or not.
+    Dead or unknown codes raise 410/404; a live one is always answered, counted or not. With a
+    ``cache`` (``app.joincodes.resolved``) a code already resolved since the directory last changed
+    costs no query.
     """
     now = utcnow()
-    code = find_by_token(session, token)
-    ensure_live(code, now)
-    station = session.get(Station, code.station_id)
-    assert station is not None  # loaded by find_by_token, a foreign key
-    employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
-    union = preview_union(session, station)
+    resolved = resolve_token(session, token, cache)
+    ensure_live(resolved.code, now)
     if count_scan:
-        record_bounded_scan(session, code, channel=channel, device_id=device_id, counting=counting, now=now)
+        record_bounded_scan(session, resolved.code, channel=channel, device_id=device_id, counting=counting, now=now)
     return JoinScreen(
-        code=code,
-        station=station,
-        employer=employer,
-        union=union,
-        url=join_url(base_url, code.token),
+        code=resolved.code,
+        station=resolved.station,
+        employer=resolved.employer,
+        union=resolved.union,
+        url=join_url(base_url, resolved.code.token),
         consent_version=consent_version,
+        resolved=resolved,
     )
 
 

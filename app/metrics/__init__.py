@@ -14,6 +14,8 @@ never its path, so no token or id reaches a label.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Histogram
 
 UNMATCHED_ENDPOINT = "unmatched"  # no URL rule matched (404, 405): the path is not a label
@@ -47,8 +49,19 @@ JOIN_SCANS = Counter(
 )
 
 
+# The labelled children, looked up once each: ``labels()`` validates and locks on every call.
+_REQUEST_COUNTERS: dict[tuple[str, str, int], Any] = {}
+_REQUEST_TIMERS: dict[str, Any] = {}
+
+
 def observe_request(endpoint: str | None, method: str, status: int, seconds: float) -> None:
     """Count one answered request (called from the request hooks of ``app.observability``)."""
     label = endpoint or UNMATCHED_ENDPOINT
-    HTTP_REQUESTS.labels(label, method, str(status)).inc()
-    HTTP_REQUEST_SECONDS.labels(label).observe(seconds)
+    counter = _REQUEST_COUNTERS.get((label, method, status))
+    if counter is None:
+        counter = _REQUEST_COUNTERS[(label, method, status)] = HTTP_REQUESTS.labels(label, method, str(status))
+    timer = _REQUEST_TIMERS.get(label)
+    if timer is None:
+        timer = _REQUEST_TIMERS[label] = HTTP_REQUEST_SECONDS.labels(label)
+    counter.inc()
+    timer.observe(seconds)

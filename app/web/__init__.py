@@ -7,8 +7,8 @@ the session cookie, the blueprint and the consent text in force.
 
 from __future__ import annotations
 
-from flask import Flask, has_request_context, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, has_request_context, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 
 from app.config import Settings
 from app.consent import consent_text
@@ -24,6 +24,12 @@ class SessionCookie(SecureCookieSessionInterface):
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        # Without a cookie there is nothing to verify: skip building the signing serializer.
+        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+            return self.session_class()
+        return super().open_session(app, request)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -36,6 +36,8 @@ from app.enrollment import service as enrollment
 from app.enrollment.schemas import ApplicationFormSchema, ApplicationSchema
 from app.errors import AppError, flatten_field_errors
 from app.joincodes import service as joincodes
+from app.joincodes.resolved import current_resolve_cache
+from app.joincodes.scanlog import current_scan_log
 from app.ratelimits import rate_limits
 from app.retention import service as retention
 from app.web.qrsvg import screen_svg
@@ -232,10 +234,12 @@ def _open(token: str, *, count_scan: bool, device_id: str | None = None) -> join
             settings.secret_key,
             request.remote_addr or "unknown",
             settings.scans_counted_per_address_hour,
+            current_scan_log(),
         ),
         base_url=settings.public_base_url,
         consent_version=settings.consent_version,
         count_scan=count_scan,
+        cache=current_resolve_cache(),
     )
 
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0023_pending_queue_indexes'
-down_revision: str | Sequence[str] | None = "0020_liaison"
+down_revision: str | Sequence[str] | None = "0022_directory_changes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -58,7 +58,7 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def _decode(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
+def decode_cursor(cursor: str, keys: Sequence[InstrumentedAttribute[Any]]) -> list[Any]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
@@ -87,7 +87,7 @@ def keyset_page(
 ) -> Any:
     """``statement`` narrowed to the rows after the cursor, in key order, one row more than the page."""
     if cursor:
-        values = _decode(cursor, keys)
+        values = decode_cursor(cursor, keys)
         left, right = (
             sa.tuple_(*keys),
             sa.tuple_(*[sa.literal(v, type_=k.type) for k, v in zip(keys, values, strict=True)]),

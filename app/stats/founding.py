@@ -40,9 +40,7 @@ from app.errors import ValidationFailed
 from app.founding.models import FoundingCase, FoundingTarget
 from app.founding.service import has_union_condition, overdue_condition
 from app.founding.vocabulary import OPEN_STAGES, SECTORS, TARGET_SOURCES
-from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page
-from app.pagination import _decode as decode_cursor  # the one cursor format of the contract's lists
-from app.pagination import _encode as encode_cursor
+from app.pagination import DEFAULT_LIMIT, MAX_LIMIT, Page, decode_cursor, encode_cursor
 
 FOUNDING_GROUPINGS = ("region", "sector", "source", "union")
 # Every stage of an open case: before ``active``, and ``deferred`` (paused, still to be founded).

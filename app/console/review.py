@@ -128,7 +128,7 @@ def queue() -> Any:
     page, flags = None, {}
     if args.filters is not None:
         page = service.review_queue(
-            db.session, principal(), filters=args.filters, limit=PAGE_SIZE, cursor=args.cursor, now=now
+            db.read_session, principal(), filters=args.filters, limit=PAGE_SIZE, cursor=args.cursor, now=now
         )
         flags = service.duplicate_flags(db.session, principal(), [view.application for view in page.items])
     unions = directory.list_unions(db.session, scope(), limit=200).items

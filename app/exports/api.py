@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -55,7 +55,7 @@ class ExportView(MethodView):
         )
         db.session.commit()  # the audit event stands before the first byte leaves
         return Response(
-            service.export_bytes(export, current_app.extensions["ruhui.sessionmaker"]),
+            service.export_bytes(export, db.read_sessionmaker),
             content_type=_CONTENT_TYPES[fmt],
             headers={
                 "Content-Disposition": f'attachment; filename="{export.filename}"',

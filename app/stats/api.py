@@ -41,7 +41,7 @@ class CoverageView(MethodView):
         `next_cursor` null on the last page); `total` is always the whole subtree's. The other
         groupings are bounded and come whole.
         """
-        return service.coverage(db.session, current_actor(), now=utcnow(), **args)
+        return service.coverage(db.read_session, current_actor(), now=utcnow(), **args)
 
 
 @blp.route("/funnel")
@@ -52,7 +52,7 @@ class FunnelView(MethodView):
     @_errors
     def get(self, args: dict[str, Any]) -> Any:
         """Show scans → phones proved → applications → approvals of a join code, a station or a union."""
-        return service.funnel(db.session, current_actor(), **args)
+        return service.funnel(db.read_session, current_actor(), **args)
 
 
 @blp.route("/blind-spots")
@@ -63,4 +63,4 @@ class BlindSpotsView(MethodView):
     @_errors
     def get(self, args: dict[str, Any]) -> Any:
         """List stations whose workers only a fallback federation takes, and employers with members but no union."""
-        return service.blind_spots(db.session, current_actor(), **args)
+        return service.blind_spots(db.read_session, current_actor(), **args)

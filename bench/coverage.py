@@ -118,14 +118,35 @@ POSTGRES_SEED = (
 )
 
 
+SEEDED_TABLES = ("persons", "identities", "applications", "memberships")
+# The seeded tables' plain indexes (not those behind a primary key or unique constraint): dropped before
+# the bulk insert and built again after it, which is several times faster than maintaining a dozen
+# indexes row by row (at ten million applications, hours become minutes).
+PLAIN_INDEXES = """
+    SELECT i.indexname, i.indexdef FROM pg_indexes i
+    WHERE i.schemaname = 'public' AND i.tablename = ANY(:tables)
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+"""
+
+
 def seed_applications(engine: sa.Engine, count: int) -> None:
     with engine.begin() as connection:
         params = {"n": count, "stations": STATIONS, "occupations": list(OCCUPATIONS), "forms": list(EMPLOYMENT_FORMS)}
+        indexes = connection.execute(sa.text(PLAIN_INDEXES), {"tables": list(SEEDED_TABLES)}).all()
+        for name, _ in indexes:
+            connection.execute(sa.text(f'DROP INDEX "{name}"'))
+        # The rows are consistent by construction: skip the per-row foreign-key checks (superuser only).
+        connection.execute(sa.text("SET LOCAL session_replication_role = replica"))
+        connection.execute(sa.text("SET LOCAL maintenance_work_mem = '512MB'"))
         for statement in POSTGRES_SEED:
             started = time.perf_counter()
             connection.execute(sa.text(statement), params)
             table = statement.split()[2]
             print(f"  {table:<13} {time.perf_counter() - started:7.1f}s", flush=True)
+        started = time.perf_counter()
+        for _, definition in indexes:
+            connection.execute(sa.text(definition))
+        print(f"  {'indexes':<13} {time.perf_counter() - started:7.1f}s ({len(indexes)} built after)", flush=True)
         for table in ("persons", "identities", "applications", "memberships", "unions", "stations"):
             # Rows went in with explicit ids: move each id sequence past them.
             statement = f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"  # noqa: S608  # table names from the literal tuple above

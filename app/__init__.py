@@ -72,7 +72,7 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     inputs.init_app(app)
     headers.init_app(app)
     passwords.use_test_profile(settings.env == "test")
-    database.init_app(app, settings.database_url)
+    database.init_app(app, settings.database_url, settings.database_read_url)
     init_keyring(app, settings)
     limiter.init_app(app)
     # No default or blueprint limits: a view's own ``limiter.limit`` decorator checks its limit when

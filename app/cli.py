@@ -11,9 +11,9 @@ from alembic import command
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from app import demo, migrate
+from app import demo, migrate, partitions
 from app.auth import service as auth_service
-from app.db import db
+from app.db import db, utcnow
 from app.directory import service as directory_service
 from app.directory.models import Union
 from app.errors import AppError
@@ -154,6 +154,43 @@ def reencrypt(batch_size: int) -> None:
     click.echo(json.dumps({"resealed": total, "key_id": ring.current_kid}))
 
 
+partitions_cli = AppGroup("partitions", help="Monthly partitions of join_scans and audit_events (PostgreSQL).")
+
+
+def _busy(error: sa.exc.OperationalError) -> str:
+    if "lock timeout" in str(error.orig):
+        return f"a table was busy for {partitions.LOCK_TIMEOUT}: nothing was changed; run again later"
+    raise error
+
+
+@partitions_cli.command("ensure")
+@click.option("--months-ahead", default=partitions.MONTHS_AHEAD, show_default=True, type=click.IntRange(min=0))
+def partitions_ensure(months_ahead: int) -> None:
+    """Create the month partitions up to N months ahead (run daily from cron); moves rows the default caught."""
+    with db.engine.begin() as connection:
+        try:
+            created = partitions.ensure(connection, now=utcnow(), months_ahead=months_ahead)
+        except partitions.PartitionError as error:
+            raise click.ClickException(str(error)) from error
+        except sa.exc.OperationalError as error:
+            raise click.ClickException(_busy(error)) from error
+    click.echo(json.dumps({"created": created}))
+
+
+@partitions_cli.command("drop-scans-before")
+@click.argument("month")
+def partitions_drop_scans_before(month: str) -> None:
+    """Drop the scans of every month before MONTH (YYYY-MM); the retention's months are refused."""
+    with db.engine.begin() as connection:
+        try:
+            dropped = partitions.drop_scans_before(connection, partitions.Month.parse(month), now=utcnow())
+        except partitions.PartitionError as error:
+            raise click.ClickException(str(error)) from error
+        except sa.exc.OperationalError as error:
+            raise click.ClickException(_busy(error)) from error
+    click.echo(json.dumps({"dropped": dropped}))
+
+
 def register(app: Flask) -> None:
     from app.auth import cli as auth_cli
     from app.founding import cli as founding_cli
@@ -161,6 +198,7 @@ def register(app: Flask) -> None:
     from app.retention import cli as retention_cli
 
     app.cli.add_command(db_cli)
+    app.cli.add_command(partitions_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(bootstrap)
     app.cli.add_command(reencrypt)

@@ -32,6 +32,9 @@ class ConfigError(Exception):
 class Settings:
     env: str = "development"
     database_url: str = ""
+    # A PostgreSQL hot standby that statistics, exports, the funnel and the review queue's list read from
+    # (app/db.py ``read_session``); empty: everything reads the primary.
+    database_read_url: str = ""
     secret_key: str = ""
     public_base_url: str = "http://127.0.0.1:5000"
     sms_provider: str = "console"
@@ -130,6 +133,11 @@ class Settings:
         problems: list[str] = []
         if database_url and _scheme(database_url).partition("+")[0] not in DATABASE_BACKENDS:
             problems.append("DATABASE_URL must be postgresql://… or sqlite:///…")
+        database_read_url = normalise_database_url(get("DATABASE_READ_URL"))
+        if database_read_url and not (
+            database_read_url.startswith("postgresql") and database_url.startswith("postgresql")
+        ):
+            problems.append("DATABASE_READ_URL must be postgresql://…, a replica of a PostgreSQL DATABASE_URL")
         if ratelimit_scheme not in RATELIMIT_SCHEMES:
             problems.append("RATELIMIT_STORAGE_URI must be redis://… (or memory:// outside production)")
         if log_level not in LOG_LEVELS:
@@ -180,6 +188,7 @@ class Settings:
         return cls(
             env=env,
             database_url=database_url,
+            database_read_url=database_read_url,
             secret_key=secret_key,
             public_base_url=public_base_url or cls.public_base_url,
             sms_provider=sms_provider,

@@ -114,13 +114,37 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-class Database:
-    """Binds an engine to the app and hands each request its own session."""
+# ``g`` flag: this request reads its reports from the primary (read-your-own-write).
+READ_FROM_PRIMARY = "read_from_primary"
 
-    def init_app(self, app: Flask, url: str) -> None:
+
+class Database:
+    """Binds an engine to the app and hands each request its own session.
+
+    With a read replica (``DATABASE_READ_URL``, a PostgreSQL hot standby fed by streaming
+    replication), reports read through a second engine: ``read_session`` is a session of
+    its own, bound to the replica, read-only, that statistics, exports, the funnel and the
+    review queue's list use. Everything else, and anything that must see what the same
+    officer has just written, uses ``session`` (the primary). Without a replica
+    ``read_session`` is ``session`` itself: one database, one transaction, as before.
+    A replica that does not answer is the same 503 as a primary that does not
+    (``app.errors.handle_database_error``); it never falls back to the primary, whose
+    capacity the replica is there to protect.
+    """
+
+    def init_app(self, app: Flask, url: str, read_url: str = "") -> None:
         engine = create_db_engine(url)
         app.extensions["ruhui.engine"] = engine
         app.extensions["ruhui.sessionmaker"] = sessionmaker(engine, expire_on_commit=False)
+        if read_url:
+            # Read-only on the server too (SET TRANSACTION READ ONLY): a report that tried to write would
+            # fail on a replica anyway, and fails the same way when the read URL names the primary.
+            read_engine = create_db_engine(read_url).execution_options(postgresql_readonly=True)
+            app.extensions["ruhui.read_engine"] = read_engine
+            app.extensions["ruhui.read_sessionmaker"] = sessionmaker(read_engine, expire_on_commit=False)
+        else:
+            app.extensions["ruhui.read_engine"] = engine
+            app.extensions["ruhui.read_sessionmaker"] = app.extensions["ruhui.sessionmaker"]
         app.teardown_appcontext(self._close_session)
 
     @property
@@ -136,10 +160,46 @@ class Database:
         session: Session = g.db_session
         return session
 
+    @property
+    def has_replica(self) -> bool:
+        return current_app.extensions["ruhui.read_engine"] is not current_app.extensions["ruhui.engine"]
+
+    @property
+    def read_sessionmaker(self) -> sessionmaker[Session]:
+        """Sessions on the replica (the primary without one): for an export's stream, which outlives the request."""
+        if not self.has_replica or g.get(READ_FROM_PRIMARY, False):
+            maker: sessionmaker[Session] = current_app.extensions["ruhui.sessionmaker"]
+        else:
+            maker = current_app.extensions["ruhui.read_sessionmaker"]
+        return maker
+
+    @property
+    def read_session(self) -> Session:
+        """The session reports read through: the replica's, opened on first use, else ``session``.
+
+        A request that sets ``g.read_from_primary`` (an officer's console right after a
+        change, see ``app.console.session``) reads its reports from the primary, so the
+        page after a decision shows the decision even while the replica lags.
+        """
+        if not self.has_replica or g.get(READ_FROM_PRIMARY, False):
+            return self.session
+        if "db_read_session" not in g:
+            g.db_read_session = current_app.extensions["ruhui.read_sessionmaker"]()
+        session: Session = g.db_read_session
+        return session
+
     def _close_session(self, _exc: BaseException | None) -> None:
-        session: Session | None = g.pop("db_session", None)
-        if session is not None:
-            session.close()
+        for name in ("db_session", "db_read_session"):
+            session: Session | None = g.pop(name, None)
+            if session is not None:
+                session.close()
+
+    @staticmethod
+    def dispose(app: Flask) -> None:
+        """Close the pooled connections of both engines (tests, forks)."""
+        app.extensions["ruhui.engine"].dispose()
+        if app.extensions["ruhui.read_engine"] is not app.extensions["ruhui.engine"]:
+            app.extensions["ruhui.read_engine"].dispose()
 
 
 db = Database()

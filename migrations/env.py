@@ -12,7 +12,7 @@ from alembic.operations import MigrationScript
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
-from app import models  # noqa: F401  # registers every table on Base.metadata
+from app import models, partitions  # noqa: F401  # models: registers every table on Base.metadata
 from app.db import Base, create_db_engine
 
 # SQLite cannot index or reflect the PostgreSQL-only expression index of app.enrollment.models
@@ -66,6 +66,7 @@ def _configure(connection: Connection | None = None, url: str | None = None) -> 
         process_revision_directives=_number_revisions,
         compare_type=True,
         compare_server_default=True,
+        include_name=partitions.include_name,  # the month partitions are not tables of the models
         render_as_batch=True,  # SQLite alters tables by copying them
     )
 

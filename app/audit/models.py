@@ -10,17 +10,20 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from app.db import Base, BigId, IdPk, JSONType, UTCDateTime, utcnow
+from app.db import Base, BigId, JSONType, UTCDateTime, utcnow
 
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
     __table_args__ = (
         sa.Index("ix_audit_events_union_path", "union_path", postgresql_ops={"union_path": "text_pattern_ops"}),
+        # Partitioned by month on PostgreSQL like the scans (``app.partitions``), and never dropped; the key
+        # includes the partition key there. SQLite keeps a plain table keyed by ``id`` alone.
+        {"postgresql_partition_by": "RANGE (occurred_at)"},
     )
 
-    id: Mapped[IdPk]
-    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    occurred_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True, primary_key=True)
     actor_kind: Mapped[str] = mapped_column(sa.String(16))  # officer | worker | system
     actor_id: Mapped[int | None] = mapped_column(BigId)
     action: Mapped[str] = mapped_column(sa.String(64), index=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, url_for
 
 from app.audit import service as audit
 from app.auth import service as auth_service
@@ -49,7 +49,7 @@ def coverage() -> Any:
     if by not in GROUPINGS:
         by = "occupation"
     figures = stats.coverage(
-        db.session,
+        db.read_session,
         scope(),
         by=by,
         now=utcnow(),
@@ -75,7 +75,7 @@ def coverage() -> Any:
 @bp.get("/stats/blind-spots")
 def blind_spots() -> Any:
     """Stations and regions whose workers can reach only a fallback federation."""
-    spots = stats.blind_spots(db.session, scope(), union_id=request.args.get("union_id") or None)
+    spots = stats.blind_spots(db.read_session, scope(), union_id=request.args.get("union_id") or None)
     return render_template("console/blind_spots.html", active="stats", spots=spots)
 
 
@@ -83,7 +83,7 @@ def blind_spots() -> Any:
 def funnel() -> Any:
     """Scans → phones proved → applications → approvals, for a code, a station or a union."""
     figures = stats.funnel(
-        db.session,
+        db.read_session,
         scope(),
         join_code_id=request.args.get("join_code_id") or None,
         station_id=request.args.get("station_id") or None,
@@ -116,7 +116,7 @@ def export_file(kind: str, fmt: str) -> Response:
     )
     db.session.commit()  # the audit event stands before the first byte leaves
     return Response(
-        exports.export_bytes(export, current_app.extensions["ruhui.sessionmaker"]),
+        exports.export_bytes(export, db.read_sessionmaker),
         content_type=_CONTENT_TYPES[fmt],
         headers={"Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store"},
     )

@@ -146,7 +146,7 @@ def queue() -> Any:
     page, flags = None, {}
     if args.filters is not None:
         page = service.review_queue(
-            db.session,
+            db.read_session,
             principal(),
             filters=args.filters,
             limit=PAGE_SIZE,

@@ -26,7 +26,7 @@ from app.auth import service as auth_service
 from app.auth.models import LIAISON, Officer
 from app.console import bp
 from app.console.labels import LABELS
-from app.db import db, utcnow
+from app.db import READ_FROM_PRIMARY, db, utcnow
 from app.directory.models import Union
 from app.errors import AppError
 
@@ -36,7 +36,9 @@ R = TypeVar("R")
 OFFICER_ID = "officer_id"
 OFFICER_SEEN = "officer_seen"  # epoch seconds of the last request: the idle timeout
 OFFICER_SINCE = "officer_since"  # epoch seconds of the sign-in: the absolute limit
-OFFICER_KEYS = (OFFICER_ID, OFFICER_SEEN, OFFICER_SINCE)
+OFFICER_CHANGED = "officer_changed"  # epoch seconds of the last POST: reports read the primary a while
+OFFICER_KEYS = (OFFICER_ID, OFFICER_SEEN, OFFICER_SINCE, OFFICER_CHANGED)
+READ_PRIMARY_AFTER_CHANGE = dt.timedelta(seconds=10)
 IDLE_TIMEOUT = dt.timedelta(minutes=30)
 SESSION_LIFETIME = dt.timedelta(hours=12)
 PUBLIC_ENDPOINTS = {"console.login", "console.static", "console.not_found"}
@@ -119,6 +121,13 @@ def _guard() -> Response | None:
     session[OFFICER_SEEN] = now
     if loaded[1].role == LIAISON and not _liaison_may_open():
         raise AppError("您的账号没有这项操作的权限", code="forbidden", status=403)
+    # Read-your-own-write: for a few seconds after a change, the officer's reports (the queue, the
+    # figures) read the primary, not a replica that may not have replayed the change yet (app.db).
+    if request.method == "POST":
+        session[OFFICER_CHANGED] = now
+    changed = session.get(OFFICER_CHANGED)
+    if isinstance(changed, float | int) and now - changed < READ_PRIMARY_AFTER_CHANGE.total_seconds():
+        g.setdefault(READ_FROM_PRIMARY, True)
     return None
 
 

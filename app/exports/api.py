@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import marshmallow as ma
-from flask import Response, current_app
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -55,7 +55,7 @@ class ExportView(MethodView):
         )
         db.session.commit()  # the audit event stands before the first byte leaves
         return Response(
-            service.export_bytes(export, current_app.extensions["ruhui.sessionmaker"]),
+            service.export_bytes(export, db.read_sessionmaker),
             content_type=_CONTENT_TYPES[fmt],
             headers={
                 "Content-Disposition": f'attachment; filename="{export.filename}"',
@@ -93,7 +93,7 @@ class FoundingReportView(MethodView):
         actor = current_actor()
         report = founding.prepare_founding_report(db.session, actor, now=utcnow(), **args)
         return Response(
-            founding.report_bytes(report, actor, current_app.extensions["ruhui.sessionmaker"]),
+            founding.report_bytes(report, actor, db.read_sessionmaker),
             content_type=_CONTENT_TYPES["xlsx"],
             headers={
                 "Content-Disposition": f'attachment; filename="{founding.FILENAME}"',

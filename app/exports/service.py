@@ -13,6 +13,7 @@ personal data in it).
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -271,11 +272,23 @@ def export_bytes(export: Export, sessions: sessionmaker[Session]) -> Iterator[by
     """The file's bytes, read through a session of its own (for the API and the console alike).
 
     The body is sent after the view has returned and Flask has closed the request's
-    session, so the stream opens its own and closes it when the last byte is sent
-    or the client goes away (``GeneratorExit`` leaves the ``with``).
+    session, so the stream opens its own (on the read replica when there is one) and
+    closes it when the last byte is sent or the client goes away (``GeneratorExit``).
+    The statement runs here, before the view returns: a database that does not answer
+    is the request's 503 (``app.errors``), not a download cut off after its headers.
     """
-    with sessions() as session:
+    session = sessions()
+    try:
         rows = export.rows(session)
+        first = next(rows, None)
+    except BaseException:
+        session.close()
+        raise
+    return _stream(export, session, rows if first is None else itertools.chain([first], rows))
+
+
+def _stream(export: Export, session: Session, rows: Iterator[list[Cell]]) -> Iterator[bytes]:
+    with session:
         if export.fmt == "csv":
             yield from writers.csv_chunks(export.columns, rows)
         else:

@@ -76,11 +76,15 @@ class JoinScan(Base):
         sa.Index("ix_join_scans_code_device", "join_code_id", "device_hash"),
         # A sign-in looks up the device's latest scan (``ScanSignIn``).
         sa.Index("ix_join_scans_device_time", "device_hash", "scanned_at"),
+        # On PostgreSQL, one partition per month (``app.partitions``: created ahead, dropped past the
+        # scans' retention); the primary key includes the partition key, as PostgreSQL requires.
+        # SQLite keeps a plain table whose key is ``id`` alone (the rowid): ``id`` is unique either way.
+        {"postgresql_partition_by": "RANGE (scanned_at)"},
     )
 
-    id: Mapped[IdPk]
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     join_code_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("join_codes.id", ondelete="CASCADE"))
-    scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    scanned_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, primary_key=True)
     channel: Mapped[str] = mapped_column(sa.String(16))
     # A keyed hash of the device id the client sent (never the id itself); NULL when none was sent.
     device_hash: Mapped[str | None] = mapped_column(sa.String(32))

@@ -62,7 +62,7 @@ class ReviewQueue(MethodView):
         """List the applications in your subtree (filters, newest or oldest first)."""
         limit, cursor = query.pop("limit"), query.pop("cursor")
         return service.review_queue(
-            db.session,
+            db.read_session,  # the list may lag the primary by the replica's delay (docs/API.md)
             current_actor(),
             filters=service.QueueFilters(**query),
             limit=limit,

@@ -49,7 +49,7 @@ class CoverageView(MethodView):
         `next_cursor` null on the last page); `total` is always the whole subtree's. The other
         groupings are bounded and come whole.
         """
-        return service.coverage(db.session, current_actor(), now=utcnow(), **args)
+        return service.coverage(db.read_session, current_actor(), now=utcnow(), **args)
 
 
 @blp.route("/funnel")
@@ -60,7 +60,7 @@ class FunnelView(MethodView):
     @_errors
     def get(self, args: dict[str, Any]) -> Any:
         """Show scans → phones proved → applications → approvals of a join code, a station or a union."""
-        return service.funnel(db.session, current_actor(), **args)
+        return service.funnel(db.read_session, current_actor(), **args)
 
 
 @blp.route("/blind-spots")
@@ -71,7 +71,7 @@ class BlindSpotsView(MethodView):
     @_errors
     def get(self, args: dict[str, Any]) -> Any:
         """List stations whose workers only a fallback federation takes, and employers with members but no union."""
-        return service.blind_spots(db.session, current_actor(), **args)
+        return service.blind_spots(db.read_session, current_actor(), **args)
 
 
 @blp.route("/founding")
@@ -86,7 +86,7 @@ class FoundingStatsView(MethodView):
         Targets, those with a union, the founding rate, cases in progress by stage and overdue
         cases; the items add up to `total`. A liaison sees its sectors only.
         """
-        return founding.founding_stats(db.session, current_actor(), now=utcnow(), **args)
+        return founding.founding_stats(db.read_session, current_actor(), now=utcnow(), **args)
 
 
 @blp.route("/founding/unbuilt")
@@ -100,4 +100,4 @@ class UnbuiltView(MethodView):
 
         `flagged` marks those with 50 or more staff founded 5 or more years ago.
         """
-        return founding.unbuilt(db.session, current_actor(), now=utcnow(), **args)
+        return founding.unbuilt(db.read_session, current_actor(), now=utcnow(), **args)

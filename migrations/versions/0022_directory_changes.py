@@ -13,7 +13,7 @@ from alembic import op
 from app.db import UTCDateTime
 
 revision: str = '0022_directory_changes'
-down_revision: str | Sequence[str] | None = "0020_liaison"
+down_revision: str | Sequence[str] | None = "0021_partition_scans_events"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

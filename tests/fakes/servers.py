@@ -20,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Self
 
+import psycopg
+
 POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -39,17 +41,32 @@ def postgres_bin() -> Path | None:
 
 
 class PrivatePostgres:
-    """A throwaway cluster: ``start()``, ``stop()``, ``url``; ``close()`` stops it and deletes its files."""
+    """A throwaway cluster: ``start()``, ``stop()``, ``url``; ``close()`` stops it and deletes its files.
 
-    def __init__(self, bindir: Path) -> None:
+    ``standby()`` makes a streaming replica of a running cluster, the way production makes
+    one: ``pg_basebackup -R`` (a base backup that writes ``standby.signal`` and
+    ``primary_conninfo``) into a data directory of its own, started on another port as a
+    hot standby. ``wait_for_replay`` waits until the standby has replayed all the primary
+    has written; ``pause_replay``/``resume_replay`` stop and restart the replay (PostgreSQL's
+    ``pg_wal_replay_pause``), to show what reads the replica while it lags.
+    """
+
+    def __init__(self, bindir: Path, *, primary: PrivatePostgres | None = None) -> None:
         self.bindir = bindir
         self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="ruhui-pg-"))
         self.datadir = self.root / "data"
+        self.primary = primary
         self._user = pwd.getpwnam("postgres") if os.geteuid() == 0 else None
         if self._user is not None:
             os.chown(self.root, self._user.pw_uid, self._user.pw_gid)
-        self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C")
+        if primary is None:
+            self._run("initdb", "-D", str(self.datadir), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--locale=C")
+        else:
+            self._run(
+                "pg_basebackup", "-h", "127.0.0.1", "-p", str(primary.port), "-U", "postgres",
+                "-D", str(self.datadir), "-R", "-X", "stream", "--checkpoint=fast",
+            )  # fmt: skip
         self._running = False
 
     @property
@@ -90,6 +107,50 @@ class PrivatePostgres:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+    # ------------------------------------------------------------ streaming replication
+
+    def standby(self) -> PrivatePostgres:
+        """A hot standby of this (running) cluster, started and caught up."""
+        replica = PrivatePostgres(self.bindir, primary=self)
+        try:
+            replica.start()
+            replica.wait_for_replay()
+        except BaseException:
+            replica.close()
+            raise
+        return replica
+
+    def sql(self, statement: str) -> object:
+        """The first column of the first row of ``statement``, run in autocommit."""
+        with psycopg.connect(self.url.replace("+psycopg", ""), autocommit=True, connect_timeout=5) as connection:
+            row = connection.execute(statement).fetchone()
+            return None if row is None else row[0]
+
+    def wait_for_replay(self, timeout: float = 60) -> None:
+        """Until this standby has replayed everything its primary had written when called."""
+        assert self.primary is not None, "not a standby"
+        target = self.primary.sql("SELECT pg_current_wal_lsn()")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.sql(f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"):
+                    return
+            except psycopg.OperationalError:
+                pass  # still starting
+            time.sleep(0.05)
+        raise RuntimeError(f"the standby did not replay up to {target} within {timeout}s")
+
+    def pause_replay(self) -> None:
+        self.sql("SELECT pg_wal_replay_pause()")
+        deadline = time.monotonic() + 30
+        while self.sql("SELECT pg_get_wal_replay_pause_state()") != "paused":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the standby did not pause its replay")
+            time.sleep(0.05)
+
+    def resume_replay(self) -> None:
+        self.sql("SELECT pg_wal_replay_resume()")
 
 
 class PrivateRedis:

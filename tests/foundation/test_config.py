@@ -138,3 +138,15 @@ def test_production_refuses_a_short_metrics_token(tmp_path):
         Settings.from_env({**GOOD_PRODUCTION, "METRICS_TOKEN": "short"}, tmp_path)
     settings = Settings.from_env({**GOOD_PRODUCTION, "METRICS_TOKEN": "m" * 32}, tmp_path)
     assert settings.metrics_token == "m" * 32
+
+
+def test_a_read_replica_url_is_a_postgres_replica_of_a_postgres_primary(tmp_path):
+    settings = Settings.from_env({**GOOD_PRODUCTION, "DATABASE_READ_URL": "postgres://ruhui@replica/ruhui"}, tmp_path)
+    assert settings.database_read_url == "postgresql+psycopg://ruhui@replica/ruhui"
+    assert Settings.from_env(GOOD_PRODUCTION, tmp_path).database_read_url == ""
+    for environ in (
+        {**GOOD_PRODUCTION, "DATABASE_READ_URL": "sqlite:///replica.db"},
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}", "DATABASE_READ_URL": "postgresql://ruhui@replica/ruhui"},
+    ):
+        with pytest.raises(ConfigError, match="DATABASE_READ_URL must be postgresql"):
+            Settings.from_env(environ, tmp_path)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from app import migrate
+from app import migrate, partitions
 from app.db import Base, create_db_engine
 from app.directory import service as directory_service
 from app.directory.models import Employer, Station, Union
@@ -23,9 +23,8 @@ def _diff(url: str) -> list[Any]:
     engine = create_db_engine(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "compare_server_default": True}
-            )
+            opts = {"compare_type": True, "compare_server_default": True, "include_name": partitions.include_name}
+            context = MigrationContext.configure(connection, opts=opts)
             diff: list[Any] = compare_metadata(context, Base.metadata)
             return diff
     finally:

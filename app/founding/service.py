@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
-from app.actors import Actor, within_subtree
+from app.actors import Actor
 from app.audit.service import record_event
 from app.auth.models import Officer
 from app.clock import CHINA
@@ -39,6 +39,7 @@ from app.founding.models import FoundingCase, FoundingCaseStep, FoundingListing,
 from app.founding.vocabulary import CLOSED_STAGES, EXITS, STAGE_NAMES, STAGE_ORDER, STAGES
 from app.notify import outbox
 from app.pagination import Page, paginate
+from app.review import service as review
 from app.routing import service as routing
 from app.routing.models import RoutingRule
 
@@ -725,26 +726,7 @@ def _move_application(
     hop = route_hop(home, at=now, by="transfer", rule="transfer", reasons=[reason], **extra)
     application.route_to(home, rule="transfer", hop=hop)
     details = {"from_union_id": str(source_union_id), "to_union_id": str(home.id), "founding_case_id": str(case.id)}
-    record_event(
-        session,
-        actor=scope,
-        action="application.transfer",
-        object_type="application",
-        object_id=application.id,
-        union_path=source_path,
-        details=details,
-    )
-    if not within_subtree(home.path, source_path):
-        # The receiving side's admins see it arrive in their own trail (as with an officer's transfer).
-        record_event(
-            session,
-            actor=scope,
-            action="application.transfer_in",
-            object_type="application",
-            object_id=application.id,
-            union_path=home.path,
-            details=details,
-        )
+    review.record_transfer(session, scope, application, source_path=source_path, target=home, details=details)
 
 
 def _move_member(

@@ -612,26 +612,7 @@ def transfer_application(
     application.route_to(target, rule="transfer", hop=hop)
     _flush_guarded(session)
     details = {"from_union_id": str(source_union_id), "to_union_id": str(target.id), "version": application.version}
-    record_event(
-        session,
-        actor=principal,
-        action="application.transfer",
-        object_type="application",
-        object_id=application.id,
-        union_path=source_path,
-        details=details,
-    )
-    if not within_subtree(target.path, source_path):
-        # The receiving side's admins see it arrive in their own trail.
-        record_event(
-            session,
-            actor=principal,
-            action="application.transfer_in",
-            object_type="application",
-            object_id=application.id,
-            union_path=target.path,
-            details=details,
-        )
+    record_transfer(session, principal, application, source_path=source_path, target=target, details=details)
     _notify(
         session,
         application,
@@ -760,3 +741,35 @@ def review_items(session: Session, principal: Actor, ids: Sequence[str], *, now:
         return {}
     rows = session.execute(_joined().where(Application.id.in_(numbers), principal.covers(Application.union_path))).all()
     return {str(row[0].id): _review_view(row, principal, now) for row in rows}
+
+
+def record_transfer(
+    session: Session,
+    actor: Actor,
+    application: Application,
+    *,
+    source_path: str,
+    target: Union,
+    details: dict[str, Any],
+) -> None:
+    """Audit an application's move: in the sending union's trail, and in the receiving side's too
+    when it lies outside the sender's subtree (its admins see it arrive)."""
+    record_event(
+        session,
+        actor=actor,
+        action="application.transfer",
+        object_type="application",
+        object_id=application.id,
+        union_path=source_path,
+        details=details,
+    )
+    if not within_subtree(target.path, source_path):
+        record_event(
+            session,
+            actor=actor,
+            action="application.transfer_in",
+            object_type="application",
+            object_id=application.id,
+            union_path=target.path,
+            details=details,
+        )

@@ -162,7 +162,7 @@ def _joined() -> sa.Select[*tuple[Any, ...]]:
 
 
 def _possible_duplicate() -> sa.ColumnElement[bool]:
-    """Whether another application has the same ID number or phone, or the ID number is a member already.
+    """Whether another application has the same ID number or phone, or the ID number holds a membership.
 
     What ``_possible_duplicates`` lists, as one yes/no per row: three index probes, evaluated for
     the page's rows only.
@@ -175,8 +175,10 @@ def _possible_duplicate() -> sa.ColumnElement[bool]:
             other.id != Application.id,
             other.identity_id != Application.identity_id,
         ),
+        # The statuses as SQL literals, so PostgreSQL matches the held memberships' partial index.
         sa.exists().where(
-            Membership.identity_id == Application.identity_id, Membership.status == sa.literal_column("'active'")
+            Membership.identity_id == Application.identity_id,
+            Membership.status.in_([sa.literal_column(f"'{status}'") for status in HELD_STATUSES]),
         ),
     )
 

@@ -65,6 +65,32 @@ def test_the_queue_flags_possible_duplicates_row_by_row(client, session, nanjing
     assert "疑似重复" in _row(everything, earlier["id"])  # each of the two is flagged
 
 
+def test_the_queue_flags_an_applicant_whose_membership_is_retained(client, session, nanjing, apply, signed_in):
+    applicant, granting = apply(), apply()
+    first = session.get(Application, int(applicant["id"]))
+    # The applicant is a member already, kept as retained (保留会籍) after losing work; no other
+    # application shares the ID number or the phone, so the membership alone raises the flag.
+    session.execute(
+        sa.update(Application)
+        .where(Application.id == int(granting["id"]))
+        .values(status="approved", member_no="M00000001")
+    )
+    session.add(
+        Membership(
+            identity_id=first.identity_id,
+            union_id=first.union_id,
+            application_id=int(granting["id"]),
+            member_no="M00000001",
+            status="retained",
+            since=first.submitted_at,
+        )
+    )
+    session.commit()
+    signed_in(nanjing.city)
+    html = client.get("/console/review").get_data(as_text=True)
+    assert "疑似重复" in _row(html, applicant["id"])
+
+
 def test_the_queue_filters_by_occupation_union_and_search(client, nanjing, apply, signed_in):
     courier = apply()
     rider = apply(code=nanjing.rider_code, occupation="food_delivery_rider")

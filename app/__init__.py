@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_limiter import Limiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import docs, headers, inputs, ratelimits, web
@@ -20,10 +23,30 @@ from app.privacy import init_keyring
 
 API_PREFIX = "/api/v1"
 
+# Flask-Limiter's after-request and teardown hooks (name-mangled privates), dropped by ``_drop_limiter_hooks``.
+_LIMITER_HEADERS = vars(Limiter)["_Limiter__inject_headers"]
+_LIMITER_RELEASE = vars(Limiter)["_Limiter__release_context"]
+
+_ASYNC_FLAGS = inspect.CO_COROUTINE | inspect.CO_ITERABLE_COROUTINE
+
+
+class Ruhui(Flask):
+    """Flask, with the check whether a hook or view is ``async`` made cheap (all of ours are plain functions).
+
+    Flask asks ``inspect.iscoroutinefunction`` of every hook and view on every request (eight
+    times a request here); for a function or bound method the answer is in its code's flags.
+    """
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        code = getattr(func, "__code__", None)  # a function, or a bound method (which passes it through)
+        if code is not None and not code.co_flags & _ASYNC_FLAGS:
+            return func
+        return super().ensure_sync(func)
+
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app; ``test_config`` overrides settings (field names of ``Settings``)."""
-    app = Flask(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
+    app = Ruhui(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     settings = load_settings(Path(app.instance_path), test_config)
     configure_app(app, settings)
     configure_logging(settings.log_level)
@@ -75,12 +98,28 @@ def register_extensions(app: Flask, settings: Settings) -> None:
     database.init_app(app, settings.database_url, settings.database_read_url)
     init_keyring(app, settings)
     limiter.init_app(app)
-    # No default or blueprint limits: a view's own ``limiter.limit`` decorator checks its limit when
-    # called, so Flask-Limiter's hook before every request only costs time (15 % of a /healthz).
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    _drop_limiter_hooks(app)
     ratelimits.init_app(app)
     api.init_app(app)
     docs.init_spec(api)
+
+
+def _drop_limiter_hooks(app: Flask) -> None:
+    """Flask-Limiter's per-request hooks, which only cost time here (15 % of a ``/healthz`` with all three).
+
+    No default or blueprint limits: a view's own ``limiter.limit`` decorator checks its limit when
+    called. No ``deduct_when`` limits and no rate-limit headers, which are all its after-request hook
+    serves; and its request context lives on Flask's request context, gone with it, so the teardown
+    that resets it has nothing to do.
+    """
+    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    app.after_request_funcs[None] = [
+        hook for hook in app.after_request_funcs[None] if getattr(hook, "func", None) is not _LIMITER_HEADERS
+    ]
+    app.teardown_request_funcs[None] = [
+        hook for hook in app.teardown_request_funcs[None] if getattr(hook, "__func__", None) is not _LIMITER_RELEASE
+    ]
+    assert not app.config.get("RATELIMIT_HEADERS_ENABLED"), "rate-limit headers need Flask-Limiter's after-request hook"
 
 
 def register_blueprints(app: Flask) -> None:

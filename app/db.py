@@ -160,6 +160,12 @@ class Database:
         session: Session = g.db_session
         return session
 
+    def commit(self) -> None:
+        """Commit the request's session; one that began no transaction (a cached resolve) has nothing to commit."""
+        session: Session | None = g.get("db_session")
+        if session is not None and session.in_transaction():
+            session.commit()
+
     @property
     def has_replica(self) -> bool:
         return current_app.extensions["ruhui.read_engine"] is not current_app.extensions["ruhui.engine"]

@@ -16,6 +16,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, current_app, request
 
 API_PATH_PREFIX = "/api/v1/"
@@ -36,27 +38,35 @@ PAGE_CSP = "; ".join(
 )
 
 
-def _carries_credentials() -> bool:
-    if request.headers.get("Authorization"):
+def _carries_credentials(environ: dict[str, Any], cookie_name: str) -> bool:
+    # From the WSGI environ: a missing header looked up through ``request.headers`` raises and catches a KeyError.
+    if environ.get("HTTP_AUTHORIZATION"):
         return True
-    return current_app.config.get("SESSION_COOKIE_NAME", "session") in request.cookies
+    cookies = environ.get("HTTP_COOKIE")
+    return bool(cookies) and cookie_name in request.cookies
 
 
 def add_security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        policy = response.headers.get("Content-Security-Policy")
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    if (headers.get("Content-Type") or "").startswith("text/html"):
+        policy = headers.get("Content-Security-Policy")
         if not policy:
-            response.headers["Content-Security-Policy"] = PAGE_CSP
+            headers["Content-Security-Policy"] = PAGE_CSP
         elif "frame-ancestors" not in policy:
-            response.headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'self'"
-    if request.path.startswith(API_PATH_PREFIX) or _carries_credentials():
-        chosen = response.cache_control
-        # A view that chose private caching itself (a QR image holds only the code's URL) keeps it.
-        if not (chosen.private or chosen.no_store or chosen.no_cache):
-            response.headers["Cache-Control"] = "no-store"
-            response.headers.pop("Expires", None)
+            headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'self'"
+    environ = request.environ
+    if environ.get("PATH_INFO", "").startswith(API_PATH_PREFIX) or _carries_credentials(
+        environ, current_app.config.get("SESSION_COOKIE_NAME", "session")
+    ):
+        if "Cache-Control" in headers:
+            chosen = response.cache_control
+            # A view that chose private caching itself (a QR image holds only the code's URL) keeps it.
+            if chosen.private or chosen.no_store or chosen.no_cache:
+                return response
+        headers["Cache-Control"] = "no-store"
+        headers.pop("Expires", None)
     return response
 
 

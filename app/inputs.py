@@ -92,6 +92,9 @@ def _pairs_problems(pairs: Any, pattern: re.Pattern[str]) -> dict[str, list[str]
 
 def check_request_input() -> None:
     """``before_request``: refuse what no view may see (see the module docstring)."""
+    environ = request.environ
+    if not environ.get("QUERY_STRING") and not environ.get("CONTENT_TYPE"):
+        return  # no parameters and no body to parse (most GETs): nothing to look at
     problems = _pairs_problems(request.args, _FORBIDDEN_IN_LINE)
     if request.is_json:
         problems.update(_json_body_problems())

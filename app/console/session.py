@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import generate_csrf, validate_csrf
+from flask_wtf.csrf import validate_csrf
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 from wtforms.validators import ValidationError
@@ -29,6 +29,7 @@ from app.console.labels import LABELS
 from app.db import READ_FROM_PRIMARY, db, utcnow
 from app.directory.models import Union
 from app.errors import AppError
+from app.signing import csrf_token
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -171,7 +172,7 @@ def require_role(*roles: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
 def csrf_field() -> Any:
     from markupsafe import Markup
 
-    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(generate_csrf())
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(csrf_token())
 
 
 @bp.context_processor

@@ -278,7 +278,7 @@ class JoinResolve(MethodView):
             count_scan=request.method != "HEAD",
             cache=current_resolve_cache(),
         )
-        db.session.commit()
+        db.commit()
         # The body is the same for every scan while the code's answer stays cached: dump it once.
         rendered = screen.resolved.rendered if screen.resolved is not None else {}
         body = rendered.get("api")

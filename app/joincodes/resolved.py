@@ -111,7 +111,8 @@ class Resolved:
     station: StationFacts
     employer: EmployerFacts | None
     union: UnionPreview | None
-    # What views made of this answer once and serve again while it stays cached (the resolve's JSON body).
+    # What views made of this answer once and serve again while it stays cached (the resolve's JSON body,
+    # the landing page).
     rendered: dict[str, bytes] = field(default_factory=dict, compare=False, repr=False)
 
 

@@ -7,11 +7,15 @@ the session cookie, the blueprint and the consent text in force.
 
 from __future__ import annotations
 
-from flask import Flask, Request, has_request_context, request
-from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
+from typing import Any
+
+from flask import Flask, Request, Response, has_request_context, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from itsdangerous import URLSafeTimedSerializer
 
 from app.config import Settings
 from app.consent import consent_text
+from app.signing import CompactSerializer
 
 
 class SessionCookie(SecureCookieSessionInterface):
@@ -22,14 +26,41 @@ class SessionCookie(SecureCookieSessionInterface):
     itself says whether the browser will send the cookie back over a secure channel.
     """
 
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        """Flask's serializer (the same keys, salt and signer), built once per set of keys, not per request."""
+        if not app.secret_key:
+            return None
+        keys = (*(app.config["SECRET_KEY_FALLBACKS"] or ()), app.secret_key)  # the current key last, as Flask
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = CompactSerializer(
+                list(keys),
+                salt=self.salt,
+                serializer=self.serializer,
+                signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
+            )
+        return serializer
+
     def get_cookie_secure(self, app: Flask) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        # Without a cookie there is nothing to verify: skip building the signing serializer.
-        if app.secret_key and not request.cookies.get(self.get_cookie_name(app)):
+        # Without a cookie there is nothing to verify: skip building the signing serializer (and, without
+        # any cookie at all, parsing the header).
+        if app.secret_key and (
+            not request.environ.get("HTTP_COOKIE") or not request.cookies.get(self.get_cookie_name(app))
+        ):
             return self.session_class()
         return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        # An empty session no view looked at: Flask would return without a word, after reading five settings.
+        if not session and not session.accessed and not session.modified:
+            return
+        super().save_session(app, session, response)
 
 
 def init_app(app: Flask, settings: Settings) -> None:

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import marshmallow as ma
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import generate_csrf, validate_csrf
+from flask_wtf.csrf import validate_csrf
 from werkzeug.wrappers import Response as BaseResponse
 from wtforms import ValidationError as CsrfError
 
@@ -40,6 +40,7 @@ from app.joincodes.resolved import current_resolve_cache
 from app.joincodes.scanlog import current_scan_log
 from app.ratelimits import rate_limits
 from app.retention import service as retention
+from app.signing import csrf_token
 from app.web.qrsvg import screen_svg
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web/static")
@@ -86,6 +87,8 @@ _IDENTITY_CODES = {
     "idempotency_key_reused",
 }
 _FORM_FIELDS = ("full_name", "id_number", "occupation", "employment_form", "employer_name")
+# Where a cached page had its CSRF token (``landing``): no template writes this text itself.
+_CSRF_MARK = b"\x00csrf\x00"
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 
@@ -134,7 +137,7 @@ def _check_csrf() -> None:
 
 
 # A global, not a context value, so that imported form macros see it too.
-bp.add_app_template_global(generate_csrf, "csrf_token")
+bp.add_app_template_global(csrf_token, "csrf_token")
 
 
 @bp.errorhandler(AppError)
@@ -248,15 +251,27 @@ def landing(token: str) -> Response:
     """Show the station, its employer and the union the application goes to; then the phone number."""
     device_id = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(16)
     screen = _open(token, count_scan=request.method != "HEAD", device_id=device_id)
-    db.session.commit()
-    response = _page(
-        "web/landing.html",
-        screen=screen,
-        occupation_label=OCCUPATIONS.get(screen.station.occupation, ""),
-        miniprogram_link=miniprogram_link(_settings(), screen.code.token),
-        errors={},
-        values={},
-    )
+    db.commit()
+    signed_in = PERSON in session
+    csrf = csrf_token()
+    # The page is the same for every scan of the code but for the sign-in and the form's CSRF token:
+    # kept, with the token marked, beside the cached answer (dropped with it when the directory changes).
+    rendered = screen.resolved.rendered if screen.resolved is not None else {}
+    key = "landing:signed-in" if signed_in else "landing"
+    page = rendered.get(key)
+    if page is None:
+        html = render_template(
+            "web/landing.html",
+            signed_in=signed_in,
+            hotline=HOTLINE,
+            screen=screen,
+            occupation_label=OCCUPATIONS.get(screen.station.occupation, ""),
+            miniprogram_link=miniprogram_link(_settings(), screen.code.token),
+            errors={},
+            values={},
+        ).encode()
+        page = rendered[key] = html.replace(csrf.encode(), _CSRF_MARK)
+    response = Response(page.replace(_CSRF_MARK, csrf.encode()), mimetype="text/html", headers=_PRIVATE_HEADERS)
     if request.cookies.get(DEVICE_COOKIE) != device_id:
         # A random id only, so that repeat visits from one phone count as one device (and its sign-in).
         response.set_cookie(

@@ -21,6 +21,7 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 
 API_PATH_PREFIX = "/api/v1/"
+_KEPT_DIRECTIVES = ("private", "no-store", "no-cache")  # a view's own Cache-Control with one of these stays
 
 PAGE_CSP = "; ".join(
     [
@@ -60,11 +61,10 @@ def add_security_headers(response: Response) -> Response:
     if environ.get("PATH_INFO", "").startswith(API_PATH_PREFIX) or _carries_credentials(
         environ, current_app.config.get("SESSION_COOKIE_NAME", "session")
     ):
-        if "Cache-Control" in headers:
-            chosen = response.cache_control
-            # A view that chose private caching itself (a QR image holds only the code's URL) keeps it.
-            if chosen.private or chosen.no_store or chosen.no_cache:
-                return response
+        chosen = (headers.get("Cache-Control") or "").lower()
+        # A view that chose private caching itself (a QR image holds only the code's URL) keeps it.
+        if chosen and any(directive in chosen for directive in _KEPT_DIRECTIVES):
+            return response
         headers["Cache-Control"] = "no-store"
         headers.pop("Expires", None)
     return response

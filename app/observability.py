@@ -209,7 +209,7 @@ def _start_request() -> None:
 def _finish_request(response: Response) -> Response:
     # The proxies ``request`` and ``g`` are looked up once each: this runs for every answer.
     req = request._get_current_object()  # type: ignore[attr-defined]  # werkzeug's documented LocalProxy method
-    globals_ = g._get_current_object()  # type: ignore[attr-defined]  # the same
+    globals_ = g._get_current_object()
     request_id = globals_.get("request_id") or current_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
     started = globals_.get("request_started")

@@ -51,9 +51,9 @@ def csrf_token() -> str:
             session[CSRF_FIELD] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324  # Flask-WTF's own token
         serializer: CompactSerializer | None = current_app.extensions.get("ruhui.csrf_serializer")
         if serializer is None:
-            serializer = current_app.extensions["ruhui.csrf_serializer"] = CompactSerializer(
-                current_app.secret_key, salt=CSRF_SALT
-            )
+            secret_key = current_app.secret_key
+            assert secret_key, "SECRET_KEY is required (app.config refuses to start without one)"
+            serializer = current_app.extensions["ruhui.csrf_serializer"] = CompactSerializer(secret_key, salt=CSRF_SALT)
         token = serializer.dumps(session[CSRF_FIELD])
         setattr(g, CSRF_FIELD, token)
     return token

@@ -15,6 +15,7 @@ request that failed spends nothing.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Sequence
@@ -44,7 +45,12 @@ class Limit:
 
     @property
     def item(self) -> RateLimitItem:
-        return parse(self.rate)
+        return _parsed(self.rate)
+
+
+@functools.cache  # a handful of rates, parsed once each: a batch of scans asks for thousands of items
+def _parsed(rate: str) -> RateLimitItem:
+    return parse(rate)
 
 
 @dataclass(frozen=True)
@@ -235,7 +241,8 @@ class RateLimits:
 
 
 # Every moving window (ARGV: now, then limit and expiry per key) admits one more hit, or the 1-based
-# index of the first that does not; only when all admit is the hit pushed onto each (as limits does).
+# index of the first that does not; only when all admit is the hit pushed onto each (as limits does; the
+# list is trimmed only once it is longer than the limit).
 _REDIS_ACQUIRE_MOVING = """
 local now = tonumber(ARGV[1])
 for i = 1, #KEYS do
@@ -245,8 +252,9 @@ for i = 1, #KEYS do
     end
 end
 for i = 1, #KEYS do
-    redis.call('lpush', KEYS[i], ARGV[1])
-    redis.call('ltrim', KEYS[i], 0, tonumber(ARGV[2 * i]) - 1)
+    if redis.call('lpush', KEYS[i], ARGV[1]) > tonumber(ARGV[2 * i]) then
+        redis.call('ltrim', KEYS[i], 0, tonumber(ARGV[2 * i]) - 1)
+    end
     redis.call('expire', KEYS[i], tonumber(ARGV[2 * i + 1]))
 end
 return 0
@@ -270,8 +278,9 @@ for g = 1, 1000000 do
     end
     if refused == 0 then
         for i = 0, n - 1 do
-            redis.call('lpush', KEYS[key + i], ARGV[1])
-            redis.call('ltrim', KEYS[key + i], 0, tonumber(ARGV[arg + 1 + 2 * i]) - 1)
+            if redis.call('lpush', KEYS[key + i], ARGV[1]) > tonumber(ARGV[arg + 1 + 2 * i]) then
+                redis.call('ltrim', KEYS[key + i], 0, tonumber(ARGV[arg + 1 + 2 * i]) - 1)
+            end
             redis.call('expire', KEYS[key + i], tonumber(ARGV[arg + 2 + 2 * i]))
         end
     end

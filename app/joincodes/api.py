@@ -262,7 +262,7 @@ class JoinResolve(MethodView):
         """
         settings = _settings()
         screen = service.open_join_code(
-            db.session,
+            lambda: db.session,  # opened only when the cache cannot answer
             token,
             channel="miniprogram",
             device_id=request.headers.get(service.DEVICE_ID_HEADER),

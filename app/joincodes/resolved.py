@@ -131,6 +131,15 @@ class _LocalChanges:
 local_changes = _LocalChanges()
 
 
+# The request's session, or a function that opens it on first need: a scan answered from the cache
+# (most of them) opens none.
+SessionSource = Session | Callable[[], Session]
+
+
+def opened(session: SessionSource) -> Session:
+    return session if isinstance(session, Session) else session()
+
+
 def directory_version(session: Session) -> int:
     """The newest ``directory_changes`` id (0 before any change)."""
     return int(session.scalar(sa.select(sa.func.max(DirectoryChange.id))) or 0)
@@ -155,12 +164,15 @@ class ResolveCache:
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
-    def lookup(self, session: Session, token: str) -> tuple[Resolved | None, tuple[int, int]]:
-        """The cached answer for ``token`` (or None), and the tag to ``store`` a fresh answer under."""
+    def lookup(self, session: SessionSource, token: str) -> tuple[Resolved | None, tuple[int, int]]:
+        """The cached answer for ``token`` (or None), and the tag to ``store`` a fresh answer under.
+
+        ``session`` may be a function that opens the request's session: only a version check calls it.
+        """
         now = self.clock()
         local = local_changes.count
         if local != self._local or now - self._checked_at >= self.check_every:
-            version = directory_version(session)
+            version = directory_version(opened(session))
             with self._lock:
                 if version != self._version or local != self._local:
                     self._entries = {}

@@ -28,7 +28,15 @@ from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Statio
 from app.directory.service import get_station
 from app.errors import AppError, Conflict, NotFound, ValidationFailed
 from app.joincodes.models import JoinCode, JoinScan, ScanSignIn
-from app.joincodes.resolved import CodeFacts, EmployerFacts, ResolveCache, Resolved, StationFacts
+from app.joincodes.resolved import (
+    CodeFacts,
+    EmployerFacts,
+    ResolveCache,
+    Resolved,
+    SessionSource,
+    StationFacts,
+    opened,
+)
 from app.joincodes.scanlog import PendingScan, ScanLog, current_scan_log
 from app.pagination import Page, paginate
 from app.ratelimits import Limit, RateLimits, RateLimitStoreDown
@@ -347,7 +355,13 @@ def record_scan(
 
 
 def record_bounded_scan(
-    session: Session, code: _HasId, *, channel: str, device_id: str | None, counting: ScanCounting, now: dt.datetime
+    session: SessionSource,
+    code: _HasId,
+    *,
+    channel: str,
+    device_id: str | None,
+    counting: ScanCounting,
+    now: dt.datetime,
 ) -> bool:
     """Record a worker's scan unless it repeats one (same device and code) or its address is past its cap.
 
@@ -385,7 +399,7 @@ def record_bounded_scan(
         metrics.JOIN_SCANS.labels("no").inc()
         return False
     record_scan(
-        session,
+        opened(session),
         code,
         channel=channel,
         device_id=device_id,
@@ -585,18 +599,20 @@ def preview_union(session: Session, station: Station) -> UnionPreview | None:
     return UnionPreview(decision.union_id, decision.union_name, decision.union_kind, decision.rule)
 
 
-def resolve_token(session: Session, token: str, cache: ResolveCache | None = None) -> Resolved:
+def resolve_token(source: SessionSource, token: str, cache: ResolveCache | None = None) -> Resolved:
     """What ``token`` resolves to (code, station, employer, union preview), from ``cache`` when it holds it.
 
     404 for an unknown token (never cached); a revoked or expired code is returned like a live one.
+    ``source`` is the session, or a function opening it when the cache cannot answer alone.
     """
     if not TOKEN_PATTERN.match(token):
         raise _join_code_not_found()
     tag = None
     if cache is not None:
-        cached, tag = cache.lookup(session, token)
+        cached, tag = cache.lookup(source, token)
         if cached is not None:
             return cached
+    session = opened(source)
     code = find_by_token(session, token)
     station = session.get(Station, code.station_id)
     assert station is not None  # loaded by find_by_token, a foreign key
@@ -610,7 +626,7 @@ def resolve_token(session: Session, token: str, cache: ResolveCache | None = Non
 
 
 def open_join_code(
-    session: Session,
+    session: SessionSource,
     token: str,
     *,
     channel: str,
@@ -625,7 +641,7 @@ def open_join_code(
 
     Dead or unknown codes raise 410/404; a live one is always answered, counted or not. With a
     ``cache`` (``app.joincodes.resolved``) a code already resolved since the directory last changed
-    costs no query.
+    costs no query, and, given a function that opens the session, opens none.
     """
     now = utcnow()
     resolved = resolve_token(session, token, cache)

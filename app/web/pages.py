@@ -228,7 +228,7 @@ def miniprogram_link(settings: Settings, token: str) -> str | None:
 def _open(token: str, *, count_scan: bool, device_id: str | None = None) -> joincodes.JoinScreen:
     settings = _settings()
     return joincodes.open_join_code(
-        db.session,
+        lambda: db.session,  # opened only when the cache cannot answer
         token,
         channel="web",
         device_id=device_id,

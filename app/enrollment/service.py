@@ -126,17 +126,12 @@ def count_identity_attempt(limits: RateLimits, person_id: int, index: str) -> No
     """Count a phone's try of an ID number (once per number a day); 429 past the limit, 503 without storage."""
     tried, phone = f"{person_id}:{index[:32]}", str(person_id)
     try:
-        if limits.check([(_IDENTITY_TRIED, tried)]) is not None:
-            return  # tried today already: not a new number
-        refusal = limits.check([(IDENTITY_ATTEMPTS_PER_PHONE, phone)])
-        if refusal is None:
-            if limits.acquire([(_IDENTITY_TRIED, tried)]) is not None:
-                return  # a parallel request (a double tap) marked this number first: counted once, there
-            refusal = limits.acquire([(IDENTITY_ATTEMPTS_PER_PHONE, phone)])
-            if refusal is not None:
-                limits.clear(_IDENTITY_TRIED, tried)  # refused: the number must not pass as tried next time
+        # Once per number a day; a parallel request (a double tap) that marked the number first counts it there.
+        seen, refusal = limits.count_once((_IDENTITY_TRIED, tried), (IDENTITY_ATTEMPTS_PER_PHONE, phone))
     except RateLimitStoreDown:
         raise ServiceUnavailable(retry_after=30) from None
+    if seen:
+        return
     if refusal is not None:
         raise RateLimited(
             "今天使用过的身份证号码过多，请明天再试；如需帮助请到工会现场办理",

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth.access import current_actor, require_signed_in, require_worker
-from app.db import db, parse_id, utcnow
+from app.db import db, utcnow
 from app.enrollment import memberships, service
 from app.enrollment.members import issue_card_token
 from app.enrollment.schemas import (
@@ -104,13 +104,14 @@ class Applications(MethodView):
             idempotency_key=_idempotency_key(),
             represent=ApplicationSchema().dump,
         )
-        if not submitted.replayed:
+        if submitted.filed is not None:
             # 以入会促建会: the application that brings its place to the threshold opens a founding case.
             founding_trigger.after_submission(
                 db.session,
-                parse_id(submitted.body["id"]),
+                submitted.filed.application,
                 threshold=current_app.extensions["ruhui.settings"].founding_trigger_members,
                 now=utcnow(),
+                station=submitted.filed.station,
             )
         db.session.commit()
         return _created(submitted.body, submitted.status_code)

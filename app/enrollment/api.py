@@ -37,6 +37,8 @@ me_blp = Blueprint("me", __name__, description="The signed-in worker's own recor
 cards_blp = Blueprint("cards", __name__, description="Member card checks (no sign-in)")
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+# One instance (dumping keeps no state between calls): a schema and its nested ones are built once, not per submit.
+_APPLICATION = ApplicationSchema()
 
 
 def _policy() -> service.EnrollmentPolicy:
@@ -102,7 +104,7 @@ class Applications(MethodView):
             limits=rate_limits(),
             now=utcnow(),
             idempotency_key=_idempotency_key(),
-            represent=ApplicationSchema().dump,
+            represent=_APPLICATION.dump,
         )
         if submitted.filed is not None:
             # 以入会促建会: the application that brings its place to the threshold opens a founding case.

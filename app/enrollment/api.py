@@ -27,9 +27,11 @@ from app.enrollment.schemas import (
 from app.errors import AppError, ErrorSchema, NotFound, ValidationFailed
 from app.extensions import limiter
 from app.founding import trigger as founding_trigger
+from app.joincodes.resolved import current_resolve_cache
 from app.pagination import PageArgsSchema
 from app.ratelimits import rate_limits
 from app.retention import service as retention
+from app.routing.cache import current_route_cache
 from app.web.pages import card_check_page
 
 applications_blp = Blueprint("applications", __name__, description="Applications to join a union")
@@ -48,6 +50,11 @@ def _policy() -> service.EnrollmentPolicy:
         min_age=settings.min_member_age,
         due_working_days=settings.review_due_working_days,
     )
+
+
+def _caches() -> service.Caches:
+    """This process's resolve and routing caches: a submit at a code and a route already seen reads neither."""
+    return service.Caches(resolve=current_resolve_cache(), route=current_route_cache())
 
 
 def _secret_key() -> str:
@@ -105,6 +112,7 @@ class Applications(MethodView):
             now=utcnow(),
             idempotency_key=_idempotency_key(),
             represent=_APPLICATION.dump,
+            caches=_caches(),
         )
         if submitted.filed is not None:
             # 以入会促建会: the application that brings its place to the threshold opens a founding case.
@@ -141,6 +149,7 @@ class ApplicationById(MethodView):
             form=service.ApplicationForm(**body),
             policy=_policy(),
             now=utcnow(),
+            caches=_caches(),
         )
         db.session.commit()
         return service.application_view(db.session, application)

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from flask import has_app_context
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -47,12 +46,12 @@ from app.enrollment.models import (
 from app.errors import AppError, Conflict, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
 from app.joincodes import service as joincodes
 from app.joincodes.models import JoinCode
-from app.joincodes.resolved import EmployerFacts, Resolved, StationFacts, current_resolve_cache
+from app.joincodes.resolved import EmployerFacts, ResolveCache, Resolved, StationFacts
 from app.pagination import Page, paginate
 from app.privacy import keyring
 from app.ratelimits import Limit, RateLimits, RateLimitStoreDown
 from app.routing import service as routing
-from app.routing.cache import CachedRoute, RoutedUnion, current_route_cache
+from app.routing.cache import CachedRoute, RouteCache, RoutedUnion
 
 ID_NUMBER_CONTEXT = "identity.id_number"
 NAME_CONTEXT = "identity.name"
@@ -81,6 +80,17 @@ class ApplicationForm:
     consent_version: str
     employer_name: str | None = None
     transfer: bool = False
+
+
+@dataclass(frozen=True)
+class Caches:
+    """The app process's caches a submit may read through (``app.joincodes.resolved``, ``app.routing.cache``).
+
+    Without them (a command, a test calling the service) every lookup goes to the database.
+    """
+
+    resolve: ResolveCache | None = None
+    route: RouteCache | None = None
 
 
 def _application_not_found() -> NotFound:
@@ -219,9 +229,14 @@ def held_membership(session: Session, identity_id: int) -> Membership | None:
 # ---------------------------------------------------------------- submit
 
 
-def _route(session: Session, station: StationFacts | Station, occupation: str, employment_form: str) -> CachedRoute:
-    """The routing decision for a worker at ``station``; kept per process until the directory changes."""
-    cache = current_route_cache() if has_app_context() else None
+def _route(
+    session: Session,
+    station: StationFacts | Station,
+    occupation: str,
+    employment_form: str,
+    cache: RouteCache | None,
+) -> CachedRoute:
+    """The routing decision for a worker at ``station``; from ``cache`` (per process) while the directory stays."""
     key = (station.id, occupation, employment_form)
     tag = None
     if cache is not None:
@@ -245,17 +260,18 @@ def _place(
     form: ApplicationForm,
     station: StationFacts | Station,
     now: dt.datetime,
+    cache: RouteCache | None = None,
 ) -> RoutedUnion:
     """Route the application from its station and form, and record the hop; the union it went to."""
-    route = _route(session, station, form.occupation, form.employment_form)
+    route = _route(session, station, form.occupation, form.employment_form, cache)
     hop = route_hop(route.union, at=now, by="routing", rule=route.rule, reasons=list(route.reasons))
     application.route_to(route.union, rule=route.rule, hop=hop)
     return route.union
 
 
-def _live_station(session: Session, join_token: str, now: dt.datetime) -> Resolved:
-    """The live code ``join_token`` names, with its station and employer (from the resolve cache when it holds them)."""
-    resolved = joincodes.resolve_token(session, join_token, current_resolve_cache() if has_app_context() else None)
+def _live_station(session: Session, join_token: str, now: dt.datetime, cache: ResolveCache | None) -> Resolved:
+    """The live code ``join_token`` names, with its station and employer (from ``cache`` when it holds them)."""
+    resolved = joincodes.resolve_token(session, join_token, cache)
     joincodes.ensure_live(resolved.code, now)
     return resolved
 
@@ -275,6 +291,7 @@ def submit_application(
     policy: EnrollmentPolicy,
     limits: RateLimits,
     now: dt.datetime,
+    caches: Caches | None = None,
 ) -> ApplicationView:
     """Check, route and file a worker's application; it lands ``pending`` in its union's queue.
 
@@ -283,10 +300,11 @@ def submit_application(
     and only then what the bound phone may hear (its name, ``application_open``,
     ``already_member``). ``limits`` is the shared counter storage (``app.ratelimits``).
 
-    The common case (a number filed for the first time, a code and a route already seen by this
-    process) is two statements: the identity's and the application's inserts.
+    The common case (a number filed for the first time, a code and a route already in ``caches``)
+    is two statements: the identity's and the application's inserts.
     """
-    resolved = _live_station(session, form.join_token, now)
+    caches = caches or Caches()
+    resolved = _live_station(session, form.join_token, now, caches.resolve)
     station = resolved.station
     name, resident = _check_form(form, policy, now.date())
     count_identity_attempt(limits, person_id, id_number_index(resident.number))
@@ -330,7 +348,7 @@ def submit_application(
         due_at=add_working_days(now, policy.due_working_days),
         route_trace=[],
     )
-    routed = _place(session, application, form, station, now)
+    routed = _place(session, application, form, station, now, caches.route)
     if membership is not None and membership.status == "active" and membership.union_id == application.union_id:
         union = session.get(Union, membership.union_id)
         assert union is not None
@@ -350,12 +368,14 @@ def resubmit_application(
     form: ApplicationForm,
     policy: EnrollmentPolicy,
     now: dt.datetime,
+    caches: Caches | None = None,
 ) -> Application:
     """Correct a ``returned`` application; it goes back to ``pending``, re-routed, with a fresh deadline."""
+    caches = caches or Caches()
     application = own_application(session, person_id, application_id)
     if application.status != "returned":
         raise Conflict("只有被退回补充材料的申请才能修改后重新提交", code="invalid_state")
-    resolved = _live_station(session, form.join_token, now)
+    resolved = _live_station(session, form.join_token, now, caches.resolve)
     join_code_id, station = resolved.code.id, resolved.station
     name, resident = _check_form(form, policy, now.date())
     identity = session.get(Identity, application.identity_id)
@@ -378,7 +398,7 @@ def resubmit_application(
     application.status = "pending"
     application.submitted_at = now
     application.due_at = add_working_days(now, policy.due_working_days)
-    _place(session, application, form, station, now)
+    _place(session, application, form, station, now, caches.route)
     session.flush()
     return application
 
@@ -586,6 +606,7 @@ def submit_application_once(
     now: dt.datetime,
     idempotency_key: str | None,
     represent: Callable[[ApplicationView], dict[str, Any]],
+    caches: Caches | None = None,
 ) -> Submitted:
     """File an application at most once per ``idempotency_key``: a retry gets the first answer again.
 
@@ -599,7 +620,9 @@ def submit_application_once(
         # Nothing to replay: no savepoint either. A refusal (a Conflict, or the unique index of the open
         # application when a racing request committed first) ends the request, and its transaction with it.
         try:
-            view = submit_application(session, person_id=person_id, form=form, policy=policy, limits=limits, now=now)
+            view = submit_application(
+                session, person_id=person_id, form=form, policy=policy, limits=limits, now=now, caches=caches
+            )
         except IntegrityError:
             raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
         return Submitted(represent(view), 201, replayed=False, filed=view)
@@ -609,7 +632,9 @@ def submit_application_once(
         return Submitted(*replay, replayed=True)
     try:
         with session.begin_nested():
-            view = submit_application(session, person_id=person_id, form=form, policy=policy, limits=limits, now=now)
+            view = submit_application(
+                session, person_id=person_id, form=form, policy=policy, limits=limits, now=now, caches=caches
+            )
             body = represent(view)
             remember_response(
                 session,

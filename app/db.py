@@ -7,7 +7,7 @@ import time
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, Engine
@@ -101,6 +101,7 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "savepoint", _savepoint_sqlite)
         return engine
     connect_args = {} if "connect_timeout" in sa.make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
@@ -112,6 +113,34 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+# The requests that write: on SQLite a savepoint that would begin their transaction takes the write lock first.
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _savepoint_sqlite(connection: sa.Connection, _name: str) -> None:
+    """On SQLite a write request's savepoint that opens the transaction opens it ``BEGIN IMMEDIATE``.
+
+    SQLite (in WAL mode) has one writer at a time, and pysqlite begins a transaction by itself only
+    before the first write, so the reads before it see the newest data and the write waits its turn
+    for the lock on ``busy_timeout``. A ``SAVEPOINT`` issued before any write (a submit's savepoint
+    around the whole filing, say) begins a *deferred* transaction instead: the reads after it hold a
+    snapshot, and when another request commits before this one writes, the snapshot is stale and SQLite
+    refuses the upgrade at once (``database is locked``, a 503) rather than wait. Beginning those
+    transactions ``IMMEDIATE`` queues them for the lock up front, within ``busy_timeout``.
+
+    Only there: requests that read (``GET``, ``HEAD``, ``OPTIONS``) are never serialized behind the
+    writer, and a write request without such a savepoint keeps pysqlite's begin-at-first-write (taking
+    the lock for the whole request would deadlock the few places that write from a second session while
+    the request's own is open, an officer's sign-in audit for one). Outside a request nothing changes.
+    PostgreSQL has row locks and needs none of this.
+    """
+    if not (has_request_context() and request.method in WRITE_METHODS):
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection is not None and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN IMMEDIATE")
 
 
 # ``g`` flag: this request reads its reports from the primary (read-your-own-write).

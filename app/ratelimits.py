@@ -85,6 +85,7 @@ class RateLimits:
         self._moving = MovingWindowRateLimiter(self.storage)
         self._acquire_script: Any = None  # redis-py's Script, registered on first use
         self._acquire_each_script: Any = None
+        self._count_once_script: Any = None
         self._fixed = FixedWindowRateLimiter(self.storage)
 
     def _strategy(self, limit: Limit) -> RateLimiter:
@@ -182,6 +183,49 @@ class RateLimits:
         except RedisError as exc:
             raise RateLimitStoreDown(str(exc)) from exc
         return [group[n - 1][0] if n else None for group, n in zip(groups, refused, strict=True)]
+
+    def count_once(self, marker: tuple[Limit, str], counter: tuple[Limit, str]) -> tuple[bool, Refusal | None]:
+        """Count one hit of ``counter`` the first time ``marker`` is seen in its window: ``(seen before, refusal)``.
+
+        ``marker`` is a fixed window of one ("this was tried today"). When it is already set nothing is
+        counted and ``(True, None)`` comes back. Otherwise ``counter`` is tested: used up, the refusal comes
+        back and the marker stays unset (the refused try must not pass as tried next time); else both
+        are counted. On Redis with two fixed windows this is one script, one round trip, atomic (a double
+        tap counts once); elsewhere the same steps in turn, a parallel request that marked first winning.
+        """
+        (mark_limit, mark_key), (count_limit, count_key) = marker, counter
+        if isinstance(self.storage, RedisStorage) and mark_limit.fixed and count_limit.fixed:
+            storage = self.storage
+            keys = [
+                storage.prefixed_key(mark_limit.item.key_for(mark_limit.name, mark_key)),
+                storage.prefixed_key(count_limit.item.key_for(count_limit.name, count_key)),
+            ]
+            args = [
+                mark_limit.item.amount,
+                mark_limit.item.get_expiry(),
+                count_limit.item.amount,
+                count_limit.item.get_expiry(),
+            ]
+            try:
+                if self._count_once_script is None:
+                    connection = cast(Redis, storage.get_connection())  # typed as a narrow protocol by limits
+                    self._count_once_script = connection.register_script(_REDIS_COUNT_ONCE)
+                outcome = int(self._count_once_script(keys=keys, args=args))
+            except RedisError as exc:
+                raise RateLimitStoreDown(str(exc)) from exc
+            if outcome < 0:
+                return True, None
+            return False, Refusal(count_limit, self.retry_after(count_limit, count_key)) if outcome else None
+        if self.check([marker]) is not None:
+            return True, None
+        refusal = self.check([counter])
+        if refusal is None:
+            if self.acquire([marker]) is not None:
+                return True, None  # a parallel request marked it first: counted once, there
+            refusal = self.acquire([counter])
+            if refusal is not None:
+                self.clear(mark_limit, mark_key)
+        return False, refusal
 
     def release(self, checks: Sequence[tuple[Limit, str]]) -> None:
         """Hand back the hit ``acquire`` counted against each limit: the work it guarded failed.
@@ -289,6 +333,18 @@ for g = 1, 1000000 do
     arg = arg + 1 + 2 * n
 end
 return result
+"""
+
+# RateLimits.count_once on two fixed windows (the counters limits' FixedWindowRateLimiter keeps: INCRBY,
+# EXPIRE on the first hit). KEYS: the marker, the counter; ARGV: each one's limit and expiry.
+# Returns -1 when the marker is already used up (nothing counted), 1 when the counter is (nothing
+# counted), 0 when both were counted.
+_REDIS_COUNT_ONCE = """
+if tonumber(redis.call('get', KEYS[1]) or '0') >= tonumber(ARGV[1]) then return -1 end
+if tonumber(redis.call('get', KEYS[2]) or '0') >= tonumber(ARGV[3]) then return 1 end
+if redis.call('incrby', KEYS[1], 1) == 1 then redis.call('expire', KEYS[1], ARGV[2]) end
+if redis.call('incrby', KEYS[2], 1) == 1 then redis.call('expire', KEYS[2], ARGV[4]) end
+return 0
 """
 
 # Decrement a fixed window's counter unless it has expired meanwhile (a bare DECR would

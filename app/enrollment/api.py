@@ -10,7 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from app.auth.access import current_actor, require_signed_in, require_worker
-from app.db import db, parse_id, utcnow
+from app.db import db, utcnow
 from app.enrollment import memberships, service
 from app.enrollment.members import issue_card_token
 from app.enrollment.schemas import (
@@ -27,9 +27,11 @@ from app.enrollment.schemas import (
 from app.errors import AppError, ErrorSchema, NotFound, ValidationFailed
 from app.extensions import limiter
 from app.founding import trigger as founding_trigger
+from app.joincodes.resolved import current_resolve_cache
 from app.pagination import PageArgsSchema
 from app.ratelimits import rate_limits
 from app.retention import service as retention
+from app.routing.cache import current_route_cache
 from app.web.pages import card_check_page
 
 applications_blp = Blueprint("applications", __name__, description="Applications to join a union")
@@ -37,6 +39,8 @@ me_blp = Blueprint("me", __name__, description="The signed-in worker's own recor
 cards_blp = Blueprint("cards", __name__, description="Member card checks (no sign-in)")
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
+# One instance (dumping keeps no state between calls): a schema and its nested ones are built once, not per submit.
+_APPLICATION = ApplicationSchema()
 
 
 def _policy() -> service.EnrollmentPolicy:
@@ -46,6 +50,11 @@ def _policy() -> service.EnrollmentPolicy:
         min_age=settings.min_member_age,
         due_working_days=settings.review_due_working_days,
     )
+
+
+def _caches() -> service.Caches:
+    """This process's resolve and routing caches: a submit at a code and a route already seen reads neither."""
+    return service.Caches(resolve=current_resolve_cache(), route=current_route_cache())
 
 
 def _secret_key() -> str:
@@ -102,15 +111,17 @@ class Applications(MethodView):
             limits=rate_limits(),
             now=utcnow(),
             idempotency_key=_idempotency_key(),
-            represent=ApplicationSchema().dump,
+            represent=_APPLICATION.dump,
+            caches=_caches(),
         )
-        if not submitted.replayed:
+        if submitted.filed is not None:
             # 以入会促建会: the application that brings its place to the threshold opens a founding case.
             founding_trigger.after_submission(
                 db.session,
-                parse_id(submitted.body["id"]),
+                submitted.filed.application,
                 threshold=current_app.extensions["ruhui.settings"].founding_trigger_members,
                 now=utcnow(),
+                station=submitted.filed.station,
             )
         db.session.commit()
         return _created(submitted.body, submitted.status_code)
@@ -138,6 +149,7 @@ class ApplicationById(MethodView):
             form=service.ApplicationForm(**body),
             policy=_policy(),
             now=utcnow(),
+            caches=_caches(),
         )
         db.session.commit()
         return service.application_view(db.session, application)

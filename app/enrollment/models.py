@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -11,7 +11,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Mapped, Session, mapped_column
 
 from app.actors import within_subtree
 from app.db import Base, BigId, IdPk, JSONType, TimestampMixin, UTCDateTime, utcnow
-from app.directory.models import Union
 from app.schemas import union_ref
 
 APPLICATION_STATUSES = ("pending", "approved", "rejected", "returned", "withdrawn")
@@ -129,7 +128,7 @@ class Application(TimestampMixin, Base):
 
     __mapper_args__: dict[str, Any] = {"version_id_col": version}  # noqa: RUF012  # read once by SQLAlchemy
 
-    def route_to(self, union: Union, *, rule: str, hop: dict[str, Any]) -> None:
+    def route_to(self, union: RoutedTo, *, rule: str, hop: dict[str, Any]) -> None:
         """Send the application to ``union`` (its id and its path copy) and append the hop to its trace."""
         self.union_id = union.id
         self.union_path = union.path
@@ -137,12 +136,27 @@ class Application(TimestampMixin, Base):
         self.route_trace = [*(self.route_trace or []), hop]
 
 
-def union_summary(union: Union) -> dict[str, str]:
+class RoutedTo(Protocol):
+    """A union an application is sent to: a ``Union`` row, or a routing decision's cached facts of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+
+
+def union_summary(union: RoutedTo) -> dict[str, str]:
     """The union as route hops and error details carry it: the one union reference shape."""
     return union_ref(union)
 
 
-def route_hop(union: Union, *, at: dt.datetime, by: str, rule: str, reasons: list[str], **extra: str) -> dict[str, Any]:
+def route_hop(
+    union: RoutedTo, *, at: dt.datetime, by: str, rule: str, reasons: list[str], **extra: str
+) -> dict[str, Any]:
     """One entry of an application's route trace: who sent it (``routing`` or ``transfer``) where, and why."""
     return {"at": at.isoformat(), "by": by, "rule": rule, "union": union_summary(union), "reasons": reasons, **extra}
 

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,10 +46,12 @@ from app.enrollment.models import (
 from app.errors import AppError, Conflict, NotFound, RateLimited, ServiceUnavailable, ValidationFailed
 from app.joincodes import service as joincodes
 from app.joincodes.models import JoinCode
+from app.joincodes.resolved import EmployerFacts, ResolveCache, Resolved, StationFacts
 from app.pagination import Page, paginate
 from app.privacy import keyring
 from app.ratelimits import Limit, RateLimits, RateLimitStoreDown
 from app.routing import service as routing
+from app.routing.cache import CachedRoute, RouteCache, RoutedUnion
 
 ID_NUMBER_CONTEXT = "identity.id_number"
 NAME_CONTEXT = "identity.name"
@@ -77,6 +80,17 @@ class ApplicationForm:
     consent_version: str
     employer_name: str | None = None
     transfer: bool = False
+
+
+@dataclass(frozen=True)
+class Caches:
+    """The app process's caches a submit may read through (``app.joincodes.resolved``, ``app.routing.cache``).
+
+    Without them (a command, a test calling the service) every lookup goes to the database.
+    """
+
+    resolve: ResolveCache | None = None
+    route: RouteCache | None = None
 
 
 def _application_not_found() -> NotFound:
@@ -126,17 +140,12 @@ def count_identity_attempt(limits: RateLimits, person_id: int, index: str) -> No
     """Count a phone's try of an ID number (once per number a day); 429 past the limit, 503 without storage."""
     tried, phone = f"{person_id}:{index[:32]}", str(person_id)
     try:
-        if limits.check([(_IDENTITY_TRIED, tried)]) is not None:
-            return  # tried today already: not a new number
-        refusal = limits.check([(IDENTITY_ATTEMPTS_PER_PHONE, phone)])
-        if refusal is None:
-            if limits.acquire([(_IDENTITY_TRIED, tried)]) is not None:
-                return  # a parallel request (a double tap) marked this number first: counted once, there
-            refusal = limits.acquire([(IDENTITY_ATTEMPTS_PER_PHONE, phone)])
-            if refusal is not None:
-                limits.clear(_IDENTITY_TRIED, tried)  # refused: the number must not pass as tried next time
+        # Once per number a day; a parallel request (a double tap) that marked the number first counts it there.
+        seen, refusal = limits.count_once((_IDENTITY_TRIED, tried), (IDENTITY_ATTEMPTS_PER_PHONE, phone))
     except RateLimitStoreDown:
         raise ServiceUnavailable(retry_after=30) from None
+    if seen:
+        return
     if refusal is not None:
         raise RateLimited(
             "今天使用过的身份证号码过多，请明天再试；如需帮助请到工会现场办理",
@@ -145,42 +154,52 @@ def count_identity_attempt(limits: RateLimits, person_id: int, index: str) -> No
         )
 
 
-def _bound_identity(session: Session, person_id: int, name: str, resident: Any) -> Identity:
-    """The identity of ``resident``'s number, created and bound to ``person_id`` on first use.
+def _bound_identity(session: Session, person_id: int, name: str, resident: Any) -> tuple[Identity, bool]:
+    """The identity of ``resident``'s number, created and bound to ``person_id`` on first use; and whether it was.
 
     The binding is checked before anything else about the identity (its name, its
     membership), so another phone learns nothing beyond ``identity_in_use``.
     """
     ring = keyring()
     index = id_number_index(resident.number)
-    # A shared lock until the commit: an erasure (``app.retention``) of this identity waits for the
-    # application filed under it, or has already changed its index and this finds none.
-    identity = session.scalars(
-        sa.select(Identity).where(Identity.id_number_index == index).with_for_update(read=True)
-    ).first()
-    if identity is None:
-        identity = Identity(
-            id_number_index=index,
-            id_number_sealed=ring.encrypt(resident.number, ID_NUMBER_CONTEXT),
-            name_sealed=ring.encrypt(name, NAME_CONTEXT),
-            name_masked=mask_name(name),
-            id_number_masked=mask_id_number(resident.number),
-            birth_date=resident.birth_date,
-            sex=resident.sex,
-            person_id=person_id,
-        )
-        try:
-            with session.begin_nested():
-                session.add(identity)
-                session.flush()
-            return identity
-        except IntegrityError:
-            # Another phone filed the same number a moment ago: the identity is bound to it.
-            identity = session.scalars(sa.select(Identity).where(Identity.id_number_index == index)).one()
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for _ in range(3):
+        # A first filing (the common case) is one statement: the row is inserted unless the number is
+        # already there. The new row is this transaction's own until the commit, so an erasure
+        # (``app.retention``) cannot touch it meanwhile; another phone filing the same number at the
+        # same moment waits for this commit and then finds it.
+        identity = session.scalars(
+            insert(Identity)
+            .values(
+                id_number_index=index,
+                id_number_sealed=ring.encrypt(resident.number, ID_NUMBER_CONTEXT),
+                name_sealed=ring.encrypt(name, NAME_CONTEXT),
+                name_masked=mask_name(name),
+                id_number_masked=mask_id_number(resident.number),
+                birth_date=resident.birth_date,
+                sex=resident.sex,
+                person_id=person_id,
+            )
+            .on_conflict_do_nothing(index_elements=[Identity.id_number_index])
+            .returning(Identity)
+        ).first()
+        if identity is not None:
+            return identity, True
+        # Filed before. A shared lock until the commit: an erasure of this identity waits for the
+        # application filed under it, or has already changed its index and this finds none (then the
+        # number is new again: the loop files it).
+        identity = session.scalars(
+            sa.select(Identity).where(Identity.id_number_index == index).with_for_update(read=True)
+        ).first()
+        if identity is not None:
+            break
+    else:
+        raise ServiceUnavailable(retry_after=1)  # the number kept changing hands under this request
     if identity.person_id != person_id:
         raise _identity_in_use()
     _check_name(identity, name)
-    return identity
+    return identity, False
 
 
 def _check_name(identity: Identity, name: str) -> None:
@@ -210,26 +229,54 @@ def held_membership(session: Session, identity_id: int) -> Membership | None:
 # ---------------------------------------------------------------- submit
 
 
-def _place(
-    session: Session, application: Application, form: ApplicationForm, station: Station, now: dt.datetime
-) -> None:
-    """Route the application from its station and form, and record the hop."""
-    decision = routing.route_station(session, station, form.occupation, form.employment_form)
+def _route(
+    session: Session,
+    station: StationFacts | Station,
+    occupation: str,
+    employment_form: str,
+    cache: RouteCache | None,
+) -> CachedRoute:
+    """The routing decision for a worker at ``station``; from ``cache`` (per process) while the directory stays."""
+    key = (station.id, occupation, employment_form)
+    tag = None
+    if cache is not None:
+        cached, tag = cache.lookup(session, key)
+        if cached is not None:
+            return cached
+    decision = routing.route_station(session, station, occupation, employment_form)
     union = session.get(Union, decision.union_id)
     assert union is not None
-    hop = route_hop(union, at=now, by="routing", rule=decision.rule, reasons=list(decision.reasons))
-    application.route_to(union, rule=decision.rule, hop=hop)
+    route = CachedRoute(
+        RoutedUnion(union.id, union.name, union.kind, union.path), decision.rule, tuple(decision.reasons)
+    )
+    if cache is not None and tag is not None:
+        cache.store(key, route, tag)
+    return route
 
 
-def _live_station(session: Session, join_token: str, now: dt.datetime) -> tuple[int, Station]:
-    code = joincodes.find_by_token(session, join_token)
-    joincodes.ensure_live(code, now)
-    station = session.get(Station, code.station_id)
-    assert station is not None
-    return code.id, station
+def _place(
+    session: Session,
+    application: Application,
+    form: ApplicationForm,
+    station: StationFacts | Station,
+    now: dt.datetime,
+    cache: RouteCache | None = None,
+) -> RoutedUnion:
+    """Route the application from its station and form, and record the hop; the union it went to."""
+    route = _route(session, station, form.occupation, form.employment_form, cache)
+    hop = route_hop(route.union, at=now, by="routing", rule=route.rule, reasons=list(route.reasons))
+    application.route_to(route.union, rule=route.rule, hop=hop)
+    return route.union
 
 
-def _employer_fields(station: Station, form: ApplicationForm) -> tuple[int | None, str | None]:
+def _live_station(session: Session, join_token: str, now: dt.datetime, cache: ResolveCache | None) -> Resolved:
+    """The live code ``join_token`` names, with its station and employer (from ``cache`` when it holds them)."""
+    resolved = joincodes.resolve_token(session, join_token, cache)
+    joincodes.ensure_live(resolved.code, now)
+    return resolved
+
+
+def _employer_fields(station: StationFacts | Station, form: ApplicationForm) -> tuple[int | None, str | None]:
     if station.employer_id is not None:
         return station.employer_id, None
     name = " ".join((form.employer_name or "").split()) or None
@@ -244,39 +291,50 @@ def submit_application(
     policy: EnrollmentPolicy,
     limits: RateLimits,
     now: dt.datetime,
-) -> Application:
+    caches: Caches | None = None,
+) -> ApplicationView:
     """Check, route and file a worker's application; it lands ``pending`` in its union's queue.
 
     Order matters: the form's own checks (422), then the phone's ID-number attempts
     (429), then the identity's binding (409 ``identity_in_use`` to any other phone),
     and only then what the bound phone may hear (its name, ``application_open``,
     ``already_member``). ``limits`` is the shared counter storage (``app.ratelimits``).
+
+    The common case (a number filed for the first time, a code and a route already in ``caches``)
+    is two statements: the identity's and the application's inserts.
     """
-    join_code_id, station = _live_station(session, form.join_token, now)
+    caches = caches or Caches()
+    resolved = _live_station(session, form.join_token, now, caches.resolve)
+    station = resolved.station
     name, resident = _check_form(form, policy, now.date())
     count_identity_attempt(limits, person_id, id_number_index(resident.number))
-    identity = _bound_identity(session, person_id, name, resident)
+    identity, created = _bound_identity(session, person_id, name, resident)
 
-    if session.scalar(
-        sa.select(Application.id).where(Application.identity_id == identity.id, Application.status.in_(OPEN_STATUSES))
-    ):
-        raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open")
-    # A retained member (out of work) who starts work again applies at the new place: a transfer of course.
-    membership = held_membership(session, identity.id)
-    if membership is not None and membership.status == "active" and not form.transfer:
-        union = session.get(Union, membership.union_id)
-        assert union is not None
-        raise Conflict(
-            f"您已是{union.name}的会员；如需转会，请选择会员关系转接",
-            code="already_member",
-            union=union_summary(union),
-        )
+    # An identity created just now has no application and no membership yet: nothing to look up.
+    membership = None
+    if not created:
+        if session.scalar(
+            sa.select(Application.id).where(
+                Application.identity_id == identity.id, Application.status.in_(OPEN_STATUSES)
+            )
+        ):
+            raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open")
+        # A retained member (out of work) who starts work again applies at the new place: a transfer of course.
+        membership = held_membership(session, identity.id)
+        if membership is not None and membership.status == "active" and not form.transfer:
+            union = session.get(Union, membership.union_id)
+            assert union is not None
+            raise Conflict(
+                f"您已是{union.name}的会员；如需转会，请选择会员关系转接",
+                code="already_member",
+                union=union_summary(union),
+            )
 
     employer_id, employer_name = _employer_fields(station, form)
     application = Application(
         person_id=person_id,
         identity_id=identity.id,
-        join_code_id=join_code_id,
+        join_code_id=resolved.code.id,
         station_id=station.id,
         employer_id=employer_id,
         employer_name=employer_name,
@@ -290,14 +348,16 @@ def submit_application(
         due_at=add_working_days(now, policy.due_working_days),
         route_trace=[],
     )
-    _place(session, application, form, station, now)
+    routed = _place(session, application, form, station, now, caches.route)
     if membership is not None and membership.status == "active" and membership.union_id == application.union_id:
         union = session.get(Union, membership.union_id)
         assert union is not None
         raise Conflict(f"您已是{union.name}的会员，无需转入同一工会", code="already_member", union=union_summary(union))
     session.add(application)
     session.flush()
-    return application
+    return ApplicationView(
+        application=application, station=station, union=routed, employer=resolved.employer, identity=identity
+    )
 
 
 def resubmit_application(
@@ -308,12 +368,15 @@ def resubmit_application(
     form: ApplicationForm,
     policy: EnrollmentPolicy,
     now: dt.datetime,
+    caches: Caches | None = None,
 ) -> Application:
     """Correct a ``returned`` application; it goes back to ``pending``, re-routed, with a fresh deadline."""
+    caches = caches or Caches()
     application = own_application(session, person_id, application_id)
     if application.status != "returned":
         raise Conflict("只有被退回补充材料的申请才能修改后重新提交", code="invalid_state")
-    join_code_id, station = _live_station(session, form.join_token, now)
+    resolved = _live_station(session, form.join_token, now, caches.resolve)
+    join_code_id, station = resolved.code.id, resolved.station
     name, resident = _check_form(form, policy, now.date())
     identity = session.get(Identity, application.identity_id)
     assert identity is not None  # a foreign key
@@ -335,7 +398,7 @@ def resubmit_application(
     application.status = "pending"
     application.submitted_at = now
     application.due_at = add_working_days(now, policy.due_working_days)
-    _place(session, application, form, station, now)
+    _place(session, application, form, station, now, caches.route)
     session.flush()
     return application
 
@@ -383,9 +446,9 @@ class ApplicationView:
     """An application with what its representation names, loaded without N+1."""
 
     application: Application
-    station: Station
-    union: Union
-    employer: Employer | None
+    station: Station | StationFacts  # the row, or the resolve cache's facts of it (a submit)
+    union: Union | RoutedUnion
+    employer: Employer | EmployerFacts | None
     identity: Identity
 
     @property
@@ -530,6 +593,7 @@ class Submitted:
     body: dict[str, Any]
     status_code: int
     replayed: bool
+    filed: ApplicationView | None = None  # what this call filed (None for a replay)
 
 
 def submit_application_once(
@@ -542,49 +606,54 @@ def submit_application_once(
     now: dt.datetime,
     idempotency_key: str | None,
     represent: Callable[[ApplicationView], dict[str, Any]],
+    caches: Caches | None = None,
 ) -> Submitted:
     """File an application at most once per ``idempotency_key``: a retry gets the first answer again.
 
     ``represent`` turns the filed application into the body to remember (the JSON API's
-    representation), so a replay is the same bytes. The filing runs in a savepoint: when a
+    representation), so a replay is the same bytes. With a key the filing runs in a savepoint: when a
     request racing this one committed first, the unique keys refuse this one, the savepoint
     is rolled back, and the same key replays the winner's answer; anything else met the
     one-open-application rule.
     """
+    if not idempotency_key:
+        # Nothing to replay: no savepoint either. A refusal (a Conflict, or the unique index of the open
+        # application when a racing request committed first) ends the request, and its transaction with it.
+        try:
+            view = submit_application(
+                session, person_id=person_id, form=form, policy=policy, limits=limits, now=now, caches=caches
+            )
+        except IntegrityError:
+            raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
+        return Submitted(represent(view), 201, replayed=False, filed=view)
     fingerprint = request_fingerprint(asdict(form))
-    if idempotency_key:
-        replay = stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
-        if replay is not None:
-            return Submitted(*replay, replayed=True)
+    replay = stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
+    if replay is not None:
+        return Submitted(*replay, replayed=True)
     try:
         with session.begin_nested():
-            application = submit_application(
-                session, person_id=person_id, form=form, policy=policy, limits=limits, now=now
+            view = submit_application(
+                session, person_id=person_id, form=form, policy=policy, limits=limits, now=now, caches=caches
             )
-            body = represent(application_view(session, application))
-            if idempotency_key:
-                remember_response(
-                    session,
-                    person_id=person_id,
-                    key=idempotency_key,
-                    fingerprint=fingerprint,
-                    response=body,
-                    status_code=201,
-                )
+            body = represent(view)
+            remember_response(
+                session,
+                person_id=person_id,
+                key=idempotency_key,
+                fingerprint=fingerprint,
+                response=body,
+                status_code=201,
+            )
     except (IntegrityError, Conflict) as refusal:
         # A request racing this one may have committed first: seen as a unique index, or as the open
         # application it just filed. The same key replays its answer; any other refusal stands.
-        replay = (
-            stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
-            if idempotency_key
-            else None
-        )
+        replay = stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
         if replay is not None:
             return Submitted(*replay, replayed=True)
         if isinstance(refusal, Conflict):
             raise
         raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
-    return Submitted(body, 201, replayed=False)
+    return Submitted(body, 201, replayed=False, filed=view)
 
 
 def remember_response(

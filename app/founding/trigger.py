@@ -38,6 +38,7 @@ from app.errors import AppError
 from app.founding.models import FoundingCase, FoundingCaseStep, FoundingListing, FoundingTarget
 from app.founding.vocabulary import CLOSED_STAGES, SECTOR_OF_OCCUPATION
 from app.joincodes.models import JoinCode, JoinScan
+from app.joincodes.resolved import StationFacts
 from app.routing.engine import parent_chain
 from app.routing.service import route_station
 
@@ -65,14 +66,33 @@ class Figures:
         return figures
 
 
-def after_submission(session: Session, application_id: int, *, threshold: int, now: dt.datetime) -> FoundingCase | None:
-    """Check the place of a just-filed application; open its derived case when it reached ``threshold``."""
+# A station as the check reads it: the row, or the resolve cache's facts of it (a submit has those at hand).
+PlaceStation = Station | StationFacts
+
+
+def after_submission(
+    session: Session,
+    application: int | Application,
+    *,
+    threshold: int,
+    now: dt.datetime,
+    station: PlaceStation | None = None,
+) -> FoundingCase | None:
+    """Check the place of a just-filed application; open its derived case when it reached ``threshold``.
+
+    ``application`` is the filed row or its id; ``station``, when given, is its station (not read again).
+    """
     if threshold <= 0:
         return None
-    application = session.get(Application, application_id)
-    if application is None or application.route_rule == "enterprise":
+    if isinstance(application, int):
+        found = session.get(Application, application)
+        if found is None:
+            return None
+        application = found
+    if application.route_rule == "enterprise":
         return None  # routed to an enterprise union: the employer (or its HQ) has one
-    station = session.get(Station, application.station_id)
+    if station is None or station.id != application.station_id:
+        station = session.get(Station, application.station_id)
     assert station is not None
     try:
         # A savepoint around the whole check: whatever the database refuses here (a lock timeout, a
@@ -87,25 +107,22 @@ def after_submission(session: Session, application_id: int, *, threshold: int, n
 
 
 def check_place(
-    session: Session, station: Station, *, threshold: int, now: dt.datetime, blind_spot: bool
+    session: Session, station: PlaceStation, *, threshold: int, now: dt.datetime, blind_spot: bool
 ) -> FoundingCase | None:
     """Open the derived case of ``station``'s employer (or of the station itself) once the figures reach it."""
     employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
     key = f"employer:{employer.id}" if employer is not None else f"station:{station.id}"
-    if session.scalar(sa.select(FoundingCase.id).where(FoundingCase.trigger_key == key)) is not None:
-        return None  # it fired before: once
     if employer is not None:
         if _has_enterprise_union(session, employer):
             return None
-        figures = _people(session, Application.employer_id == employer.id)
+        where = Application.employer_id == employer.id
     elif blind_spot:
-        figures = _people(session, Application.station_id == station.id)
+        where = Application.station_id == station.id
     else:
         return None  # no employer and not a blind spot: an industry or regional union takes these workers
-    if blind_spot:
-        figures = Figures(
-            figures.members, figures.open_applications, figures.people, _workers_seen(session, station.id)
-        )
+    fired, figures = _figures(session, key, where, station.id if blind_spot else None)
+    if fired:
+        return None  # it fired before: once
     reached = figures.people >= threshold or (figures.workers_seen or 0) >= threshold
     if not reached:
         return None
@@ -128,34 +145,53 @@ def _has_enterprise_union(session: Session, employer: Employer) -> bool:
     )
 
 
-def _people(session: Session, where: sa.ColumnElement[bool]) -> Figures:
-    """Approved members and open applications there, and the distinct people among them."""
+def _figures(
+    session: Session, key: str, where: sa.ColumnElement[bool], blind_station_id: int | None
+) -> tuple[bool, Figures]:
+    """Whether the case ``key`` fired before, and the place's figures, in one statement (a submit pays one trip).
+
+    The people: approved members and open applications there, and the distinct people among them.
+    For a blind-spot station (``blind_station_id``) also the workers seen: the larger of the distinct
+    scanning devices and the distinct applicants.
+    """
     is_open = Application.status.in_(OPEN_STATUSES)
-    row = session.execute(
+    people = (
         sa.select(
-            sa.func.count(sa.distinct(sa.case((Application.membership_active.is_(True), Application.identity_id)))),
-            sa.func.count(sa.distinct(sa.case((is_open, Application.identity_id)))),
-            sa.func.count(sa.distinct(Application.identity_id)),
-        ).where(where, sa.or_(Application.membership_active.is_(True), is_open))
-    ).one()
-    return Figures(members=int(row[0]), open_applications=int(row[1]), people=int(row[2]))
-
-
-def _workers_seen(session: Session, station_id: int) -> int:
-    devices = session.scalar(
-        sa.select(sa.func.count(sa.distinct(JoinScan.device_hash)))
-        .join(JoinCode, JoinCode.id == JoinScan.join_code_id)
-        .where(JoinCode.station_id == station_id)
+            sa.func.count(
+                sa.distinct(sa.case((Application.membership_active.is_(True), Application.identity_id)))
+            ).label("members"),
+            sa.func.count(sa.distinct(sa.case((is_open, Application.identity_id)))).label("open"),
+            sa.func.count(sa.distinct(Application.identity_id)).label("people"),
+        )
+        .where(where, sa.or_(Application.membership_active.is_(True), is_open))
+        .subquery()
     )
-    applicants = session.scalar(
-        sa.select(sa.func.count(sa.distinct(Application.identity_id))).where(Application.station_id == station_id)
-    )
-    return max(int(devices or 0), int(applicants or 0))
+    columns: list[Any] = [
+        sa.exists().where(FoundingCase.trigger_key == key).label("fired"),
+        people.c.members,
+        people.c.open,
+        people.c.people,
+    ]
+    if blind_station_id is not None:
+        columns += [
+            sa.select(sa.func.count(sa.distinct(JoinScan.device_hash)))
+            .join(JoinCode, JoinCode.id == JoinScan.join_code_id)
+            .where(JoinCode.station_id == blind_station_id)
+            .scalar_subquery(),
+            sa.select(sa.func.count(sa.distinct(Application.identity_id)))
+            .where(Application.station_id == blind_station_id)
+            .scalar_subquery(),
+        ]
+    row = session.execute(sa.select(*columns).select_from(people)).one()
+    figures = Figures(members=int(row[1]), open_applications=int(row[2]), people=int(row[3]))
+    if blind_station_id is not None:
+        figures = Figures(figures.members, figures.open_applications, figures.people, max(int(row[4]), int(row[5])))
+    return bool(row[0]), figures
 
 
 def _open(
     session: Session,
-    station: Station,
+    station: PlaceStation,
     employer: Employer | None,
     key: str,
     figures: dict[str, Any],

@@ -7,13 +7,13 @@ application is routed when it is filed) and show a union with ``union_summary``.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from app.actors import Actor
-from app.directory.models import Employer, Station, Union
+from app.directory.models import Employer, Union
 from app.directory.regions import ancestors, contains, display_name
 from app.directory.service import MAX_EMPLOYER_CHAIN, audit_change, get_employer, get_station, get_union
 from app.errors import AppError, NotFound, ValidationFailed
@@ -37,8 +37,25 @@ log = logging.getLogger("ruhui.routing")
 _ONE_SUBJECT = "须且只能指定站点（station_id）、用人单位（employer_id）或区域（region_code）之一"
 
 
+class RoutedStation(Protocol):
+    """What routing reads of a station: a ``Station`` row, or the resolve cache's frozen facts of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def region_code(self) -> str: ...
+    @property
+    def employer_id(self) -> int | None: ...
+    @property
+    def occupation(self) -> str: ...
+    @property
+    def union_id(self) -> int: ...
+
+
 def route_station(
-    session: Session, station: Station, occupation: str, employment_form: str | None = None
+    session: Session, station: RoutedStation, occupation: str, employment_form: str | None = None
 ) -> RouteDecision:
     """Which union receives an application from ``station`` by a worker in ``occupation``, and why.
 
@@ -59,7 +76,7 @@ def route_station(
         ) from exc
 
 
-def station_facts(station: Station, union_path: str) -> StationFacts:
+def station_facts(station: RoutedStation, union_path: str) -> StationFacts:
     """The station as the engine sees it; ``union_path`` is the path of the union that manages it."""
     return StationFacts(
         id=station.id,

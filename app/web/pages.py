@@ -40,6 +40,7 @@ from app.joincodes.resolved import current_resolve_cache
 from app.joincodes.scanlog import current_scan_log
 from app.ratelimits import rate_limits
 from app.retention import service as retention
+from app.routing.cache import current_route_cache
 from app.signing import csrf_token
 from app.web.qrsvg import screen_svg
 
@@ -446,6 +447,7 @@ def submit(token: str) -> BaseResponse:
             now=utcnow(),
             idempotency_key=f"web:{nonce}",
             represent=ApplicationSchema().dump,
+            caches=enrollment.Caches(resolve=current_resolve_cache(), route=current_route_cache()),
         )
         db.session.commit()
     except _FieldErrors as refused:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -145,8 +145,17 @@ def directory_version(session: Session) -> int:
     return int(session.scalar(sa.select(sa.func.max(DirectoryChange.id))) or 0)
 
 
-class ResolveCache:
-    """Token → ``Resolved`` for one app process, valid while the directory version stays the same."""
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class DirectoryCache(Generic[K, V]):
+    """Key → answer for one app process, valid while the directory version stays the same.
+
+    The rules of the module docstring, for any answer made of the directory: the version read at
+    most every ``check_every`` seconds, everything dropped when it moved or a commit of this process
+    changed the directory, and an answer computed while the version moved never kept.
+    """
 
     def __init__(
         self,
@@ -158,14 +167,14 @@ class ResolveCache:
         self.check_every = check_every
         self.clock = clock
         self.max_entries = max_entries
-        self._entries: dict[str, Resolved] = {}
+        self._entries: dict[K, V] = {}
         self._version: int | None = None  # what the entries were filled under; None: not read yet
         self._local = local_changes.count
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
 
-    def lookup(self, session: SessionSource, token: str) -> tuple[Resolved | None, tuple[int, int]]:
-        """The cached answer for ``token`` (or None), and the tag to ``store`` a fresh answer under.
+    def lookup(self, session: SessionSource, key: K) -> tuple[V | None, tuple[int, int]]:
+        """The cached answer for ``key`` (or None), and the tag to ``store`` a fresh answer under.
 
         ``session`` may be a function that opens the request's session: only a version check calls it.
         """
@@ -179,16 +188,16 @@ class ResolveCache:
                     self._version, self._local = version, local
                 self._checked_at = now
         tag = (self._version or 0, self._local)
-        return self._entries.get(token), tag
+        return self._entries.get(key), tag
 
-    def store(self, token: str, resolved: Resolved, tag: tuple[int, int]) -> None:
-        """Keep ``resolved`` unless the version moved since ``lookup`` gave ``tag``."""
+    def store(self, key: K, answer: V, tag: tuple[int, int]) -> None:
+        """Keep ``answer`` unless the version moved since ``lookup`` gave ``tag``."""
         with self._lock:
             if tag != (self._version or 0, self._local) or local_changes.count != self._local:
                 return
             if len(self._entries) >= self.max_entries:
                 self._entries = {}
-            self._entries[token] = resolved
+            self._entries[key] = answer
 
     def clear(self) -> None:
         with self._lock:
@@ -198,6 +207,10 @@ class ResolveCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class ResolveCache(DirectoryCache[str, Resolved]):
+    """Token → ``Resolved`` for one app process, valid while the directory version stays the same."""
 
 
 # --- the version moves with every change of a tracked table ------------------------------------------

@@ -237,21 +237,18 @@ def _route(
     cache: RouteCache | None,
 ) -> CachedRoute:
     """The routing decision for a worker at ``station``; from ``cache`` (per process) while the directory stays."""
-    key = (station.id, occupation, employment_form)
-    tag = None
-    if cache is not None:
-        cached, tag = cache.lookup(session, key)
-        if cached is not None:
-            return cached
-    decision = routing.route_station(session, station, occupation, employment_form)
-    union = session.get(Union, decision.union_id)
-    assert union is not None
-    route = CachedRoute(
-        RoutedUnion(union.id, union.name, union.kind, union.path), decision.rule, tuple(decision.reasons)
-    )
-    if cache is not None and tag is not None:
-        cache.store(key, route, tag)
-    return route
+
+    def decide(session: Session) -> CachedRoute:
+        decision = routing.route_station(session, station, occupation, employment_form)
+        union = session.get(Union, decision.union_id)
+        assert union is not None
+        return CachedRoute(
+            RoutedUnion(union.id, union.name, union.kind, union.path), decision.rule, tuple(decision.reasons)
+        )
+
+    if cache is None:
+        return decide(session)
+    return cache.fetch(session, (station.id, occupation, employment_form), decide)
 
 
 def _place(

@@ -199,6 +199,15 @@ class DirectoryCache(Generic[K, V]):
                 self._entries = {}
             self._entries[key] = answer
 
+    def fetch(self, session: SessionSource, key: K, compute: Callable[[Session], V]) -> V:
+        """The cached answer for ``key``, else ``compute``'s (kept unless the version moved meanwhile)."""
+        cached, tag = self.lookup(session, key)
+        if cached is not None:
+            return cached
+        answer = compute(opened(session))
+        self.store(key, answer, tag)
+        return answer
+
     def clear(self) -> None:
         with self._lock:
             self._entries = {}

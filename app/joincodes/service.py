@@ -607,22 +607,19 @@ def resolve_token(source: SessionSource, token: str, cache: ResolveCache | None 
     """
     if not TOKEN_PATTERN.match(token):
         raise _join_code_not_found()
-    tag = None
     if cache is not None:
-        cached, tag = cache.lookup(source, token)
-        if cached is not None:
-            return cached
-    session = opened(source)
+        return cache.fetch(source, token, lambda session: _resolve(session, token))
+    return _resolve(opened(source), token)
+
+
+def _resolve(session: Session, token: str) -> Resolved:
     code = find_by_token(session, token)
     station = session.get(Station, code.station_id)
     assert station is not None  # loaded by find_by_token, a foreign key
     employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
-    resolved = Resolved(
+    return Resolved(
         CodeFacts.of(code), StationFacts.of(station), EmployerFacts.of(employer), preview_union(session, station)
     )
-    if cache is not None and tag is not None:
-        cache.store(token, resolved, tag)
-    return resolved
 
 
 def open_join_code(

@@ -83,9 +83,7 @@ class RateLimits:
             raise ValueError(f"RATELIMIT_STORAGE_URI {uri!r} names an asyncio storage")
         self.storage = storage
         self._moving = MovingWindowRateLimiter(self.storage)
-        self._acquire_script: Any = None  # redis-py's Script, registered on first use
-        self._acquire_each_script: Any = None
-        self._count_once_script: Any = None
+        self._scripts: dict[str, Any] = {}  # Lua source → redis-py's Script, registered on first use
         self._fixed = FixedWindowRateLimiter(self.storage)
 
     def _strategy(self, limit: Limit) -> RateLimiter:
@@ -145,13 +143,7 @@ class RateLimits:
         args: list[float] = [time.time()]
         for limit, _ in checks:
             args += [limit.item.amount, limit.item.get_expiry()]
-        try:
-            if self._acquire_script is None:
-                connection = cast(Redis, storage.get_connection())  # typed as a narrow protocol by limits
-                self._acquire_script = connection.register_script(_REDIS_ACQUIRE_MOVING)
-            refused = int(self._acquire_script(keys=keys, args=args))
-        except RedisError as exc:
-            raise RateLimitStoreDown(str(exc)) from exc
+        refused = int(self._run_script(_REDIS_ACQUIRE_MOVING, keys, args))
         if refused:
             limit, key = checks[refused - 1]
             return Refusal(limit, self.retry_after(limit, key))
@@ -175,13 +167,7 @@ class RateLimits:
             for limit, key in group:
                 keys.append(storage.prefixed_key(limit.item.key_for(limit.name, key)))
                 args += [limit.item.amount, limit.item.get_expiry()]
-        try:
-            if self._acquire_each_script is None:
-                connection = cast(Redis, storage.get_connection())  # typed as a narrow protocol by limits
-                self._acquire_each_script = connection.register_script(_REDIS_ACQUIRE_EACH)
-            refused = [int(n) for n in self._acquire_each_script(keys=keys, args=args)]
-        except RedisError as exc:
-            raise RateLimitStoreDown(str(exc)) from exc
+        refused = [int(n) for n in self._run_script(_REDIS_ACQUIRE_EACH, keys, args)]
         return [group[n - 1][0] if n else None for group, n in zip(groups, refused, strict=True)]
 
     def count_once(self, marker: tuple[Limit, str], counter: tuple[Limit, str]) -> tuple[bool, Refusal | None]:
@@ -206,13 +192,7 @@ class RateLimits:
                 count_limit.item.amount,
                 count_limit.item.get_expiry(),
             ]
-            try:
-                if self._count_once_script is None:
-                    connection = cast(Redis, storage.get_connection())  # typed as a narrow protocol by limits
-                    self._count_once_script = connection.register_script(_REDIS_COUNT_ONCE)
-                outcome = int(self._count_once_script(keys=keys, args=args))
-            except RedisError as exc:
-                raise RateLimitStoreDown(str(exc)) from exc
+            outcome = int(self._run_script(_REDIS_COUNT_ONCE, keys, args))
             if outcome < 0:
                 return True, None
             return False, Refusal(count_limit, self.retry_after(count_limit, count_key)) if outcome else None
@@ -226,6 +206,18 @@ class RateLimits:
             if refusal is not None:
                 self.clear(mark_limit, mark_key)
         return False, refusal
+
+    def _run_script(self, source: str, keys: list[str], args: Sequence[float]) -> Any:
+        """Run a Lua script on the Redis storage (registered once per source); no answer is ``RateLimitStoreDown``."""
+        assert isinstance(self.storage, RedisStorage)
+        try:
+            script = self._scripts.get(source)
+            if script is None:
+                connection = cast(Redis, self.storage.get_connection())  # typed as a narrow protocol by limits
+                script = self._scripts[source] = connection.register_script(source)
+            return script(keys=keys, args=list(args))
+        except RedisError as exc:
+            raise RateLimitStoreDown(str(exc)) from exc
 
     def release(self, checks: Sequence[tuple[Limit, str]]) -> None:
         """Hand back the hit ``acquire`` counted against each limit: the work it guarded failed.

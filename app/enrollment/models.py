@@ -312,6 +312,15 @@ ix_applications_pending_union = sa.Index(
     postgresql_where=sa.text(_PENDING),
     sqlite_where=sa.text(_PENDING),
 )
+# The pending applications by deadline, with coverage's keys: the pending ones not yet due, for the overdue
+# figure (the pending count itself comes from ``app.stats.models.CoverageSummary``).
+ix_applications_pending_due = sa.Index(
+    "ix_applications_pending_due",
+    Application.due_at,
+    postgresql_include=["union_path", "occupation", "region_code", "employment_form", "station_id"],
+    postgresql_where=sa.text(_PENDING),
+    sqlite_where=sa.text(_PENDING),
+)
 ix_memberships_active_union = sa.Index(
     "ix_memberships_active_union",
     Membership.union_id,

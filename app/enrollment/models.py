@@ -21,6 +21,7 @@ MEMBERSHIP_STATUSES = ("active", "retained", "transferred_out", "withdrawn", "re
 # A person holds at most one membership in these statuses (the partial unique index on memberships).
 HELD_STATUSES = ("active", "retained")
 _ACTIVE = "status = 'active'"
+_LASTING = "status IN ('retained', 'withdrawn', 'removed')"
 _HELD = f"status IN {HELD_STATUSES!r}"
 HISTORY_BY_KINDS = ("worker", "officer", "system")
 
@@ -292,7 +293,15 @@ ix_applications_pending_path = sa.Index(
     postgresql_where=sa.text(_PENDING),
     sqlite_where=sa.text(_PENDING),
 )
-ix_applications_decided_at = sa.Index("ix_applications_decided_at", Application.decided_at)
+# Covering on PostgreSQL what coverage reads of a period's decisions (``app.stats.service._summary_figures``):
+# an index-only scan of the period's range.
+ix_applications_decided_at = sa.Index(
+    "ix_applications_decided_at",
+    Application.decided_at,
+    postgresql_include=[
+        "union_path", "status", "decision_hours", "occupation", "region_code", "employment_form",
+    ],
+)  # fmt: skip
 # The review queue's pending applications in queue order, with what its filters read: the page's keys
 # come from this index alone (an index-only scan), however many decided applications lie between them.
 ix_applications_pending_queue = sa.Index(
@@ -320,6 +329,15 @@ ix_applications_pending_due = sa.Index(
     postgresql_include=["union_path", "occupation", "region_code", "employment_form", "station_id"],
     postgresql_where=sa.text(_PENDING),
     sqlite_where=sa.text(_PENDING),
+)
+# The memberships in the other lasting statuses by union: coverage's retained, withdrawn and removed figures
+# (``app.stats.service._add_membership_figures``) read a minority of the memberships through it.
+ix_memberships_lasting_union = sa.Index(
+    "ix_memberships_lasting_union",
+    Membership.union_id,
+    Membership.application_id,
+    postgresql_where=sa.text(_LASTING),
+    sqlite_where=sa.text(_LASTING),
 )
 ix_memberships_active_union = sa.Index(
     "ix_memberships_active_union",

@@ -18,7 +18,7 @@ counts in:
 - ``hours``: its whole hours to decision (``decision_hours``), -1 while none (a key
   column cannot be NULL): the histogram the medians are taken from;
 - ``pending``, ``approved``, ``rejected`` (decided, with a decision time), ``members``
-  (``membership_active``).
+  (``membership_active``): integers, whose sums PostgreSQL adds as bigint (a bigint's sum is numeric, slower).
 
 The time-dependent parts are not summarised: which pending applications are overdue,
 and a period's decisions, come from the applications' own indexes (the pending ones by
@@ -43,7 +43,7 @@ class CoverageSummary(Base):
     head: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     value: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     hours: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
-    pending: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    approved: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    rejected: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
-    members: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    pending: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    approved: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    rejected: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+    members: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")

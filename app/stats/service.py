@@ -298,6 +298,11 @@ def _summarised(root_path: str, by: str | None) -> bool:
     return depth == 1 or (depth == 2 and by != "union")
 
 
+# The columns of the grouped (key, hours) counts ``_rolled_up`` reads, and the summary's column each is read from.
+GROUPED = (
+    ("pending", "pending"), ("overdue", "pending"), ("approved", "approved"), ("rejected", "rejected"),
+    ("members", "members"),
+)  # fmt: skip
 SUMMARY_KIND = {"occupation": "occupation", "region": "region", "employment_form": "employment_form"}
 
 
@@ -363,18 +368,17 @@ def _summary_figures(
             .group_by(*application_key, Application.decision_hours)
         )
         parts = [lasting, decided]
-    rows = sa.union_all(*parts).subquery("rows") if len(parts) > 1 else parts[0].subquery("rows")
+    # One row per (key, hours), with ``overdue`` as ``pending`` for now (less those not yet due, below); a
+    # period's two parts are added up per (key, hours) first.
+    rows = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rows")
+    summed = len(parts) > 1
     grouped = (
         sa.select(
             *([rows.c.key] if key is not None else []),
             rows.c.hours,
-            sa.func.sum(rows.c.pending).label("pending"),
-            sa.func.sum(rows.c.pending).label("overdue"),  # less those not yet due, below
-            sa.func.sum(rows.c.approved).label("approved"),
-            sa.func.sum(rows.c.rejected).label("rejected"),
-            sa.func.sum(rows.c.members).label("members"),
+            *((sa.func.sum(rows.c[name]) if summed else rows.c[name]).label(label) for label, name in GROUPED),
         )
-        .group_by(*([rows.c.key] if key is not None else []), rows.c.hours)
+        .group_by(*(([rows.c.key] if key is not None else []) + [rows.c.hours] if summed else []))
         .cte("grouped")
         .prefix_with("MATERIALIZED")
     )

@@ -9,7 +9,10 @@ keep it in the same transaction as every change — statement-level ones with tr
 tables on PostgreSQL (one grouped statement however many rows a statement touches), and
 row-level ones on SQLite — and its backfill from the applications already there. Also the
 pending applications by deadline (``ix_applications_pending_due``): coverage's overdue
-figure counts the pending applications not yet due from it.
+figure counts the pending applications not yet due from it; and on PostgreSQL the
+decisions by time (``ix_applications_decided_at``) carry what coverage reads of a period's;
+and the memberships retained, withdrawn or removed by union (``ix_memberships_lasting_union``):
+coverage counts them without reading the active ones.
 """
 
 from collections.abc import Sequence
@@ -23,6 +26,8 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 PENDING = sa.text("status = 'pending'")
+LASTING = sa.text("status IN ('retained', 'withdrawn', 'removed')")
+DECIDED_READS = ['union_path', 'status', 'decision_hours', 'occupation', 'region_code', 'employment_form']
 KINDS = (("occupation", "occupation"), ("region", "region_code"), ("employment_form", "employment_form"))
 COUNTS = ("pending", "approved", "rejected", "members")
 KEY = "kind, head, value, hours"
@@ -162,10 +167,10 @@ def upgrade() -> None:
         sa.Column('head', sa.String(length=64), nullable=False),
         sa.Column('value', sa.String(length=32), nullable=False),
         sa.Column('hours', sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column('pending', sa.BigInteger(), server_default='0', nullable=False),
-        sa.Column('approved', sa.BigInteger(), server_default='0', nullable=False),
-        sa.Column('rejected', sa.BigInteger(), server_default='0', nullable=False),
-        sa.Column('members', sa.BigInteger(), server_default='0', nullable=False),
+        sa.Column('pending', sa.Integer(), server_default='0', nullable=False),
+        sa.Column('approved', sa.Integer(), server_default='0', nullable=False),
+        sa.Column('rejected', sa.Integer(), server_default='0', nullable=False),
+        sa.Column('members', sa.Integer(), server_default='0', nullable=False),
         sa.PrimaryKeyConstraint('kind', 'head', 'value', 'hours', name=op.f('pk_coverage_summary')),
     )
     with op.batch_alter_table('applications', schema=None) as batch_op:
@@ -177,8 +182,21 @@ def upgrade() -> None:
             postgresql_where=PENDING,
             sqlite_where=PENDING,
         )
+    with op.batch_alter_table('memberships', schema=None) as batch_op:
+        batch_op.create_index(
+            'ix_memberships_lasting_union',
+            ['union_id', 'application_id'],
+            unique=False,
+            postgresql_where=LASTING,
+            sqlite_where=LASTING,
+        )
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
+        # The period's decisions, covered: coverage reads them by an index-only scan.
+        op.drop_index('ix_applications_decided_at', table_name='applications')
+        op.create_index(
+            'ix_applications_decided_at', 'applications', ['decided_at'], unique=False, postgresql_include=DECIDED_READS
+        )
         op.execute(POSTGRES_FUNCTION)
         for statement in POSTGRES_TRIGGERS:
             op.execute(statement)
@@ -194,9 +212,13 @@ def downgrade() -> None:
             op.execute(f"DROP TRIGGER coverage_summary_{name} ON applications")
         op.execute("DROP FUNCTION coverage_summary_apply()")
         op.execute("DROP FUNCTION coverage_summary_truncate()")
+        op.drop_index('ix_applications_decided_at', table_name='applications')
+        op.create_index('ix_applications_decided_at', 'applications', ['decided_at'], unique=False)
     else:
         for name in ("insert", "delete", "update_old", "update_new"):
             op.execute(f"DROP TRIGGER coverage_summary_{name}")
+    with op.batch_alter_table('memberships', schema=None) as batch_op:
+        batch_op.drop_index('ix_memberships_lasting_union', postgresql_where=LASTING, sqlite_where=LASTING)
     with op.batch_alter_table('applications', schema=None) as batch_op:
         batch_op.drop_index('ix_applications_pending_due', postgresql_where=PENDING, sqlite_where=PENDING)
     op.drop_table('coverage_summary')

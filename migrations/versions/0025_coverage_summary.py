@@ -11,7 +11,8 @@ row-level ones on SQLite — and its backfill from the applications already ther
 pending applications by deadline (``ix_applications_pending_due``): coverage's overdue
 figure counts the pending applications not yet due from it; and on PostgreSQL the
 decisions by time (``ix_applications_decided_at``) carry what coverage reads of a period's;
-and the memberships retained, withdrawn or removed by union (``ix_memberships_lasting_union``):
+a station's applications (``ix_applications_station_union_path``) carry what a page of
+stations counts; and the memberships retained, withdrawn or removed by union (``ix_memberships_lasting_union``):
 coverage counts them without reading the active ones.
 """
 
@@ -27,6 +28,7 @@ depends_on: str | Sequence[str] | None = None
 
 PENDING = sa.text("status = 'pending'")
 LASTING = sa.text("status IN ('retained', 'withdrawn', 'removed')")
+STATION_READS = ['status', 'decided_at', 'decision_hours', 'due_at', 'membership_active']
 DECIDED_READS = ['union_path', 'status', 'decision_hours', 'occupation', 'region_code', 'employment_form']
 KINDS = (("occupation", "occupation"), ("region", "region_code"), ("employment_form", "employment_form"))
 COUNTS = ("pending", "approved", "rejected", "members")
@@ -197,6 +199,12 @@ def upgrade() -> None:
         op.create_index(
             'ix_applications_decided_at', 'applications', ['decided_at'], unique=False, postgresql_include=DECIDED_READS
         )
+        # A page of stations' figures, covered: read from the station index alone.
+        op.drop_index('ix_applications_station_union_path', table_name='applications')
+        op.create_index(
+            'ix_applications_station_union_path', 'applications', ['station_id', 'union_path'], unique=False,
+            postgresql_ops={'union_path': 'text_pattern_ops'}, postgresql_include=STATION_READS,
+        )  # fmt: skip
         op.execute(POSTGRES_FUNCTION)
         for statement in POSTGRES_TRIGGERS:
             op.execute(statement)
@@ -214,6 +222,11 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION coverage_summary_truncate()")
         op.drop_index('ix_applications_decided_at', table_name='applications')
         op.create_index('ix_applications_decided_at', 'applications', ['decided_at'], unique=False)
+        op.drop_index('ix_applications_station_union_path', table_name='applications')
+        op.create_index(
+            'ix_applications_station_union_path', 'applications', ['station_id', 'union_path'], unique=False,
+            postgresql_ops={'union_path': 'text_pattern_ops'},
+        )  # fmt: skip
     else:
         for name in ("insert", "delete", "update_old", "update_new"):
             op.execute(f"DROP TRIGGER coverage_summary_{name}")

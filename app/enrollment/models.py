@@ -85,7 +85,9 @@ class Application(TimestampMixin, Base):
             postgresql_ops={"union_path": "text_pattern_ops"},
         ),
         # The review queue's keyset order (app/review): newest or oldest submission first, per status or all.
-        sa.Index("ix_applications_queue_order", "submitted_at", "id"),
+        # Carrying the union path on PostgreSQL: a small district's page of every status skips the other
+        # subtrees' entries in the index alone (an index-only scan), not by reading each row.
+        sa.Index("ix_applications_queue_order", "submitted_at", "id", postgresql_include=["union_path"]),
         # A station's applications, and whether any lies in a subtree: coverage's page of
         # stations probes it once per station without reading the rows, and on PostgreSQL
         # the page's figures are read from it alone (it carries what they count).

@@ -13,7 +13,8 @@ figure counts the pending applications not yet due from it; and on PostgreSQL th
 decisions by time (``ix_applications_decided_at``) carry what coverage reads of a period's;
 a station's applications (``ix_applications_station_union_path``) carry what a page of
 stations counts; and the memberships retained, withdrawn or removed by union (``ix_memberships_lasting_union``):
-coverage counts them without reading the active ones.
+coverage counts them without reading the active ones. And, for the review queue, the queue
+order of every status (``ix_applications_queue_order``) carries the union path on PostgreSQL.
 """
 
 from collections.abc import Sequence
@@ -205,6 +206,12 @@ def upgrade() -> None:
             'ix_applications_station_union_path', 'applications', ['station_id', 'union_path'], unique=False,
             postgresql_ops={'union_path': 'text_pattern_ops'}, postgresql_include=STATION_READS,
         )  # fmt: skip
+        # The queue of every status, newest or oldest first, carrying the union path (a district's page).
+        op.drop_index('ix_applications_queue_order', table_name='applications')
+        op.create_index(
+            'ix_applications_queue_order', 'applications', ['submitted_at', 'id'], unique=False,
+            postgresql_include=['union_path'],
+        )  # fmt: skip
         op.execute(POSTGRES_FUNCTION)
         for statement in POSTGRES_TRIGGERS:
             op.execute(statement)
@@ -227,6 +234,8 @@ def downgrade() -> None:
             'ix_applications_station_union_path', 'applications', ['station_id', 'union_path'], unique=False,
             postgresql_ops={'union_path': 'text_pattern_ops'},
         )  # fmt: skip
+        op.drop_index('ix_applications_queue_order', table_name='applications')
+        op.create_index('ix_applications_queue_order', 'applications', ['submitted_at', 'id'], unique=False)
     else:
         for name in ("insert", "delete", "update_old", "update_new"):
             op.execute(f"DROP TRIGGER coverage_summary_{name}")

@@ -8,6 +8,7 @@ from app.founding import models as founding_models
 from app.joincodes import models as joincodes_models
 from app.notify import models as notify_models
 from app.routing import models as routing_models
+from app.stats import models as stats_models
 
 __all__ = [
     "audit_models",
@@ -18,4 +19,5 @@ __all__ = [
     "joincodes_models",
     "notify_models",
     "routing_models",
+    "stats_models",
 ]

@@ -38,7 +38,7 @@ from app.console.review import PAGE_SIZE, read_queue_args
 from app.console.session import OFFICER_ID, OFFICER_SEEN, OFFICER_SINCE
 from app.db import utcnow
 from app.review.service import review_queue
-from bench.review_queue import CITY, bench_database, seed, timed
+from bench.review_queue import CITY, bench_database, seed, shape_of, timed
 
 TARGET_MS = 30.0
 _NEXT = re.compile(r'href="(/console/review\?[^"]*cursor=[^"]+)">下一页')
@@ -77,6 +77,7 @@ def main(argv: list[str] | None = None) -> None:
             now = time.time()
             cookie[OFFICER_ID], cookie[OFFICER_SEEN], cookie[OFFICER_SINCE] = officer_id, now, now
 
+        shape = shape_of(engine)
         statements = [0]
         sa.event.listen(engine, "before_cursor_execute", lambda *_: statements.__setitem__(0, statements[0] + 1))
 
@@ -88,8 +89,8 @@ def main(argv: list[str] | None = None) -> None:
         cases = {
             "pending, oldest first (default)": "/console/review",
             "every status": "/console/review?status=",
-            "one union (industry)": "/console/review?union_id=13",
-            "one station": "/console/review?station_id=7",
+            "one union (industry)": f"/console/review?union_id={shape.industry}",
+            "one station": f"/console/review?station_id={shape.station}",
             "surname search": "/console/review?q=%E5%BC%A0",
         }
         reviewer = Actor(kind="officer", id=officer_id, role="reviewer", union_id=CITY, union_path="/1/2/")

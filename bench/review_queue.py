@@ -15,7 +15,10 @@ and then timed on their own. Prints median and p95 milliseconds per page.
 
 Seeding ten million takes a while (about ten times a million's); ``--keep NAME`` seeds a
 database of that name once, keeps it, and reuses it on the next run with the same count
-(``bench.console_queue`` takes the same option and the same data):
+(``bench.console_queue`` takes the same option and the same data). A database seeded by
+``bench.coverage --database`` serves too (its Jiangsu-shaped tree has the same city federation,
+union 2; the district officer is one of its districts): one ten-million seed for the three benches.
+It is migrated to the head before use:
 
     … -m bench.review_queue --applications 10000000 --keep ruhui_bench_10m
 """
@@ -23,11 +26,13 @@ database of that name once, keeps it, and reuses it on the next run with the sam
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +58,40 @@ def _paths() -> dict[int, str]:
             paths[street] = f"/1/2/{district}/{street}/"
             street += 1
     return paths
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the benches ask for besides the city: a district federation, an industry union, a station."""
+
+    district: tuple[int, str]
+    industry: int
+    station: int
+
+
+OWN_SHAPE = Shape(district=(3, "/1/2/3/"), industry=INDUSTRY, station=7)
+
+
+def shape_of(engine: sa.Engine) -> Shape:
+    """This bench's own tree, or the Jiangsu-shaped one of ``bench.coverage`` (one seeded database serves both).
+
+    In both the city federation (Nanjing) is union 2 at ``/1/2/``; in bench.coverage's tree its districts,
+    industry unions and stations are looked up.
+    """
+    with engine.connect() as connection:
+        if connection.scalar(sa.text("SELECT count(*) FROM unions")) <= len(_paths()):
+            return OWN_SHAPE
+        assert connection.scalar(sa.text("SELECT path FROM unions WHERE id = :id"), {"id": CITY}) == "/1/2/"
+        district = connection.execute(
+            sa.text("SELECT id, path FROM unions WHERE parent_id = :city ORDER BY id LIMIT 1"), {"city": CITY}
+        ).one()
+        industry = connection.scalar(
+            sa.text("SELECT min(id) FROM unions WHERE kind = 'industry' AND path LIKE '/1/2/%'")
+        )
+        station = connection.scalar(
+            sa.text("SELECT min(s.id) FROM stations s JOIN unions u ON u.id = s.union_id WHERE u.path LIKE '/1/2/%'")
+        )
+    return Shape(district=(district.id, district.path), industry=industry, station=station)
 
 
 def seed(engine: sa.Engine, total: int) -> None:
@@ -190,10 +229,12 @@ def main(argv: list[str] | None = None) -> None:
         if not seeded:
             seed(engine, args.applications)
         sessions = app.extensions["ruhui.sessionmaker"]
+        district, district_path = shape_of(engine).district
         officers = {
             "city": Actor(kind="officer", id=1, role="reviewer", union_id=CITY, union_path="/1/2/"),
-            "district": Actor(kind="officer", id=2, role="reviewer", union_id=3, union_path="/1/2/3/"),
+            "district": Actor(kind="officer", id=2, role="reviewer", union_id=district, union_path=district_path),
         }
+        print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
         cases = {
             "all, newest first": QueueFilters(),
             "pending, oldest first": QueueFilters(status="pending", sort="oldest"),
@@ -223,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
                         deep = page(deepest)
                         median, p95 = timed(args.repeat, lambda deepest=deepest: page(deepest))
                         print(f"{who:<9} {label:<24} {depth:>6} {median:>10.2f} {p95:>8.2f} {len(deep.items):>6}")
+        print(f"load average at end: {os.getloadavg()[0]:.1f}")
         engine.dispose()
 
 

@@ -20,6 +20,7 @@ MEMBERSHIP_STATUSES = ("active", "retained", "transferred_out", "withdrawn", "re
 # A person holds at most one membership in these statuses (the partial unique index on memberships).
 HELD_STATUSES = ("active", "retained")
 _ACTIVE = "status = 'active'"
+_LASTING = "status IN ('retained', 'withdrawn', 'removed')"
 _HELD = f"status IN {HELD_STATUSES!r}"
 HISTORY_BY_KINDS = ("worker", "officer", "system")
 
@@ -53,6 +54,10 @@ class Identity(TimestampMixin, Base):
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
+# What coverage's page of stations counts of a station's applications (``ix_applications_station_union_path``).
+STATION_READS = ["status", "decided_at", "decision_hours", "due_at", "membership_active"]
+
+
 class Application(TimestampMixin, Base):
     """An application to join (入会申请), routed to a union with the trace of why.
 
@@ -79,14 +84,18 @@ class Application(TimestampMixin, Base):
             postgresql_ops={"union_path": "text_pattern_ops"},
         ),
         # The review queue's keyset order (app/review): newest or oldest submission first, per status or all.
-        sa.Index("ix_applications_queue_order", "submitted_at", "id"),
+        # Carrying the union path on PostgreSQL: a small district's page of every status skips the other
+        # subtrees' entries in the index alone (an index-only scan), not by reading each row.
+        sa.Index("ix_applications_queue_order", "submitted_at", "id", postgresql_include=["union_path"]),
         # A station's applications, and whether any lies in a subtree: coverage's page of
-        # stations probes it once per station without reading the rows.
+        # stations probes it once per station without reading the rows, and on PostgreSQL
+        # the page's figures are read from it alone (it carries what they count).
         sa.Index(
             "ix_applications_station_union_path",
             "station_id",
             "union_path",
             postgresql_ops={"union_path": "text_pattern_ops"},
+            postgresql_include=STATION_READS,
         ),
         sa.Index("ix_applications_queue_status_order", "status", "submitted_at", "id"),
     )
@@ -306,7 +315,15 @@ ix_applications_pending_path = sa.Index(
     postgresql_where=sa.text(_PENDING),
     sqlite_where=sa.text(_PENDING),
 )
-ix_applications_decided_at = sa.Index("ix_applications_decided_at", Application.decided_at)
+# Covering on PostgreSQL what coverage reads of a period's decisions (``app.stats.service._summary_figures``):
+# an index-only scan of the period's range.
+ix_applications_decided_at = sa.Index(
+    "ix_applications_decided_at",
+    Application.decided_at,
+    postgresql_include=[
+        "union_path", "status", "decision_hours", "occupation", "region_code", "employment_form",
+    ],
+)  # fmt: skip
 # The review queue's pending applications in queue order, with what its filters read: the page's keys
 # come from this index alone (an index-only scan), however many decided applications lie between them.
 ix_applications_pending_queue = sa.Index(
@@ -325,6 +342,24 @@ ix_applications_pending_union = sa.Index(
     Application.id,
     postgresql_where=sa.text(_PENDING),
     sqlite_where=sa.text(_PENDING),
+)
+# The pending applications by deadline, with coverage's keys: the pending ones not yet due, for the overdue
+# figure (the pending count itself comes from ``app.stats.models.CoverageSummary``).
+ix_applications_pending_due = sa.Index(
+    "ix_applications_pending_due",
+    Application.due_at,
+    postgresql_include=["union_path", "occupation", "region_code", "employment_form", "station_id"],
+    postgresql_where=sa.text(_PENDING),
+    sqlite_where=sa.text(_PENDING),
+)
+# The memberships in the other lasting statuses by union: coverage's retained, withdrawn and removed figures
+# (``app.stats.service._add_membership_figures``) read a minority of the memberships through it.
+ix_memberships_lasting_union = sa.Index(
+    "ix_memberships_lasting_union",
+    Membership.union_id,
+    Membership.application_id,
+    postgresql_where=sa.text(_LASTING),
+    sqlite_where=sa.text(_LASTING),
 )
 ix_memberships_active_union = sa.Index(
     "ix_memberships_active_union",

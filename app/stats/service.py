@@ -45,6 +45,7 @@ from app.pagination import DEFAULT_LIMIT, Page, paginate
 from app.routing.engine import parent_chain
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
+from app.stats.models import SUMMARY_COUNTS, CoverageSummary
 
 log = logging.getLogger("ruhui.stats")
 
@@ -153,9 +154,10 @@ def coverage(
     period = Period(since, until)
     root = _scope_root(session, scope, union_id)
     top = root.parent_id is None  # the top of the tree: the statement reads every application
+    summarised = _summarised(root.path, by)
     if _is_postgres(session):
         settings = dict(POSTGRES_REPORT_SETTINGS)
-        if by in ORDERED_GROUPINGS and top:
+        if by in ORDERED_GROUPINGS and top and not summarised:
             settings.update(READ_IN_KEY_ORDER)
         for name, value in settings.items():
             session.execute(sa.text(f"SET LOCAL {name} = '{value}'"))  # names and values: the constants above
@@ -169,10 +171,17 @@ def coverage(
         if stations:
             _add_membership_figures(session, groups, root.path, by=by, only=only)
         items = [CoverageRow(str(s.id), s.name, groups.get(str(s.id), Figures())) for s in stations]
-        totals = _application_figures(session, root.path, period, now)
+        totals = (_summary_figures if _summarised(root.path, None) else _application_figures)(
+            session, root.path, period, now
+        )
         _add_membership_figures(session, totals, root.path)
         total = totals[TOTAL]
         next_cursor = page.next_cursor
+    elif summarised:
+        groups = _summary_figures(session, root.path, period, now, by=by)
+        _add_membership_figures(session, groups, root.path, by=by)
+        total = groups.pop(TOTAL)
+        items = _labelled_rows(session, by, root, groups)
     else:
         groups = _application_figures(session, root.path, period, now, by=by, top=top)
         _add_membership_figures(session, groups, root.path, by=by)
@@ -274,10 +283,129 @@ def _application_figures(
         .cte("grouped")
         .prefix_with("MATERIALIZED")  # per group and for the total below: one pass
     )
-    parts = []
-    if key is not None:
-        parts.append(_rolled_up(grouped, keyed=True))
-    if only is None:
+    return _rolled_up_figures(session, grouped, keyed=key is not None, total=only is None)
+
+
+def _summarised(root_path: str, by: str | None) -> bool:
+    """Whether the figures come from the coverage summary (``app.stats.models``), not the applications.
+
+    The summary's rows are per the first two elements of the path: it answers for the top of
+    the tree, and for a union just below the top in every grouping but by=union (which groups
+    by the union's children, one level below what the summary keeps). Lower, a range of the
+    union-path index is a small share of the table, and the applications are read.
+    """
+    depth = root_path.count("/") - 1
+    return depth == 1 or (depth == 2 and by != "union")
+
+
+# The columns of the grouped (key, hours) counts ``_rolled_up`` reads, and the summary's column each is read from.
+GROUPED = (
+    ("pending", "pending"), ("overdue", "pending"), ("approved", "approved"), ("rejected", "rejected"),
+    ("members", "members"),
+)  # fmt: skip
+SUMMARY_KIND = {"occupation": "occupation", "region": "region", "employment_form": "employment_form"}
+
+
+def _summary_figures(
+    session: Session, root_path: str, period: Period, now: dt.datetime, *, by: str | None = None
+) -> dict[str, Figures]:
+    """What ``_application_figures`` answers, from the coverage summary; exact, and the same SQL on both databases.
+
+    The summary holds, per (head of the path, key, hours to decision), the pending, decided and
+    member counts: for all time it is the grouped pass of ``_application_figures`` itself,
+    summed over the heads. Two parts depend on the clock and come from the applications:
+
+    - a period's decisions: the summary gives the pending and the members (which no period
+      limits), and the decisions of the period are read through ``ix_applications_decided_at``;
+    - overdue: the pending applications minus those not yet due, read through
+      ``ix_applications_pending_due`` (the pending ones by deadline).
+    """
+    summary = CoverageSummary
+    kind = SUMMARY_KIND.get(by or "", "occupation")  # by=union, by=station's total, the total: any kind adds up
+    key: Any = None
+    if by == "union":
+        key = _child_segment(session, summary.head, root_path)
+    elif by is not None:
+        key = summary.value
+    keys = [key.label("key")] if key is not None else []
+    in_scope = (summary.kind == kind, within_subtree(summary.head, root_path))
+    hours = sa.func.nullif(summary.hours, -1)
+    all_time = period.since is None and period.until is None
+    if all_time:
+        parts = [
+            sa.select(
+                *keys,
+                hours.label("hours"),
+                *(sa.func.sum(summary.__table__.c[name]).label(name) for name in SUMMARY_COUNTS),
+            )
+            .where(*in_scope, sa.or_(*(summary.__table__.c[name] > 0 for name in SUMMARY_COUNTS)))
+            .group_by(*keys, hours)
+        ]
+    else:
+        lasting = (  # what no period limits: the pending and the members, in one row per key (no decisions)
+            sa.select(
+                *keys,
+                sa.cast(sa.null(), sa.Integer).label("hours"),
+                sa.func.sum(summary.pending).label("pending"),
+                sa.literal(0).label("approved"),
+                sa.literal(0).label("rejected"),
+                sa.func.sum(summary.members).label("members"),
+            )
+            .where(*in_scope, sa.or_(summary.pending > 0, summary.members > 0))
+            .group_by(*keys)
+        )
+        application_key = [_application_key(session, by, root_path).label("key")] if by else []
+        decided = (
+            sa.select(
+                *application_key,
+                Application.decision_hours.label("hours"),
+                sa.literal(0).label("pending"),
+                sa.func.count().filter(Application.status == "approved").label("approved"),
+                sa.func.count().filter(Application.status == "rejected").label("rejected"),
+                sa.literal(0).label("members"),
+            )
+            .where(within_subtree(Application.union_path, root_path), _decided_in(period))
+            .group_by(*application_key, Application.decision_hours)
+        )
+        parts = [lasting, decided]
+    # One row per (key, hours), with ``overdue`` as ``pending`` for now (less those not yet due, below); a
+    # period's two parts are added up per (key, hours) first.
+    rows = (sa.union_all(*parts) if len(parts) > 1 else parts[0]).subquery("rows")
+    summed = len(parts) > 1
+    grouped = (
+        sa.select(
+            *([rows.c.key] if key is not None else []),
+            rows.c.hours,
+            *((sa.func.sum(rows.c[name]) if summed else rows.c[name]).label(label) for label, name in GROUPED),
+        )
+        .group_by(*(([rows.c.key] if key is not None else []) + [rows.c.hours] if summed else []))
+        .cte("grouped")
+        .prefix_with("MATERIALIZED")
+    )
+    result = _rolled_up_figures(session, grouped, keyed=key is not None)
+    # Overdue: pending, due before now. Counted as the pending ones less those not yet due (a
+    # pending application not yet due is at most a few days old, the smaller set to read).
+    pending_key = _application_key(session, by, root_path).label("key") if by else sa.literal(TOTAL).label("key")
+    not_due = session.execute(
+        sa.select(pending_key, sa.func.count())
+        .where(
+            Application.status == "pending",
+            Application.due_at >= now,
+            within_subtree(Application.union_path, root_path),
+        )
+        .group_by(pending_key)
+    )
+    for group, count in not_due:
+        for name in dict.fromkeys([str(group), TOTAL]):
+            if name in result:
+                result[name].overdue -= int(count)
+    return result
+
+
+def _rolled_up_figures(session: Session, grouped: Any, *, keyed: bool, total: bool = True) -> dict[str, Figures]:
+    """Per key (``keyed``) and under ``TOTAL``: the figures of the ``grouped`` (key, hours) counts, with medians."""
+    parts = [_rolled_up(grouped, keyed=True)] if keyed else []
+    if total:
         parts.append(_rolled_up(grouped, keyed=False))
     result: dict[str, Figures] = {}
     for group, pending_count, overdue, approved, rejected, members, median_hours in session.execute(

@@ -47,7 +47,7 @@ from bench.union_subtree import scratch_database
 
 def coverage_summary_backfill(dialect: str) -> str:
     """The backfill statement of the migration that made the coverage summary (the seeds skip its triggers)."""
-    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0025_coverage_summary.py"
+    path = Path(__file__).resolve().parent.parent / "migrations" / "versions" / "0024_coverage_summary.py"
     spec = importlib.util.spec_from_file_location("coverage_summary_migration", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

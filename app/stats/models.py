@@ -1,6 +1,6 @@
 """The coverage summary: the applications' coverage counts per (grouping, head of the path, value, hours).
 
-Kept by triggers on ``applications`` (migration 0025, on both databases), in the same
+Kept by triggers on ``applications`` (migration 0024, on both databases), in the same
 transaction as the change to the application: a submission, a decision, a membership
 granted or ended, a transfer, a union moved, an erasure. Coverage at the top of the tree
 then sums a few thousand of these rows instead of reading every application

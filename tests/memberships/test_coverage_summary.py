@@ -20,7 +20,7 @@ from app.stats import service as stats_service
 from app.stats.models import CoverageSummary
 from tests.conftest import form, id_number
 
-MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0025_coverage_summary.py"
+MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0024_coverage_summary.py"
 
 
 def _migration() -> Any:

@@ -1,6 +1,6 @@
 """coverage_summary: coverage's counts per (grouping, head of the path, value, hours), kept by triggers
 
-Revision ID: 0025_coverage_summary
+Revision ID: 0024_coverage_summary
 Revises: 0023_pending_queue_indexes
 Create Date: 2026-12-01 15:30:00.000000
 
@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0025_coverage_summary'
+revision: str = "0024_coverage_summary"
 down_revision: str | Sequence[str] | None = "0023_pending_queue_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

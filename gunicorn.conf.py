@@ -30,8 +30,7 @@ def on_starting(_server: Any) -> None:
 def post_worker_init(_worker: Any) -> None:
     # The app as loaded (modules, routes, templates, mappers: some 200,000 objects) lives as long as the
     # worker. Frozen, the collector's passes walk only what requests make (`bench.request_cpu` with and
-    # without --no-freeze: the collector's time per request 19-24 µs → 1-16 µs), and the workers' pages
-    # stay shared with the arbiter's under --preload.
+    # without --no-freeze: the collector's time per request 19-24 µs → 1-16 µs).
     gc.collect()
     gc.freeze()
 

@@ -88,6 +88,8 @@ _IDENTITY_CODES = {
     "idempotency_key_reused",
 }
 _FORM_FIELDS = ("full_name", "id_number", "occupation", "employment_form", "employer_name")
+# Codes whose landing pages a process keeps rendered (about 4.5 KB a page, two variants: up to ~45 MB).
+LANDING_PAGES_KEPT = 5_000
 # Where a cached page had its CSRF token (``landing``): no template writes this text itself.
 _CSRF_MARK = b"\x00csrf\x00"
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -261,6 +263,8 @@ def landing(token: str) -> Response:
     key = "landing:signed-in" if signed_in else "landing"
     page = rendered.get(key)
     if page is None:
+        if len(current_resolve_cache()) > LANDING_PAGES_KEPT:
+            rendered = {}  # past the bound the page is rendered for this request only
         html = render_template(
             "web/landing.html",
             signed_in=signed_in,

@@ -170,3 +170,40 @@ def test_landing_page_links_to_the_mini_program_when_wechat_is_configured(app_co
         "env_version": ["release"],
     }
     assert "%3D" in link.query  # the query is URL-encoded inside the scheme, as WeChat requires
+
+
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def test_the_kept_landing_page_gives_each_browser_its_own_csrf_token(app, live_code):
+    first, second = app.test_client(), app.test_client()
+    pages = [c.get(f"/j/{live_code.token}").get_data(as_text=True) for c in (first, second, first)]
+    tokens = [_CSRF_FIELD.findall(page) for page in pages]
+    assert all(len(found) == 1 for found in tokens)
+    assert tokens[0] != tokens[1]  # the second browser was served the kept page, with its own token
+    assert all("\x00" not in page for page in pages)
+    assert [page.replace(found[0], "") for page, found in zip(pages, tokens, strict=True)].count(
+        pages[0].replace(tokens[0][0], "")
+    ) == 3  # otherwise the very same page
+    # Each token works only with its own browser's session.
+    refused = second.post("/signin", data={"csrf_token": tokens[0][0], "phone": "13800138000"})
+    assert refused.status_code == 400 and "页面已过期" in refused.get_data(as_text=True)
+    accepted = first.post("/signin", data={"csrf_token": tokens[0][0], "phone": "13800138000"})
+    assert accepted.status_code != 400
+
+
+def test_past_its_bound_the_landing_page_is_rendered_but_not_kept(app, session, live_code, monkeypatch):
+    from app.joincodes.resolved import current_resolve_cache
+    from app.web import pages
+
+    monkeypatch.setattr(pages, "LANDING_PAGES_KEPT", 0)
+    client = app.test_client()
+    assert "欢迎加入工会" in client.get(f"/j/{live_code.token}").get_data(as_text=True)
+    with app.app_context():
+        kept, _ = current_resolve_cache().lookup(session, live_code.token)
+    assert kept is not None and "landing" not in kept.rendered
+    monkeypatch.setattr(pages, "LANDING_PAGES_KEPT", 5_000)
+    assert "欢迎加入工会" in client.get(f"/j/{live_code.token}").get_data(as_text=True)
+    with app.app_context():
+        kept, _ = current_resolve_cache().lookup(session, live_code.token)
+    assert kept is not None and "landing" in kept.rendered

@@ -53,3 +53,18 @@ def make_member(client, nanjing, make_worker, reviewer):
         return Member(person.id, headers, application_id, mine.get_json()["id"], mine.get_json()["member_no"], n)
 
     return make
+
+
+@pytest.fixture
+def change_status(client, reviewer):
+    """``change_status(member, to, reason)``: the reviewer sets a membership's status through the API (200)."""
+
+    def change(member: Member, to: str, reason: str) -> None:
+        response = client.post(
+            f"/api/v1/review/memberships/{member.membership_id}/status",
+            json={"status": to, "reason": reason},
+            headers=reviewer[1],
+        )
+        assert response.status_code == 200, response.get_json()
+
+    return change

@@ -90,7 +90,7 @@ def exact(session, monkeypatch, nanjing):
 
 
 def test_the_summary_follows_submits_decisions_status_changes_dissolution_and_erasure(
-    app, client, session, nanjing, make_worker, make_member, reviewer, make_officer, exact
+    app, client, session, nanjing, make_worker, make_member, reviewer, change_status, make_officer, exact
 ):
     exact()  # empty
     members = [make_member() for _ in range(4)]
@@ -107,16 +107,8 @@ def test_the_summary_follows_submits_decisions_status_changes_dissolution_and_er
     _decide(client, reviewer[1], pending[1], "return", reason="请补充")
     exact()  # a rejection, a return
 
-    def status(member, to, reason):
-        response = client.post(
-            f"/api/v1/review/memberships/{member.membership_id}/status",
-            json={"status": to, "reason": reason},
-            headers=reviewer[1],
-        )
-        assert response.status_code == 200, response.get_json()
-
-    status(members[0], "retained", "失业")
-    status(members[1], "removed", "违反章程")
+    change_status(members[0], "retained", "失业")
+    change_status(members[1], "removed", "违反章程")
     left = client.post("/api/v1/me/membership/withdraw", json={"reason": "个人"}, headers=members[2].headers)
     assert left.status_code == 200
     exact()  # membership status changes

@@ -11,22 +11,14 @@ FIGURES = ("active_members", "retained_members", "withdrawn_members", "removed_m
 
 
 @pytest.fixture
-def mixed(client, nanjing, make_member, reviewer):
+def mixed(client, nanjing, make_member, change_status):
     """Five members: in the express union one each active, retained (held by the city), withdrawn and removed;
     one active rider of the Xuanwu federation."""
     _active, retained, withdrawn, removed = (make_member() for _ in range(4))
     make_member(join_token=nanjing.rider_code.token, occupation="food_delivery_rider")
 
-    def status(member, to, reason):
-        response = client.post(
-            f"/api/v1/review/memberships/{member.membership_id}/status",
-            json={"status": to, "reason": reason},
-            headers=reviewer[1],
-        )
-        assert response.status_code == 200, response.get_json()
-
-    status(retained, "retained", "失业")
-    status(removed, "removed", "违反章程")
+    change_status(retained, "retained", "失业")
+    change_status(removed, "removed", "违反章程")
     left = client.post("/api/v1/me/membership/withdraw", json={"reason": "个人"}, headers=withdrawn.headers)
     assert left.status_code == 200
 

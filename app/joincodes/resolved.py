@@ -263,14 +263,20 @@ def _after_commit(session: Session) -> None:
 
 
 _create_lock = threading.Lock()
+C = TypeVar("C", bound=DirectoryCache[Any, Any])
+
+
+def current_cache(kind: type[C], name: str) -> C:
+    """The current app's cache of ``kind`` under ``ruhui.<name>`` (one per app and process)."""
+    from flask import current_app
+
+    cache: C | None = current_app.extensions.get(f"ruhui.{name}")
+    if cache is None:
+        with _create_lock:
+            cache = current_app.extensions.setdefault(f"ruhui.{name}", kind())
+    return cache
 
 
 def current_resolve_cache() -> ResolveCache:
-    """The current app's cache (one per app and process)."""
-    from flask import current_app
-
-    cache: ResolveCache | None = current_app.extensions.get("ruhui.resolve_cache")
-    if cache is None:
-        with _create_lock:
-            cache = current_app.extensions.setdefault("ruhui.resolve_cache", ResolveCache())
-    return cache
+    """The current app's resolve cache."""
+    return current_cache(ResolveCache, "resolve_cache")

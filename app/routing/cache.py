@@ -19,10 +19,9 @@ A refusal (``no_union_available``) is never cached: it is worked out again on ev
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
-from app.joincodes.resolved import DirectoryCache
+from app.joincodes.resolved import DirectoryCache, current_cache
 
 
 @dataclass(frozen=True)
@@ -49,15 +48,6 @@ class RouteCache(DirectoryCache[RouteKey, CachedRoute]):
     """(station, occupation, employment form) → ``CachedRoute`` for one app process, valid per directory version."""
 
 
-_create_lock = threading.Lock()
-
-
 def current_route_cache() -> RouteCache:
-    """The current app's cache (one per app and process)."""
-    from flask import current_app
-
-    cache: RouteCache | None = current_app.extensions.get("ruhui.route_cache")
-    if cache is None:
-        with _create_lock:
-            cache = current_app.extensions.setdefault("ruhui.route_cache", RouteCache())
-    return cache
+    """The current app's routing cache."""
+    return current_cache(RouteCache, "route_cache")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -90,6 +91,11 @@ class TimestampMixin:
 # A database host that does not answer must not hold a request for the TCP timeout (minutes):
 # connecting gives up after this, and the request answers 503 (app/errors.py).
 CONNECT_TIMEOUT_SECONDS = 5
+
+
+def conflict_insert(dialect: Dialect) -> Callable[[Any], postgresql.Insert | sqlite.Insert]:
+    """``insert`` with ``ON CONFLICT …`` for ``dialect``: PostgreSQL's or SQLite's (the two clauses read the same)."""
+    return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:

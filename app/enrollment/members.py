@@ -8,10 +8,9 @@ from typing import Any
 
 import jwt
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from app.db import utcnow
+from app.db import conflict_insert, utcnow
 from app.enrollment.models import Identity, MemberNumberSequence
 from app.privacy import derive_key
 
@@ -30,8 +29,7 @@ def allocate_member_no(session: Session, identity: Identity, region_code: str, n
     """
     if identity.member_no:
         return identity.member_no
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = conflict_insert(session.get_bind().dialect)
     table: sa.Table = MemberNumberSequence.__table__  # type: ignore[assignment]  # declarative tables are Table objects
     statement = (
         insert(table)

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -28,7 +27,7 @@ from app.audit.service import record_event
 from app.auth import service as auth
 from app.auth.models import Person
 from app.auth.phones import phone_of
-from app.db import parse_id
+from app.db import conflict_insert, parse_id
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.enrollment import members, memberships
 from app.enrollment.deadlines import add_working_days
@@ -91,6 +90,10 @@ class Caches:
 
     resolve: ResolveCache | None = None
     route: RouteCache | None = None
+
+
+def _application_open() -> Conflict:
+    return Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open")
 
 
 def _application_not_found() -> NotFound:
@@ -162,8 +165,7 @@ def _bound_identity(session: Session, person_id: int, name: str, resident: Any) 
     """
     ring = keyring()
     index = id_number_index(resident.number)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = conflict_insert(session.get_bind().dialect)
     for _ in range(3):
         # A first filing (the common case) is one statement: the row is inserted unless the number is
         # already there. The new row is this transaction's own until the commit, so an erasure
@@ -315,7 +317,7 @@ def submit_application(
                 Application.identity_id == identity.id, Application.status.in_(OPEN_STATUSES)
             )
         ):
-            raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open")
+            raise _application_open()
         # A retained member (out of work) who starts work again applies at the new place: a transfer of course.
         membership = held_membership(session, identity.id)
         if membership is not None and membership.status == "active" and not form.transfer:
@@ -621,7 +623,7 @@ def submit_application_once(
                 session, person_id=person_id, form=form, policy=policy, limits=limits, now=now, caches=caches
             )
         except IntegrityError:
-            raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
+            raise _application_open() from None
         return Submitted(represent(view), 201, replayed=False, filed=view)
     fingerprint = request_fingerprint(asdict(form))
     replay = stored_response(session, person_id=person_id, key=idempotency_key, fingerprint=fingerprint)
@@ -649,7 +651,7 @@ def submit_application_once(
             return Submitted(*replay, replayed=True)
         if isinstance(refusal, Conflict):
             raise
-        raise Conflict("您已有一份正在办理的入会申请，请勿重复提交", code="application_open") from None
+        raise _application_open() from None
     return Submitted(body, 201, replayed=False, filed=view)
 
 

@@ -28,10 +28,9 @@ from typing import Any
 import requests
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
-from app.db import db, utcnow
+from app.db import conflict_insert, db, utcnow
 from app.notify.models import WeChatAccessToken
 from app.notify.outbound import TIMEOUT, never_reached_server
 from app.privacy import DecryptionError, Keyring, keyring
@@ -137,7 +136,7 @@ class DatabaseTokenStore:
             "expires_at": expires_at,
             "updated_at": utcnow(),
         }
-        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        insert = conflict_insert(self.engine.dialect)
         statement = insert(WeChatAccessToken).values(**values)
         statement = statement.on_conflict_do_update(
             index_elements=[WeChatAccessToken.app_id],

@@ -207,12 +207,11 @@ def _start_request() -> None:
 
 
 def _finish_request(response: Response) -> Response:
-    # The proxies ``request`` and ``g`` are looked up once each: this runs for every answer.
+    # The ``request`` proxy is looked up once: this runs for every answer.
     req = request._get_current_object()  # type: ignore[attr-defined]  # werkzeug's documented LocalProxy method
-    globals_ = g._get_current_object()
-    request_id = globals_.get("request_id") or current_request_id()
+    request_id = current_request_id()
     response.headers[REQUEST_ID_HEADER] = request_id
-    started = globals_.get("request_started")
+    started = g.get("request_started")
     seconds = time.perf_counter() - started if started else 0.0
     status = response.status_code
     metrics.observe_request(req.endpoint, req.method, status, seconds)

@@ -48,8 +48,7 @@ class SessionCookie(SecureCookieSessionInterface):
         return bool(app.config["SESSION_COOKIE_SECURE"]) or (has_request_context() and request.is_secure)
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        # Without a cookie there is nothing to verify: skip building the signing serializer (and, without
-        # any cookie at all, parsing the header).
+        # Without the session cookie there is nothing to verify (and without any cookie, no header to parse).
         if app.secret_key and (
             not request.environ.get("HTTP_COOKIE") or not request.cookies.get(self.get_cookie_name(app))
         ):

@@ -115,9 +115,16 @@ def _sign_in_policy() -> auth.SignInPolicy:
     return auth.SignInPolicy(secret_key=settings.secret_key, sms_daily_budget=settings.sms_daily_budget)
 
 
+def _render(template: str, **context: Any) -> str:
+    return render_template(template, signed_in=PERSON in session, hotline=HOTLINE, **context)
+
+
+def _html(body: str | bytes, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="text/html", headers=_PRIVATE_HEADERS)
+
+
 def _page(template: str, status: int = 200, **context: Any) -> Response:
-    html = render_template(template, signed_in=PERSON in session, hotline=HOTLINE, **context)
-    return Response(html, status=status, mimetype="text/html", headers=_PRIVATE_HEADERS)
+    return _html(_render(template, **context), status)
 
 
 def _client_ip() -> str:
@@ -265,10 +272,8 @@ def landing(token: str) -> Response:
     if page is None:
         if len(current_resolve_cache()) > LANDING_PAGES_KEPT:
             rendered = {}  # past the bound the page is rendered for this request only
-        html = render_template(
+        html = _render(
             "web/landing.html",
-            signed_in=signed_in,
-            hotline=HOTLINE,
             screen=screen,
             occupation_label=OCCUPATIONS.get(screen.station.occupation, ""),
             miniprogram_link=miniprogram_link(_settings(), screen.code.token),
@@ -276,7 +281,7 @@ def landing(token: str) -> Response:
             values={},
         ).encode()
         page = rendered[key] = html.replace(csrf.encode(), _CSRF_MARK)
-    response = Response(page.replace(_CSRF_MARK, csrf.encode()), mimetype="text/html", headers=_PRIVATE_HEADERS)
+    response = _html(page.replace(_CSRF_MARK, csrf.encode()))
     if request.cookies.get(DEVICE_COOKIE) != device_id:
         # A random id only, so that repeat visits from one phone count as one device (and its sign-in).
         response.set_cookie(

@@ -72,7 +72,7 @@ PlaceStation = Station | StationFacts
 
 def after_submission(
     session: Session,
-    application: int | Application,
+    application: Application,
     *,
     threshold: int,
     now: dt.datetime,
@@ -80,15 +80,10 @@ def after_submission(
 ) -> FoundingCase | None:
     """Check the place of a just-filed application; open its derived case when it reached ``threshold``.
 
-    ``application`` is the filed row or its id; ``station``, when given, is its station (not read again).
+    ``station``, when given, is the application's station (not read again).
     """
     if threshold <= 0:
         return None
-    if isinstance(application, int):
-        found = session.get(Application, application)
-        if found is None:
-            return None
-        application = found
     if application.route_rule == "enterprise":
         return None  # routed to an enterprise union: the employer (or its HQ) has one
     if station is None or station.id != application.station_id:

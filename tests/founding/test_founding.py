@@ -362,12 +362,12 @@ def test_no_trigger_below_a_configured_threshold_or_when_off(app_config, make_ap
     for _ in range(4):
         file_application(nanjing.express, nanjing.depot, status="approved")
     application = file_application(nanjing.express, nanjing.depot)
-    assert trigger.after_submission(session, application.id, threshold=0, now=dt.datetime.now(dt.UTC)) is None
-    assert trigger.after_submission(session, application.id, threshold=6, now=dt.datetime.now(dt.UTC)) is None
-    opened = trigger.after_submission(session, application.id, threshold=5, now=dt.datetime.now(dt.UTC))
+    assert trigger.after_submission(session, application, threshold=0, now=dt.datetime.now(dt.UTC)) is None
+    assert trigger.after_submission(session, application, threshold=6, now=dt.datetime.now(dt.UTC)) is None
+    opened = trigger.after_submission(session, application, threshold=5, now=dt.datetime.now(dt.UTC))
     assert opened is not None and opened.figures["people"] == 5
     session.commit()
-    assert trigger.after_submission(session, application.id, threshold=5, now=dt.datetime.now(dt.UTC)) is None
+    assert trigger.after_submission(session, application, threshold=5, now=dt.datetime.now(dt.UTC)) is None
     assert count(session, FoundingCaseStep) == 1
 
 

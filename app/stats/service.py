@@ -45,7 +45,7 @@ from app.pagination import DEFAULT_LIMIT, Page, paginate
 from app.routing.engine import parent_chain
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
-from app.stats.models import SUMMARY_COUNTS, CoverageSummary
+from app.stats.models import SUMMARY_COUNTS, SUMMARY_KINDS, CoverageSummary
 
 log = logging.getLogger("ruhui.stats")
 
@@ -303,7 +303,6 @@ GROUPED = (
     ("pending", "pending"), ("overdue", "pending"), ("approved", "approved"), ("rejected", "rejected"),
     ("members", "members"),
 )  # fmt: skip
-SUMMARY_KIND = {"occupation": "occupation", "region": "region", "employment_form": "employment_form"}
 
 
 def _summary_figures(
@@ -321,7 +320,8 @@ def _summary_figures(
       ``ix_applications_pending_due`` (the pending ones by deadline).
     """
     summary = CoverageSummary
-    kind = SUMMARY_KIND.get(by or "", "occupation")  # by=union, by=station's total, the total: any kind adds up
+    # A grouping that is a kind reads that kind; by=union, by=station's total and the total: any kind adds up.
+    kind = by if by in SUMMARY_KINDS else "occupation"
     key: Any = None
     if by == "union":
         key = _child_segment(session, summary.head, root_path)

@@ -206,9 +206,14 @@ class Database:
         return current_app.extensions["ruhui.read_engine"] is not current_app.extensions["ruhui.engine"]
 
     @property
+    def _reads_primary(self) -> bool:
+        """Reports read the primary: there is no replica, or this request must see its own writes."""
+        return not self.has_replica or bool(g.get(READ_FROM_PRIMARY, False))
+
+    @property
     def read_sessionmaker(self) -> sessionmaker[Session]:
         """Sessions on the replica (the primary without one): for an export's stream, which outlives the request."""
-        if not self.has_replica or g.get(READ_FROM_PRIMARY, False):
+        if self._reads_primary:
             maker: sessionmaker[Session] = current_app.extensions["ruhui.sessionmaker"]
         else:
             maker = current_app.extensions["ruhui.read_sessionmaker"]
@@ -222,7 +227,7 @@ class Database:
         change, see ``app.console.session``) reads its reports from the primary, so the
         page after a decision shows the decision even while the replica lags.
         """
-        if not self.has_replica or g.get(READ_FROM_PRIMARY, False):
+        if self._reads_primary:
             return self.session
         if "db_read_session" not in g:
             g.db_read_session = current_app.extensions["ruhui.read_sessionmaker"]()

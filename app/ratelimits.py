@@ -137,13 +137,8 @@ class RateLimits:
         The windows are the lists ``limits`` keeps (newest hit first), so ``check``, ``release`` and the
         library's own calls read them as before; a scan's two bounds cost one call instead of four.
         """
-        assert isinstance(self.storage, RedisStorage)
-        storage = self.storage
-        keys = [storage.prefixed_key(limit.item.key_for(limit.name, key)) for limit, key in checks]
-        args: list[float] = [time.time()]
-        for limit, _ in checks:
-            args += [limit.item.amount, limit.item.get_expiry()]
-        refused = int(self._run_script(_REDIS_ACQUIRE_MOVING, keys, args))
+        keys, windows = self._script_keys(checks)
+        refused = int(self._run_script(_REDIS_ACQUIRE_MOVING, keys, [time.time(), *windows]))
         if refused:
             limit, key = checks[refused - 1]
             return Refusal(limit, self.retry_after(limit, key))
@@ -159,14 +154,12 @@ class RateLimits:
             return []
         if not (isinstance(self.storage, RedisStorage) and all(not lim.fixed for g in groups for lim, _ in g)):
             return [refusal.limit if (refusal := self.acquire(group)) else None for group in groups]
-        storage = self.storage
         keys: list[str] = []
         args: list[float] = [time.time()]
         for group in groups:
-            args.append(len(group))
-            for limit, key in group:
-                keys.append(storage.prefixed_key(limit.item.key_for(limit.name, key)))
-                args += [limit.item.amount, limit.item.get_expiry()]
+            group_keys, windows = self._script_keys(group)
+            keys += group_keys
+            args += [len(group), *windows]
         refused = [int(n) for n in self._run_script(_REDIS_ACQUIRE_EACH, keys, args)]
         return [group[n - 1][0] if n else None for group, n in zip(groups, refused, strict=True)]
 
@@ -181,18 +174,8 @@ class RateLimits:
         """
         (mark_limit, mark_key), (count_limit, count_key) = marker, counter
         if isinstance(self.storage, RedisStorage) and mark_limit.fixed and count_limit.fixed:
-            storage = self.storage
-            keys = [
-                storage.prefixed_key(mark_limit.item.key_for(mark_limit.name, mark_key)),
-                storage.prefixed_key(count_limit.item.key_for(count_limit.name, count_key)),
-            ]
-            args = [
-                mark_limit.item.amount,
-                mark_limit.item.get_expiry(),
-                count_limit.item.amount,
-                count_limit.item.get_expiry(),
-            ]
-            outcome = int(self._run_script(_REDIS_COUNT_ONCE, keys, args))
+            keys, windows = self._script_keys([marker, counter])
+            outcome = int(self._run_script(_REDIS_COUNT_ONCE, keys, windows))
             if outcome < 0:
                 return True, None
             return False, Refusal(count_limit, self.retry_after(count_limit, count_key)) if outcome else None
@@ -206,6 +189,15 @@ class RateLimits:
             if refusal is not None:
                 self.clear(mark_limit, mark_key)
         return False, refusal
+
+    def _script_keys(self, checks: Sequence[tuple[Limit, str]]) -> tuple[list[str], list[float]]:
+        """The Redis keys of ``checks`` (as ``limits`` names them), and each window's amount and expiry in turn."""
+        assert isinstance(self.storage, RedisStorage)
+        keys = [self.storage.prefixed_key(limit.item.key_for(limit.name, key)) for limit, key in checks]
+        windows: list[float] = []
+        for limit, _ in checks:
+            windows += [limit.item.amount, limit.item.get_expiry()]
+        return keys, windows
 
     def _run_script(self, source: str, keys: list[str], args: Sequence[float]) -> Any:
         """Run a Lua script on the Redis storage (registered once per source); no answer is ``RateLimitStoreDown``."""

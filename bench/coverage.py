@@ -164,6 +164,7 @@ def seed_applications(engine: sa.Engine, count: int) -> None:
         # migration that made it did.
         started = time.perf_counter()
         connection.execute(sa.text("DELETE FROM coverage_summary"))
+        connection.execute(sa.text("DELETE FROM coverage_summary_deltas"))
         connection.execute(sa.text(coverage_summary_backfill("postgresql")))
         print(f"  {'summary':<13} {time.perf_counter() - started:7.1f}s", flush=True)
         started = time.perf_counter()

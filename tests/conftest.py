@@ -48,6 +48,7 @@ from app.enrollment.models import Application, Identity, Membership
 from app.enrollment.service import ID_NUMBER_CONTEXT, NAME_CONTEXT
 from app.joincodes import service as joincodes_service
 from app.joincodes.models import JoinCode
+from app.stats.models import CoverageSummaryDelta
 from tests.fakes.aliyun import FakeAliyunSms
 from tests.fakes.servers import PrivatePostgres, PrivateRedis, postgres_bin
 from tests.fakes.tencent import FakeTencentSms
@@ -109,6 +110,8 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         connection.execute(sa.update(Union).values(employer_id=None))
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
+        # Deleting the applications appended their (negative) coverage deltas on PostgreSQL: gone too.
+        connection.execute(CoverageSummaryDelta.__table__.delete())
     engine.dispose()
 
 

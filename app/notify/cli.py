@@ -13,6 +13,7 @@ from flask.cli import AppGroup
 
 from app.db import db
 from app.notify import outbox
+from app.stats import summary
 
 outbox_cli = AppGroup("outbox", help="Send the notifications in the outbox.")
 
@@ -22,11 +23,15 @@ outbox_cli = AppGroup("outbox", help="Send the notifications in the outbox.")
 @click.option("--batch-size", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--interval", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600), help="Seconds idle.")
 def run(once: bool, batch_size: int, interval: float) -> None:
-    """Claim due messages, send them, retry failures with back-off; run several for throughput."""
+    """Claim due messages, send them, retry failures with back-off; run several for throughput.
+
+    Between rounds it also folds the coverage summary's deltas (``app.stats.summary.fold``).
+    """
     policy = outbox.OutboxPolicy.from_settings(current_app.extensions["ruhui.settings"])
     sessions = current_app.extensions["ruhui.sessionmaker"]
     if once:
         report = outbox.run_until_idle(sessions, policy=policy, limit=batch_size)
+        summary.fold_pending(sessions)
         click.echo(json.dumps({"sent": report.sent, "retrying": report.retrying, "dead": report.dead}))
         return
     stopping = False
@@ -41,6 +46,7 @@ def run(once: bool, batch_size: int, interval: float) -> None:
         report = outbox.run_until_idle(sessions, policy=policy, limit=batch_size)
         if report.sent or report.retrying or report.dead:
             click.echo(json.dumps({"sent": report.sent, "retrying": report.retrying, "dead": report.dead}))
+        summary.fold_pending(sessions)  # the coverage deltas the submits and decisions left (app.stats.models)
         time.sleep(interval)
 
 

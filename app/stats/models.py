@@ -20,6 +20,16 @@ counts in:
 - ``pending``, ``approved``, ``rejected`` (decided, with a decision time), ``members``
   (``membership_active``): integers, whose sums PostgreSQL adds as bigint (a bigint's sum is numeric, slower).
 
+On PostgreSQL the triggers do not add to these rows themselves: every statement appends its
+net change to ``coverage_summary_deltas`` instead (migration 0025), and ``fold`` moves the
+deltas into the summary, one transaction at a time, from the outbox worker's loop. An upsert
+into the summary would lock the few rows all of a union's submits share (one per kind, for
+the pending ones of an occupation) until the submit commits, so a depot's submits would
+queue behind each other's commits; an insert into the deltas locks nothing another submit
+needs. Readers add the deltas not yet folded, so the figures stay exact and immediate
+whether or not anything folds. SQLite has one writer at a time anyway: its triggers add
+to the summary directly and its deltas stay empty.
+
 The time-dependent parts are not summarised: which pending applications are overdue,
 and a period's decisions, come from the applications' own indexes (the pending ones by
 deadline, the decisions by time).
@@ -30,7 +40,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, BigId
 
 SUMMARY_KINDS = ("occupation", "region", "employment_form")
 SUMMARY_COUNTS = ("pending", "approved", "rejected", "members")
@@ -47,3 +57,19 @@ class CoverageSummary(Base):
     approved: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     rejected: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     members: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
+
+
+class CoverageSummaryDelta(Base):
+    """A statement's net change to the summary (PostgreSQL), until ``fold`` adds it in; counts may be negative."""
+
+    __tablename__ = "coverage_summary_deltas"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    head: Mapped[str] = mapped_column(sa.String(64))
+    value: Mapped[str] = mapped_column(sa.String(32))
+    hours: Mapped[int] = mapped_column(sa.Integer)
+    pending: Mapped[int] = mapped_column(sa.Integer)
+    approved: Mapped[int] = mapped_column(sa.Integer)
+    rejected: Mapped[int] = mapped_column(sa.Integer)
+    members: Mapped[int] = mapped_column(sa.Integer)

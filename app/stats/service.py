@@ -45,7 +45,8 @@ from app.pagination import DEFAULT_LIMIT, Page, paginate
 from app.routing.engine import parent_chain
 from app.routing.models import RoutingRule
 from app.routing.service import route_station
-from app.stats.models import SUMMARY_COUNTS, SUMMARY_KINDS, CoverageSummary
+from app.stats.models import SUMMARY_COUNTS, SUMMARY_KINDS
+from app.stats.summary import summary_rows
 
 log = logging.getLogger("ruhui.stats")
 
@@ -319,40 +320,40 @@ def _summary_figures(
     - overdue: the pending applications minus those not yet due, read through
       ``ix_applications_pending_due`` (the pending ones by deadline).
     """
-    summary = CoverageSummary
+    summary = summary_rows()  # the summary and the deltas not yet folded: sum, then drop the all-zero keys
     # A grouping that is a kind reads that kind; by=union, by=station's total and the total: any kind adds up.
     kind = by if by in SUMMARY_KINDS else "occupation"
     key: Any = None
     if by == "union":
-        key = _child_segment(session, summary.head, root_path)
+        key = _child_segment(session, summary.c.head, root_path)
     elif by is not None:
-        key = summary.value
+        key = summary.c.value
     keys = [key.label("key")] if key is not None else []
-    in_scope = (summary.kind == kind, within_subtree(summary.head, root_path))
-    hours = sa.func.nullif(summary.hours, -1)
+    in_scope = (summary.c.kind == kind, within_subtree(summary.c.head, root_path))
+    hours = sa.func.nullif(summary.c.hours, -1)
     all_time = period.since is None and period.until is None
     if all_time:
         parts = [
             sa.select(
-                *keys,
-                hours.label("hours"),
-                *(sa.func.sum(summary.__table__.c[name]).label(name) for name in SUMMARY_COUNTS),
+                *keys, hours.label("hours"), *(sa.func.sum(summary.c[name]).label(name) for name in SUMMARY_COUNTS)
             )
-            .where(*in_scope, sa.or_(*(summary.__table__.c[name] > 0 for name in SUMMARY_COUNTS)))
+            .where(*in_scope)
             .group_by(*keys, hours)
+            .having(sa.or_(*(sa.func.sum(summary.c[name]) != 0 for name in SUMMARY_COUNTS)))
         ]
     else:
         lasting = (  # what no period limits: the pending and the members, in one row per key (no decisions)
             sa.select(
                 *keys,
                 sa.cast(sa.null(), sa.Integer).label("hours"),
-                sa.func.sum(summary.pending).label("pending"),
+                sa.func.sum(summary.c.pending).label("pending"),
                 sa.literal(0).label("approved"),
                 sa.literal(0).label("rejected"),
-                sa.func.sum(summary.members).label("members"),
+                sa.func.sum(summary.c.members).label("members"),
             )
-            .where(*in_scope, sa.or_(summary.pending > 0, summary.members > 0))
+            .where(*in_scope)
             .group_by(*keys)
+            .having(sa.or_(sa.func.sum(summary.c.pending) != 0, sa.func.sum(summary.c.members) != 0))
         )
         application_key = [_application_key(session, by, root_path).label("key")] if by else []
         decided = (

@@ -17,7 +17,8 @@ from app.db import utcnow
 from app.enrollment.models import Application, Identity
 from app.retention import service as retention_service
 from app.stats import service as stats_service
-from app.stats.models import CoverageSummary
+from app.stats.models import CoverageSummary, CoverageSummaryDelta
+from app.stats.summary import summary_rows
 from tests.conftest import form, id_number
 
 MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0024_coverage_summary.py"
@@ -54,17 +55,24 @@ def _assert_exact(session, monkeypatch, *unions):
                     session.rollback()
                     monkeypatch.undo()
                 assert read[True] == read[False], (union.name, by, since)
-    # And the table itself: what the triggers kept equals what the migration's backfill builds from the rows.
-    counted = ("kind", "head", "value", "hours", "pending", "approved", "rejected", "members")
-    kept = session.execute(
-        sa.select(*(CoverageSummary.__table__.c[c] for c in counted)).where(
-            sa.or_(CoverageSummary.pending != 0, CoverageSummary.approved != 0,
-                   CoverageSummary.rejected != 0, CoverageSummary.members != 0)
-        )
-    ).all()  # fmt: skip
-    rebuilt = session.execute(sa.text(_migration().backfill_select(session.get_bind().dialect.name))).all()
-    assert sorted(map(tuple, kept)) == sorted(map(tuple, rebuilt))
+    # And the table itself: what the triggers kept (with the deltas not yet folded) equals what the migration's
+    # backfill builds from the rows.
+    assert sorted(_kept(session)) == sorted(_rebuilt(session))
     session.rollback()
+
+
+def _kept(session) -> list[tuple[Any, ...]]:
+    """The summary's rows with the deltas added in, the keys that count something."""
+    rows = summary_rows()
+    keys = [rows.c[c] for c in ("kind", "head", "value", "hours")]
+    sums = [sa.func.sum(rows.c[c]) for c in ("pending", "approved", "rejected", "members")]
+    kept = session.execute(sa.select(*keys, *sums).group_by(*keys).having(sa.or_(*(s != 0 for s in sums)))).all()
+    return [tuple(row) for row in kept]
+
+
+def _rebuilt(session) -> list[tuple[Any, ...]]:
+    rebuilt = session.execute(sa.text(_migration().backfill_select(session.get_bind().dialect.name))).all()
+    return [tuple(row) for row in rebuilt]
 
 
 def _submit(client, make_worker, nanjing, serial, **changes):
@@ -90,7 +98,7 @@ def exact(session, monkeypatch, nanjing):
 
 
 def test_the_summary_follows_submits_decisions_status_changes_dissolution_and_erasure(
-    app, client, session, nanjing, make_worker, make_member, reviewer, change_status, make_officer, exact
+    app, client, runner, session, nanjing, make_worker, make_member, reviewer, change_status, make_officer, exact
 ):
     exact()  # empty
     members = [make_member() for _ in range(4)]
@@ -99,13 +107,20 @@ def test_the_summary_follows_submits_decisions_status_changes_dissolution_and_er
     _submit(client, make_worker, nanjing, 5, join_token=nanjing.suzhou_code.token)
     exact()  # submits and approvals
     # Three of each in the summary (a row per kind): the five members and the five pending, one in Suzhou.
-    sums = session.execute(sa.select(sa.func.sum(CoverageSummary.members), sa.func.sum(CoverageSummary.pending))).one()
+    rows = summary_rows()
+    sums = session.execute(sa.select(sa.func.sum(rows.c.members), sa.func.sum(rows.c.pending))).one()
     assert tuple(sums) == (15, 15)
     session.rollback()
 
     _decide(client, reviewer[1], pending[0], "reject", reason="材料不全")
     _decide(client, reviewer[1], pending[1], "return", reason="请补充")
     exact()  # a rejection, a return
+
+    folded = runner.invoke(args=["outbox", "run", "--once"])  # the worker folds the deltas between its rounds
+    assert folded.exit_code == 0, folded.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(CoverageSummaryDelta)) == 0
+    session.rollback()
+    exact()  # the same figures from the summary alone
 
     change_status(members[0], "retained", "失业")
     change_status(members[1], "removed", "违反章程")
@@ -133,3 +148,52 @@ def test_the_summary_follows_submits_decisions_status_changes_dissolution_and_er
         session.execute(sa.delete(Application).where(Application.id == int(pending[2])))
         session.commit()
     exact()  # a row deleted outright
+
+
+def _deltas(session) -> int:
+    count = session.scalar(sa.select(sa.func.count()).select_from(CoverageSummaryDelta))
+    session.rollback()
+    return int(count or 0)
+
+
+def test_on_postgresql_submits_append_deltas_and_the_fold_adds_them_to_the_summary_once(
+    app, client, runner, session, nanjing, make_worker, exact
+):
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite's triggers add to the summary directly (one writer at a time)")
+    _submit(client, make_worker, nanjing, 1)
+    _submit(client, make_worker, nanjing, 2)
+    # Each submit appended its own rows, one per kind, and left the summary's rows alone.
+    assert _deltas(session) == 6
+    assert session.scalar(sa.select(sa.func.count()).select_from(CoverageSummary)) == 0
+    session.rollback()
+    exact()
+    for _ in range(2):  # a second fold finds nothing to add: each delta is added once
+        folded = runner.invoke(args=["outbox", "run", "--once"])
+        assert folded.exit_code == 0, folded.output
+        assert _deltas(session) == 0
+        exact()
+    pending = session.scalar(sa.select(sa.func.sum(CoverageSummary.pending)).where(CoverageSummary.kind == "region"))
+    assert pending == 2
+
+
+def test_on_postgresql_two_submits_of_one_union_do_not_wait_for_each_other(app, client, session, nanjing, make_worker):
+    """A depot's submits share the summary's keys; neither holds a lock the other needs until it commits."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    first, _ = _submit(client, make_worker, nanjing, 1)
+    second, _ = _submit(client, make_worker, nanjing, 2)
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["outbox", "run", "--once"]).exit_code == 0  # the keys are rows of the summary now
+    engine = app.extensions["ruhui.engine"]
+    decided = {"status": "rejected", "decided_at": utcnow(), "decision_hours": 1}
+    with engine.connect() as one, engine.connect() as other:
+        # The first decision's transaction stays open, as a submit's does until its commit.
+        one.execute(sa.update(Application).where(Application.id == int(first)).values(**decided))
+        other.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+        # The same key's counts change in the other transaction: it would time out waiting if either locked them.
+        other.execute(sa.update(Application).where(Application.id == int(second)).values(**decided))
+        other.commit()
+        one.commit()
+    assert _deltas(session) == 12  # per statement and kind: the pending one less, the rejected one more
+    assert sorted(_kept(session)) == sorted(_rebuilt(session))

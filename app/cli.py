@@ -196,6 +196,7 @@ def register(app: Flask) -> None:
     from app.founding import cli as founding_cli
     from app.notify import cli as notify_cli
     from app.retention import cli as retention_cli
+    from app.stats import summary
 
     app.cli.add_command(db_cli)
     app.cli.add_command(partitions_cli)
@@ -206,3 +207,5 @@ def register(app: Flask) -> None:
     app.cli.add_command(notify_cli.outbox_cli)
     app.cli.add_command(retention_cli.retention_cli)
     app.cli.add_command(founding_cli.founding_trigger)
+    # What the outbox worker does between its rounds, for the features above ``notify``.
+    app.extensions["ruhui.worker_chores"] = [summary.fold_pending]

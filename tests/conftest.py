@@ -111,7 +111,7 @@ def app(app_config: dict[str, Any]) -> Iterator[Flask]:
         for table in reversed(Base.metadata.sorted_tables):
             connection.execute(table.delete())
         # Deleting the applications appended their (negative) coverage deltas on PostgreSQL: gone too.
-        connection.execute(CoverageSummaryDelta.__table__.delete())
+        connection.execute(sa.delete(CoverageSummaryDelta))
     engine.dispose()
 
 

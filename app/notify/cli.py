@@ -5,17 +5,24 @@ from __future__ import annotations
 import json
 import signal
 import time
+from collections.abc import Callable
 from types import FrameType
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
 from app.db import db
 from app.notify import outbox
-from app.stats import summary
 
 outbox_cli = AppGroup("outbox", help="Send the notifications in the outbox.")
+
+
+def _chores(sessions: Callable[[], Session]) -> None:
+    """The background work of features above this one (``app.cli`` registers it), each in its own transaction."""
+    for chore in current_app.extensions.get("ruhui.worker_chores", ()):
+        chore(sessions)
 
 
 @outbox_cli.command("run")
@@ -25,13 +32,14 @@ outbox_cli = AppGroup("outbox", help="Send the notifications in the outbox.")
 def run(once: bool, batch_size: int, interval: float) -> None:
     """Claim due messages, send them, retry failures with back-off; run several for throughput.
 
-    Between rounds it also folds the coverage summary's deltas (``app.stats.summary.fold``).
+    Between rounds it also does the chores registered in ``ruhui.worker_chores`` (``app.cli``: the
+    coverage summary's fold, ``app.stats.summary``).
     """
     policy = outbox.OutboxPolicy.from_settings(current_app.extensions["ruhui.settings"])
     sessions = current_app.extensions["ruhui.sessionmaker"]
     if once:
         report = outbox.run_until_idle(sessions, policy=policy, limit=batch_size)
-        summary.fold_pending(sessions)
+        _chores(sessions)
         click.echo(json.dumps({"sent": report.sent, "retrying": report.retrying, "dead": report.dead}))
         return
     stopping = False
@@ -46,7 +54,7 @@ def run(once: bool, batch_size: int, interval: float) -> None:
         report = outbox.run_until_idle(sessions, policy=policy, limit=batch_size)
         if report.sent or report.retrying or report.dead:
             click.echo(json.dumps({"sent": report.sent, "retrying": report.retrying, "dead": report.dead}))
-        summary.fold_pending(sessions)  # the coverage deltas the submits and decisions left (app.stats.models)
+        _chores(sessions)
         time.sleep(interval)
 
 

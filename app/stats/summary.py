@@ -39,25 +39,27 @@ def fold(session: Session) -> int:
     Safe beside submits (they only insert deltas) and beside another fold: a delta deleted by a
     concurrent fold is skipped here, so each is added exactly once. The caller commits.
     """
-    table, summary = CoverageSummaryDelta.__table__, CoverageSummary.__table__
+    summary = CoverageSummary.__table__
     dialect = session.get_bind().dialect
+    source: sa.FromClause
     if dialect.name == "postgresql":
         # One statement: the deltas deleted are the deltas added (a concurrent insert is not seen by either).
-        source = sa.delete(table).returning(*(table.c[name] for name in _COLUMNS)).cte("moved")
+        deleted = sa.delete(CoverageSummaryDelta).returning(*(getattr(CoverageSummaryDelta, n) for n in _COLUMNS))
+        source = deleted.cte("moved")
     else:
         # SQLite's triggers add to the summary itself; a delta there could only come from a restore. One
         # writer at a time: the deltas read here are the deltas deleted below, in the same transaction.
-        source = table
+        source = CoverageSummaryDelta.__table__
     keys = [source.c[name] for name in KEY]
     # (WHERE true: SQLite reads an ON after a bare INSERT … SELECT … FROM as the join's.)
     sums = sa.select(*keys, *(sa.func.sum(source.c[name]) for name in SUMMARY_COUNTS)).where(sa.true()).group_by(*keys)
-    insert = conflict_insert(dialect)(summary).from_select(list(_COLUMNS), sums.order_by(*keys))
+    insert = conflict_insert(dialect)(CoverageSummary).from_select(list(_COLUMNS), sums.order_by(*keys))
     upsert = insert.on_conflict_do_update(
         index_elements=list(KEY), set_={name: summary.c[name] + insert.excluded[name] for name in SUMMARY_COUNTS}
     )
-    moved = session.execute(upsert).rowcount
+    moved = int(session.execute(upsert).rowcount)  # type: ignore[attr-defined]  # an INSERT's result has rowcount
     if dialect.name != "postgresql":
-        session.execute(sa.delete(table))
+        session.execute(sa.delete(CoverageSummaryDelta))
     if moved:
         log.debug("coverage deltas folded", extra={"keys": moved})
     return moved

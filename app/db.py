@@ -235,8 +235,9 @@ class Database:
         return session
 
     def _close_session(self, _exc: BaseException | None) -> None:
+        store = g._get_current_object()  # werkzeug's LocalProxy method: one lookup
         for name in ("db_session", "db_read_session"):
-            session: Session | None = g.pop(name, None)
+            session: Session | None = store.pop(name, None)
             if session is not None:
                 session.close()
 

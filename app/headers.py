@@ -49,10 +49,15 @@ def _carries_credentials(environ: dict[str, Any], cookie_name: str) -> bool:
 
 def add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "same-origin")
-    if (headers.get("Content-Type") or "").startswith("text/html"):
-        policy = headers.get("Content-Security-Policy")
+    # What the view set, read once: werkzeug's ``Headers`` looks a missing header up by raising and catching a
+    # ``BadRequestKeyError`` (an HTTPException built each time), and most of these are missing.
+    present = {key.lower(): value for key, value in headers}
+    if "x-content-type-options" not in present:
+        headers.add("X-Content-Type-Options", "nosniff")
+    if "referrer-policy" not in present:
+        headers.add("Referrer-Policy", "same-origin")
+    if present.get("content-type", "").startswith("text/html"):
+        policy = present.get("content-security-policy")
         if not policy:
             headers["Content-Security-Policy"] = PAGE_CSP
         elif "frame-ancestors" not in policy:
@@ -61,12 +66,13 @@ def add_security_headers(response: Response) -> Response:
     if environ.get("PATH_INFO", "").startswith(API_PATH_PREFIX) or _carries_credentials(
         environ, current_app.config.get("SESSION_COOKIE_NAME", "session")
     ):
-        chosen = (headers.get("Cache-Control") or "").lower()
+        chosen = present.get("cache-control", "").lower()
         # A view that chose private caching itself (a QR image holds only the code's URL) keeps it.
         if chosen and any(directive in chosen for directive in _KEPT_DIRECTIVES):
             return response
         headers["Cache-Control"] = "no-store"
-        headers.pop("Expires", None)
+        if "expires" in present:
+            del headers["Expires"]
     return response
 
 

@@ -256,10 +256,20 @@ def _open(token: str, *, count_scan: bool, device_id: str | None = None) -> join
     )
 
 
+def _device_cookie() -> str | None:
+    # ``in`` first: ``cookies.get`` of a missing cookie raises and catches a ``BadRequestKeyError`` (an
+    # HTTPException built each time), and a first scan has none.
+    cookies = request.cookies
+    if DEVICE_COOKIE not in cookies:
+        return None
+    return cookies[DEVICE_COOKIE] or None
+
+
 @bp.get("/j/<token>")
 def landing(token: str) -> Response:
     """Show the station, its employer and the union the application goes to; then the phone number."""
-    device_id = request.cookies.get(DEVICE_COOKIE) or secrets.token_urlsafe(16)
+    known = _device_cookie()
+    device_id = known or secrets.token_urlsafe(16)
     screen = _open(token, count_scan=request.method != "HEAD", device_id=device_id)
     db.commit()
     signed_in = PERSON in session
@@ -282,7 +292,7 @@ def landing(token: str) -> Response:
         ).encode()
         page = rendered[key] = html.replace(csrf.encode(), _CSRF_MARK)
     response = _html(page.replace(_CSRF_MARK, csrf.encode()))
-    if request.cookies.get(DEVICE_COOKIE) != device_id:
+    if known != device_id:
         # A random id only, so that repeat visits from one phone count as one device (and its sign-in).
         response.set_cookie(
             DEVICE_COOKIE,
@@ -358,7 +368,7 @@ def check_code() -> BaseResponse:
             code=code,
             policy=_sign_in_policy(),
             # The sign-in counts for the code this browser scanned (the funnel's "phone proved").
-            on_sign_in=joincodes.sign_in_attribution(request.cookies.get(DEVICE_COOKIE), _settings().secret_key),
+            on_sign_in=joincodes.sign_in_attribution(_device_cookie(), _settings().secret_key),
         )
     except AppError as error:
         db.session.commit()  # a wrong code counts against the challenge, as in the API

@@ -24,6 +24,26 @@ def test_one_json_line_per_request(client, capsys):
     assert isinstance(line["duration_ms"], float)
 
 
+def test_the_access_line_is_the_formatters_line_and_masks_a_phone_in_the_path(client, capsys):
+    capsys.readouterr()
+    client.get('/no/such/13812345678/"x"', headers={"X-Request-ID": "req-13912345678"})
+    raw = [line for line in capsys.readouterr().err.splitlines() if '"ruhui.access"' in line]
+    assert len(raw) == 1
+    assert "13812345678" not in raw[0] and "13912345678" not in raw[0]
+    line = json.loads(raw[0])
+    assert line["path"] == '/no/such/138****5678/"x"' and line["request_id"] == "req-139****5678"
+    assert line["status"] == 404
+    # Byte for byte what JsonFormatter writes for the same record (keys, order, separators).
+    record = logging.makeLogRecord(
+        {"name": "ruhui.access", "levelno": logging.INFO, "levelname": "INFO", "msg": "request", "created": 0}
+    )
+    fields = {k: line[k] for k in ("method", "path", "status", "duration_ms", "request_id")}
+    record.__dict__.update(fields)
+    expected = json.loads(JsonFormatter().format(record))
+    assert list(line) == list(expected)
+    assert {k: v for k, v in line.items() if k != "time"} == {k: v for k, v in expected.items() if k != "time"}
+
+
 def test_phone_and_id_numbers_are_masked_in_any_log_line():
     record = logging.LogRecord(
         "ruhui.x", logging.INFO, __file__, 1, "sent to %s for %s", ("13812345678", "11010519491231002X"), None

@@ -10,11 +10,16 @@ costs are taken out of every request that writes one:
   form loads.
 - ``csrf_token`` keeps one serializer per app, where Flask-WTF's ``generate_csrf`` builds one per
   call (and signs a test value to learn its type).
+
+The worker's pages sign their forms with ``DeviceTokens`` instead (bound to the device cookie, no
+session); the console keeps the session's Flask-WTF tokens.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import os
 import zlib
 from typing import Any
@@ -57,3 +62,36 @@ def csrf_token() -> str:
         token = serializer.dumps(session[CSRF_FIELD])
         setattr(g, CSRF_FIELD, token)
     return token
+
+
+class DeviceTokens:
+    """The worker pages' CSRF tokens, bound to the browser's device cookie (a signed double-submit cookie).
+
+    A token is the second it was issued and an HMAC of it with the device id, under a key derived from
+    ``SECRET_KEY``: another site can neither read the cookie nor make the HMAC, and a token taken from
+    one browser fails with any other device id. Unlike Flask-WTF's tokens it needs no session: the
+    landing page, which every scan opens, writes no session cookie and signs nothing but this. Valid
+    for ``max_age`` seconds (Flask-WTF's default hour).
+    """
+
+    def __init__(self, secret_key: str | bytes, *, max_age: int = 3600) -> None:
+        key = secret_key.encode() if isinstance(secret_key, str) else secret_key
+        self._key = hmac.digest(key, b"ruhui.web.csrf", "sha256")
+        self.max_age = max_age
+
+    def issue(self, device_id: str, now: float) -> str:
+        stamp = f"{int(now):x}"
+        mac = hmac.digest(self._key, f"{device_id}.{stamp}".encode(), "sha256")
+        return f"{stamp}.{base64.urlsafe_b64encode(mac[:18]).decode()}"
+
+    def valid(self, device_id: str | None, token: str | None, now: float) -> bool:
+        if not device_id or not token:
+            return False
+        stamp, _, _mac = token.partition(".")
+        try:
+            issued = int(stamp, 16)
+        except ValueError:
+            return False
+        if not 0 <= now - issued <= self.max_age:
+            return False
+        return hmac.compare_digest(token, self.issue(device_id, issued))

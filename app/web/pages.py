@@ -19,10 +19,8 @@ from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 import marshmallow as ma
-from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
-from flask_wtf.csrf import validate_csrf
+from flask import Blueprint, Response, current_app, g, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
-from wtforms import ValidationError as CsrfError
 
 from app.actors import Actor
 from app.auth import service as auth
@@ -41,7 +39,7 @@ from app.joincodes.scanlog import current_scan_log
 from app.ratelimits import rate_limits
 from app.retention import service as retention
 from app.routing.cache import current_route_cache
-from app.signing import csrf_token
+from app.signing import DeviceTokens
 from app.web.qrsvg import screen_svg
 
 bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/web/static")
@@ -137,13 +135,63 @@ class CsrfFailed(AppError):
     message = "页面已过期，请返回上一页刷新后重新提交"
 
 
+def _device_tokens() -> DeviceTokens:
+    tokens: DeviceTokens | None = current_app.extensions.get("ruhui.device_tokens")
+    if tokens is None:
+        tokens = current_app.extensions["ruhui.device_tokens"] = DeviceTokens(_settings().secret_key)
+    return tokens
+
+
+def _device_cookie() -> str | None:
+    # ``in`` first: ``cookies.get`` of a missing cookie raises and catches a ``BadRequestKeyError`` (an
+    # HTTPException built each time), and a first scan has none.
+    cookies = request.cookies
+    if DEVICE_COOKIE not in cookies:
+        return None
+    return cookies[DEVICE_COOKIE] or None
+
+
+def _device_id() -> str:
+    """This browser's device id: its cookie's, or a new one that ``_keep_device_id`` sets on the answer."""
+    store = g._get_current_object()  # werkzeug's LocalProxy method: one lookup
+    device_id: str | None = store.get("device_id")
+    if device_id is None:
+        device_id = store.device_id = _device_cookie() or secrets.token_urlsafe(16)
+    return device_id
+
+
+def csrf_token() -> str:
+    """The CSRF token of this request's forms, bound to the device id (``app.signing.DeviceTokens``)."""
+    store = g._get_current_object()  # werkzeug's LocalProxy method: one lookup
+    token: str | None = store.get("csrf_token")
+    if token is None:
+        token = store.csrf_token = _device_tokens().issue(_device_id(), time.time())
+    return token
+
+
 @bp.before_request
 def _check_csrf() -> None:
-    if request.method == "POST":
-        try:
-            validate_csrf(request.form.get("csrf_token"))
-        except CsrfError:
-            raise CsrfFailed() from None
+    if request.method == "POST" and not _device_tokens().valid(
+        _device_cookie(), request.form.get("csrf_token"), time.time()
+    ):
+        raise CsrfFailed()
+
+
+@bp.after_request
+def _keep_device_id(response: Response) -> Response:
+    device_id = g.get("device_id")
+    if device_id is not None and device_id != _device_cookie():
+        # A random id only: repeat visits from one phone count as one device (and its sign-in), and the
+        # forms' CSRF tokens are bound to it.
+        response.set_cookie(
+            DEVICE_COOKIE,
+            device_id,
+            max_age=_DEVICE_COOKIE_MAX_AGE,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
+    return response
 
 
 # A global, not a context value, so that imported form macros see it too.
@@ -256,21 +304,10 @@ def _open(token: str, *, count_scan: bool, device_id: str | None = None) -> join
     )
 
 
-def _device_cookie() -> str | None:
-    # ``in`` first: ``cookies.get`` of a missing cookie raises and catches a ``BadRequestKeyError`` (an
-    # HTTPException built each time), and a first scan has none.
-    cookies = request.cookies
-    if DEVICE_COOKIE not in cookies:
-        return None
-    return cookies[DEVICE_COOKIE] or None
-
-
 @bp.get("/j/<token>")
 def landing(token: str) -> Response:
     """Show the station, its employer and the union the application goes to; then the phone number."""
-    known = _device_cookie()
-    device_id = known or secrets.token_urlsafe(16)
-    screen = _open(token, count_scan=request.method != "HEAD", device_id=device_id)
+    screen = _open(token, count_scan=request.method != "HEAD", device_id=_device_id())
     db.commit()
     signed_in = PERSON in session
     csrf = csrf_token()
@@ -291,18 +328,7 @@ def landing(token: str) -> Response:
             values={},
         ).encode()
         page = rendered[key] = html.replace(csrf.encode(), _CSRF_MARK)
-    response = _html(page.replace(_CSRF_MARK, csrf.encode()))
-    if known != device_id:
-        # A random id only, so that repeat visits from one phone count as one device (and its sign-in).
-        response.set_cookie(
-            DEVICE_COOKIE,
-            device_id,
-            max_age=_DEVICE_COOKIE_MAX_AGE,
-            httponly=True,
-            samesite="Lax",
-            secure=request.is_secure,
-        )
-    return response
+    return _html(page.replace(_CSRF_MARK, csrf.encode()))
 
 
 # ---------------------------------------------------------------- phone and SMS code

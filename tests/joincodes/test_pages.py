@@ -185,11 +185,39 @@ def test_the_kept_landing_page_gives_each_browser_its_own_csrf_token(app, live_c
     assert [page.replace(found[0], "") for page, found in zip(pages, tokens, strict=True)].count(
         pages[0].replace(tokens[0][0], "")
     ) == 3  # otherwise the very same page
-    # Each token works only with its own browser's session.
+    # Each token works only with its own browser's device cookie.
     refused = second.post("/signin", data={"csrf_token": tokens[0][0], "phone": "13800138000"})
     assert refused.status_code == 400 and "页面已过期" in refused.get_data(as_text=True)
     accepted = first.post("/signin", data={"csrf_token": tokens[0][0], "phone": "13800138000"})
     assert accepted.status_code != 400
+
+
+def test_a_scan_writes_no_session_and_its_token_is_bound_to_the_device_cookie(app, live_code, monkeypatch):
+    browser = app.test_client()
+    landing = browser.get(f"/j/{live_code.token}")
+    cookies = {c.split("=", 1)[0]: c for c in landing.headers.getlist("Set-Cookie")}
+    assert list(cookies) == ["ruhui_device"]  # no session cookie: nothing was signed into one
+    assert "HttpOnly" in cookies["ruhui_device"] and "SameSite=Lax" in cookies["ruhui_device"]
+    (token,) = _CSRF_FIELD.findall(landing.get_data(as_text=True))
+    phone = {"phone": "13800138000"}
+    # A tampered token, one from another device, a stale one, none at all: each refused, nothing sent.
+    stamp, _, mac = token.partition(".")
+    for bad in (f"{stamp}.{mac[:-2]}AA", "zz." + mac, "", "x" * 200):
+        refused = browser.post("/signin", data={"csrf_token": bad, **phone})
+        assert refused.status_code == 400 and "页面已过期" in refused.get_data(as_text=True), bad
+    stranger = app.test_client()
+    stranger.set_cookie("ruhui_device", "another-device")
+    assert stranger.post("/signin", data={"csrf_token": token, **phone}).status_code == 400
+    assert app.test_client().post("/signin", data={"csrf_token": token, **phone}).status_code == 400  # no cookie
+    issued = int(stamp, 16)
+    monkeypatch.setattr("app.web.pages.time.time", lambda: issued + 3601)
+    assert browser.post("/signin", data={"csrf_token": token, **phone}).status_code == 400  # an hour old
+    monkeypatch.undo()
+    accepted = browser.post("/signin", data={"csrf_token": token, **phone})
+    assert accepted.status_code != 400
+    # A repeat scan keeps the device's cookie (no new Set-Cookie) and serves a token that works the same.
+    again = browser.get(f"/j/{live_code.token}")
+    assert again.headers.getlist("Set-Cookie") == []
 
 
 def test_past_its_bound_the_landing_page_is_rendered_but_not_kept(app, session, live_code, monkeypatch):

@@ -12,7 +12,8 @@ submission is the only event that raises these figures (an approval turns an ope
 into a member: the same person counted once), so checking there opens the case at the very
 application that reaches the threshold, exactly once, without a job to schedule. It costs the
 submit nothing when the application was routed to an enterprise union (the common case once
-unions exist) and otherwise a handful of indexed queries. It runs in a savepoint and never
+unions exist) and otherwise one statement whose work stops at the threshold and that reads nothing
+once the case fired; the figures in full are read only when it passes. It runs in a savepoint and never
 fails the submission: ``trigger_key`` is unique, so of two submissions racing past the threshold
 one opens the case and the other's savepoint is rolled back. Scans alone (workers who looked
 but did not apply) are caught by ``sweep`` (``flask founding-trigger``), run by cron.
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.actors import Actor
 from app.audit.service import record_event
+from app.db import BigId
 from app.directory.models import Employer, Station, Union
 from app.directory.service import MAX_EMPLOYER_CHAIN
 from app.enrollment.models import OPEN_STATUSES, Application
@@ -105,16 +107,27 @@ def check_place(
     session: Session, station: PlaceStation, *, threshold: int, now: dt.datetime, blind_spot: bool
 ) -> FoundingCase | None:
     """Open the derived case of ``station``'s employer (or of the station itself) once the figures reach it."""
+    if station.employer_id is not None:
+        key = f"employer:{station.employer_id}"
+        gate = _EMPLOYER_BLIND_GATE if blind_spot else _EMPLOYER_GATE
+    elif blind_spot:
+        key = f"station:{station.id}"
+        gate = _STATION_GATE
+    else:
+        return None  # no employer and not a blind spot: an industry or regional union takes these workers
+    # The gate first (one statement, its work bounded by the threshold): nothing more to do, which is
+    # every submit but the one that reaches the threshold, when it fired before or is not reached yet.
+    params = {"key": key, "place": station.employer_id, "station": station.id, "threshold": threshold}
+    counts = session.execute(gate, params).first()
+    if counts is None or max(counts) < threshold:
+        return None
     employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
-    key = f"employer:{employer.id}" if employer is not None else f"station:{station.id}"
     if employer is not None:
         if _has_enterprise_union(session, employer):
             return None
         where = Application.employer_id == employer.id
-    elif blind_spot:
-        where = Application.station_id == station.id
     else:
-        return None  # no employer and not a blind spot: an industry or regional union takes these workers
+        where = Application.station_id == station.id
     fired, figures = _figures(session, key, where, station.id if blind_spot else None)
     if fired:
         return None  # it fired before: once
@@ -128,6 +141,47 @@ def check_place(
         log.info("derived founding case opened by a concurrent request", extra={"trigger_key": key})
         return None
     return case
+
+
+# --- the gate: whether a place may have reached the threshold, in one statement built once --------------------
+# Core on the tables (no ORM compile per submit), with bound parameters, so its cache key and its SQL are
+# computed once per process. Each count stops at the threshold (``_up_to_threshold``), and none is
+# computed at all once the case fired (the ``WHERE NOT EXISTS``: no row then), so a submit at a place
+# of any size pays the same. Figures in full are read only when the gate passes.
+
+_applications = Application.__table__
+_counted = sa.or_(_applications.c.membership_active.is_(True), _applications.c.status.in_(OPEN_STATUSES))
+_scans, _codes = JoinScan.__table__, JoinCode.__table__
+
+
+def _up_to_threshold(column: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """The distinct values of ``column`` where ``where`` holds, counted no further than ``:threshold``."""
+    first = sa.select(column).where(*where).distinct().limit(sa.bindparam("threshold", type_=sa.Integer))
+    return sa.select(sa.func.count()).select_from(first.subquery()).scalar_subquery()
+
+
+def _gate(*counts: sa.ScalarSelect[int]) -> sa.Select[*tuple[int, ...]]:
+    fired = sa.exists().where(FoundingCase.__table__.c.trigger_key == sa.bindparam("key", type_=sa.String))
+    return sa.select(*counts).where(~fired)
+
+
+_PEOPLE_AT_EMPLOYER = _up_to_threshold(
+    _applications.c.identity_id, _applications.c.employer_id == sa.bindparam("place", type_=BigId), _counted
+)
+# A blind-spot station's workers seen: its scanning devices and its applicants (the people at the station,
+# counted and not, are among them, so they need no count of their own).
+_DEVICES_AT_STATION = _up_to_threshold(
+    _scans.c.device_hash,
+    _scans.c.join_code_id == _codes.c.id,
+    _codes.c.station_id == sa.bindparam("station", type_=BigId),
+    _scans.c.device_hash.is_not(None),
+)
+_APPLICANTS_AT_STATION = _up_to_threshold(
+    _applications.c.identity_id, _applications.c.station_id == sa.bindparam("station", type_=BigId)
+)
+_EMPLOYER_GATE = _gate(_PEOPLE_AT_EMPLOYER)
+_EMPLOYER_BLIND_GATE = _gate(_PEOPLE_AT_EMPLOYER, _DEVICES_AT_STATION, _APPLICANTS_AT_STATION)
+_STATION_GATE = _gate(_DEVICES_AT_STATION, _APPLICANTS_AT_STATION)
 
 
 def _has_enterprise_union(session: Session, employer: Employer) -> bool:

@@ -18,7 +18,7 @@ from app.actors import Actor
 from app.auth.models import LIAISON, Officer, Person
 from app.auth.service import officer_actor
 from app.auth.tokens import decode_access_token
-from app.db import BigId, db
+from app.db import BigId, db, run_core
 from app.errors import Forbidden, Unauthorized
 
 P = ParamSpec("P")
@@ -65,7 +65,7 @@ _PERSON_STANDING = sa.select(Person.__table__.c.erased_at).where(
 def _check_person(actor: Actor) -> None:
     """A worker who erased their data (DELETE /me) is signed out at once, not when the token expires."""
     if actor.kind == "worker" and "person_checked" not in g:
-        standing = db.session.execute(_PERSON_STANDING, {"person_id": actor.id}).first()
+        standing = run_core(db.session, _PERSON_STANDING, {"person_id": actor.id}).first()
         if standing is None or standing.erased_at is not None:
             raise Unauthorized()
         g.person_checked = True

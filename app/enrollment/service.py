@@ -27,7 +27,7 @@ from app.audit.service import record_event
 from app.auth import service as auth
 from app.auth.models import Person
 from app.auth.phones import phone_of
-from app.db import conflict_insert, parse_id
+from app.db import conflict_insert, parse_id, run_core
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.enrollment import members, memberships
 from app.enrollment.deadlines import add_working_days
@@ -183,7 +183,7 @@ def _bound_identity(session: Session, person_id: int, name: str, resident: Any) 
             "member_no": None,
             "erased_at": None,
         }
-        filed = session.execute(filing, values).first()
+        filed = run_core(session, filing, values).first()
         if filed is not None:
             return _as_loaded(session, Identity(**values, **filed._asdict())), True
         # Filed before. A shared lock until the commit: an erasure of this identity waits for the
@@ -400,7 +400,7 @@ def submit_application(
         "member_no": None,
         "version": 1,
     }
-    filed = session.execute(_FILE_APPLICATION, values).one()
+    filed = run_core(session, _FILE_APPLICATION, values).one()
     application = _as_loaded(session, Application(**values, **filed._asdict()))
     return ApplicationView(
         application=application, station=station, union=routed, employer=resolved.employer, identity=identity

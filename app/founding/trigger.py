@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.actors import Actor
 from app.audit.service import record_event
-from app.db import BigId
+from app.db import BigId, run_core
 from app.directory.models import Employer, Station, Union
 from app.directory.service import MAX_EMPLOYER_CHAIN
 from app.enrollment.models import OPEN_STATUSES, Application
@@ -117,8 +117,9 @@ def check_place(
         return None  # no employer and not a blind spot: an industry or regional union takes these workers
     # The gate first (one statement, its work bounded by the threshold): nothing more to do, which is
     # every submit but the one that reaches the threshold, when it fired before or is not reached yet.
+    # Through Core, so without an autoflush: ``after_submission``'s savepoint flushed the application just filed.
     params = {"key": key, "place": station.employer_id, "station": station.id, "threshold": threshold}
-    counts = session.execute(gate, params).first()
+    counts = run_core(session, gate, params).first()
     if counts is None or max(counts) < threshold:
         return None
     employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None

@@ -124,6 +124,7 @@ class Applications(MethodView):
                 threshold=current_app.extensions["ruhui.settings"].founding_trigger_members,
                 now=utcnow(),
                 station=submitted.filed.station,
+                fired=founding_trigger.current_fired_keys(),
             )
         db.session.commit()
         return _created(submitted.body, submitted.status_code)

@@ -72,6 +72,37 @@ class Figures:
 PlaceStation = Station | StationFacts
 
 
+class FiredKeys:
+    """The trigger keys this process has seen fired: a submit at such a place reads nothing, not even the gate.
+
+    A case once opened keeps its ``trigger_key`` for good (closing it keeps the key, and nothing deletes a
+    case), so a key seen fired stays fired. Only the gate adds to it, and only in a submit, where what it
+    sees fired was committed by an earlier request (this one's check has not opened anything yet).
+    """
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self.max_keys = max_keys
+        self._keys: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def add(self, key: str) -> None:
+        if len(self._keys) >= self.max_keys:
+            self._keys = set()  # a memo only: starting again costs each place one more gate
+        self._keys.add(key)
+
+
+def current_fired_keys() -> FiredKeys:
+    """The current app's ``FiredKeys`` (one per app and process)."""
+    from flask import current_app
+
+    fired: FiredKeys | None = current_app.extensions.get("ruhui.founding_fired_keys")
+    if fired is None:
+        fired = current_app.extensions.setdefault("ruhui.founding_fired_keys", FiredKeys())
+    return fired
+
+
 def after_submission(
     session: Session,
     application: Application,
@@ -79,10 +110,12 @@ def after_submission(
     threshold: int,
     now: dt.datetime,
     station: PlaceStation | None = None,
+    fired: FiredKeys | None = None,
 ) -> FoundingCase | None:
     """Check the place of a just-filed application; open its derived case when it reached ``threshold``.
 
-    ``station``, when given, is the application's station (not read again).
+    ``station``, when given, is the application's station (not read again); ``fired``, when given, the
+    process's keys seen fired (``current_fired_keys``): a place among them is not checked again.
     """
     if threshold <= 0:
         return None
@@ -91,35 +124,53 @@ def after_submission(
     if station is None or station.id != application.station_id:
         station = session.get(Station, application.station_id)
     assert station is not None
+    blind_spot = application.route_rule == "fallback"
+    place = _place(station, blind_spot)
+    if place is None or (fired is not None and place[0] in fired):
+        return None  # not a place a case is derived for, or its case fired before: once
     try:
         # A savepoint around the whole check: whatever the database refuses here (a lock timeout, a
         # race), the worker's application is filed all the same; the cron sweep catches up later.
         with session.begin_nested():
-            return check_place(
-                session, station, threshold=threshold, now=now, blind_spot=application.route_rule == "fallback"
-            )
+            return check_place(session, station, threshold=threshold, now=now, blind_spot=blind_spot, fired=fired)
     except SQLAlchemyError as error:
         log.warning("founding trigger skipped", extra={"station_id": station.id, "error": type(error).__name__})
         return None
 
 
-def check_place(
-    session: Session, station: PlaceStation, *, threshold: int, now: dt.datetime, blind_spot: bool
-) -> FoundingCase | None:
-    """Open the derived case of ``station``'s employer (or of the station itself) once the figures reach it."""
+def _place(station: PlaceStation, blind_spot: bool) -> tuple[str, sa.Select[*tuple[int, ...]]] | None:
+    """The trigger key of ``station``'s place and the gate that reads it; None where no case is derived."""
     if station.employer_id is not None:
-        key = f"employer:{station.employer_id}"
-        gate = _EMPLOYER_BLIND_GATE if blind_spot else _EMPLOYER_GATE
-    elif blind_spot:
-        key = f"station:{station.id}"
-        gate = _STATION_GATE
-    else:
-        return None  # no employer and not a blind spot: an industry or regional union takes these workers
+        return f"employer:{station.employer_id}", _EMPLOYER_BLIND_GATE if blind_spot else _EMPLOYER_GATE
+    if blind_spot:
+        return f"station:{station.id}", _STATION_GATE
+    return None  # no employer and not a blind spot: an industry or regional union takes these workers
+
+
+def check_place(
+    session: Session,
+    station: PlaceStation,
+    *,
+    threshold: int,
+    now: dt.datetime,
+    blind_spot: bool,
+    fired: FiredKeys | None = None,
+) -> FoundingCase | None:
+    """Open the derived case of ``station``'s employer (or of the station itself) once the figures reach it.
+
+    ``fired``: where to note a key the gate finds fired (``after_submission``'s, only there).
+    """
+    place = _place(station, blind_spot)
+    if place is None:
+        return None
+    key, gate = place
     # The gate first (one statement, its work bounded by the threshold): nothing more to do, which is
     # every submit but the one that reaches the threshold, when it fired before or is not reached yet.
     # Through Core, so without an autoflush: ``after_submission``'s savepoint flushed the application just filed.
     params = {"key": key, "place": station.employer_id, "station": station.id, "threshold": threshold}
     counts = run_core(session, gate, params).first()
+    if counts is None and fired is not None:
+        fired.add(key)
     if counts is None or max(counts) < threshold:
         return None
     employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
@@ -129,8 +180,8 @@ def check_place(
         where = Application.employer_id == employer.id
     else:
         where = Application.station_id == station.id
-    fired, figures = _figures(session, key, where, station.id if blind_spot else None)
-    if fired:
+    already, figures = _figures(session, key, where, station.id if blind_spot else None)
+    if already:
         return None  # it fired before: once
     reached = figures.people >= threshold or (figures.workers_seen or 0) >= threshold
     if not reached:

@@ -12,8 +12,9 @@ submission is the only event that raises these figures (an approval turns an ope
 into a member: the same person counted once), so checking there opens the case at the very
 application that reaches the threshold, exactly once, without a job to schedule. It costs the
 submit nothing when the application was routed to an enterprise union (the common case once
-unions exist) and otherwise one statement whose work stops at the threshold and that reads nothing
-once the case fired; the figures in full are read only when it passes. It runs in a savepoint and never
+unions exist) and otherwise one statement whose counts stop at the threshold and that counts nothing
+once the case fired (and a process that saw it fired runs not even that); the figures in full are
+read only when it passes. It runs in a savepoint and never
 fails the submission: ``trigger_key`` is unique, so of two submissions racing past the threshold
 one opens the case and the other's savepoint is rolled back. Scans alone (workers who looked
 but did not apply) are caught by ``sweep`` (``flask founding-trigger``), run by cron.
@@ -197,9 +198,10 @@ def check_place(
 
 # --- the gate: whether a place may have reached the threshold, in one statement built once --------------------
 # Core on the tables (no ORM compile per submit), with bound parameters, so its cache key and its SQL are
-# computed once per process. Each count stops at the threshold (``_up_to_threshold``), and none is
-# computed at all once the case fired (the ``WHERE NOT EXISTS``: no row then), so a submit at a place
-# of any size pays the same. Figures in full are read only when the gate passes.
+# computed once per process. Each count stops at the threshold (``_up_to_threshold``; SQLite stops reading
+# there, PostgreSQL hashes the rows of the place first: of a place that has not fired yet), and
+# none is computed at all once the case fired (the ``WHERE NOT EXISTS``: no row then), so a submit at a
+# place of any size that fired pays one index probe. Figures in full are read only when the gate passes.
 
 _applications = Application.__table__
 _counted = sa.or_(_applications.c.membership_active.is_(True), _applications.c.status.in_(OPEN_STATUSES))

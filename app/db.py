@@ -102,10 +102,10 @@ def conflict_insert(dialect: Dialect) -> Callable[[Any], postgresql.Insert | sql
 def run_core(session: Session, statement: Executable, params: Mapping[str, Any]) -> CursorResult[Any]:
     """Run a Core ``statement`` built once (module level, bound parameters) on ``session``'s connection.
 
-    For the few statements every submit runs: ``session.execute`` would wrap each in an ORM
-    execution state and an autoflush, which costs more than the statement itself. So nothing the
-    session holds unflushed is written first: run it where the session has nothing pending that
-    the statement reads (or flush before).
+    For the few statements every submit runs: ``session.execute`` wraps each in an ORM execution
+    state, its events and an autoflush, which cost about as much again as running the statement.
+    So nothing the session holds unflushed is written first: run it where the session has nothing
+    pending that the statement reads (or flush before).
     """
     return session.connection().execute(statement, params)
 

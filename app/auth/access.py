@@ -56,7 +56,7 @@ def current_actor() -> Actor:
 
 
 # Whether the worker is there and not erased: the one column, read through Core by a statement built once (every
-# worker request runs it; loading the whole row through the ORM cost a submit more than the rest of the check).
+# worker request runs it; loading the whole person through the ORM cost several times as much, for one column).
 _PERSON_STANDING = sa.select(Person.__table__.c.erased_at).where(
     Person.__table__.c.id == sa.bindparam("person_id", type_=BigId)
 )

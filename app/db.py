@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.expression import Executable
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -96,6 +97,17 @@ CONNECT_TIMEOUT_SECONDS = 5
 def conflict_insert(dialect: Dialect) -> Callable[[Any], postgresql.Insert | sqlite.Insert]:
     """``insert`` with ``ON CONFLICT …`` for ``dialect``: PostgreSQL's or SQLite's (the two clauses read the same)."""
     return postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+
+
+def run_core(session: Session, statement: Executable, params: Mapping[str, Any]) -> CursorResult[Any]:
+    """Run a Core ``statement`` built once (module level, bound parameters) on ``session``'s connection.
+
+    For the few statements every submit runs: ``session.execute`` wraps each in an ORM execution
+    state, its events and an autoflush, which cost about as much again as running the statement.
+    So nothing the session holds unflushed is written first: run it where the session has nothing
+    pending that the statement reads (or flush before).
+    """
+    return session.connection().execute(statement, params)
 
 
 def create_db_engine(url: str, **kwargs: Any) -> Engine:

@@ -39,8 +39,10 @@ me_blp = Blueprint("me", __name__, description="The signed-in worker's own recor
 cards_blp = Blueprint("cards", __name__, description="Member card checks (no sign-in)")
 
 _IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_.:-]{8,128}$")
-# One instance (dumping keeps no state between calls): a schema and its nested ones are built once, not per submit.
+# One instance each (loading and dumping keep no state between calls): a schema and its nested ones are built
+# once, not per submit (webargs instantiates a schema given as a class on every request).
 _APPLICATION = ApplicationSchema()
+_APPLICATION_FORM = ApplicationFormSchema()
 
 
 def _policy() -> service.EnrollmentPolicy:
@@ -82,7 +84,7 @@ def _idempotency_key() -> str | None:
 @applications_blp.route("")
 class Applications(MethodView):
     @require_worker
-    @applications_blp.arguments(ApplicationFormSchema)
+    @applications_blp.arguments(_APPLICATION_FORM)
     @applications_blp.response(201, ApplicationSchema)
     @applications_blp.alt_response(
         409,
@@ -122,6 +124,7 @@ class Applications(MethodView):
                 threshold=current_app.extensions["ruhui.settings"].founding_trigger_members,
                 now=utcnow(),
                 station=submitted.filed.station,
+                fired=founding_trigger.current_fired_keys(),
             )
         db.session.commit()
         return _created(submitted.body, submitted.status_code)
@@ -137,7 +140,7 @@ class ApplicationById(MethodView):
         return service.application_view(db.session, application)
 
     @require_worker
-    @applications_blp.arguments(ApplicationFormSchema)
+    @applications_blp.arguments(_APPLICATION_FORM)
     @applications_blp.response(200, ApplicationSchema)
     @applications_blp.alt_response(409, schema=ErrorSchema, description="invalid_state: only a returned application")
     def put(self, body: dict[str, Any], application_id: str) -> Any:

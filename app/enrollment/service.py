@@ -16,18 +16,18 @@ import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from app.actors import Actor
 from app.audit.service import record_event
 from app.auth import service as auth
 from app.auth.models import Person
 from app.auth.phones import phone_of
-from app.db import conflict_insert, parse_id
+from app.db import conflict_insert, parse_id, run_core
 from app.directory.models import EMPLOYMENT_FORMS, OCCUPATIONS, Employer, Station, Union
 from app.enrollment import members, memberships
 from app.enrollment.deadlines import add_working_days
@@ -165,29 +165,27 @@ def _bound_identity(session: Session, person_id: int, name: str, resident: Any) 
     """
     ring = keyring()
     index = id_number_index(resident.number)
-    insert = conflict_insert(session.get_bind().dialect)
+    filing = _identity_filing(session.get_bind().dialect)
     for _ in range(3):
         # A first filing (the common case) is one statement: the row is inserted unless the number is
         # already there. The new row is this transaction's own until the commit, so an erasure
         # (``app.retention``) cannot touch it meanwhile; another phone filing the same number at the
         # same moment waits for this commit and then finds it.
-        identity = session.scalars(
-            insert(Identity)
-            .values(
-                id_number_index=index,
-                id_number_sealed=ring.encrypt(resident.number, ID_NUMBER_CONTEXT),
-                name_sealed=ring.encrypt(name, NAME_CONTEXT),
-                name_masked=mask_name(name),
-                id_number_masked=mask_id_number(resident.number),
-                birth_date=resident.birth_date,
-                sex=resident.sex,
-                person_id=person_id,
-            )
-            .on_conflict_do_nothing(index_elements=[Identity.id_number_index])
-            .returning(Identity)
-        ).first()
-        if identity is not None:
-            return identity, True
+        values = {
+            "id_number_index": index,
+            "id_number_sealed": ring.encrypt(resident.number, ID_NUMBER_CONTEXT),
+            "name_sealed": ring.encrypt(name, NAME_CONTEXT),
+            "name_masked": mask_name(name),
+            "id_number_masked": mask_id_number(resident.number),
+            "birth_date": resident.birth_date,
+            "sex": resident.sex,
+            "person_id": person_id,
+            "member_no": None,
+            "erased_at": None,
+        }
+        filed = run_core(session, filing, values).first()
+        if filed is not None:
+            return _as_loaded(session, Identity(**values, **filed._asdict())), True
         # Filed before. A shared lock until the commit: an erasure of this identity waits for the
         # application filed under it, or has already changed its index and this finds none (then the
         # number is new again: the loop files it).
@@ -202,6 +200,44 @@ def _bound_identity(session: Session, person_id: int, name: str, resident: Any) 
         raise _identity_in_use()
     _check_name(identity, name)
     return identity, False
+
+
+# The rows a submit files, written through Core by statements built once (per dialect for the ``ON CONFLICT``
+# one): an ORM insert compiled and loaded the identity afresh, and a flush ran the unit of work for the
+# application, on every submit; together they cost more than the rest of it. The row's defaults (its
+# timestamps) come back by ``RETURNING``, and ``_as_loaded`` makes the object what a load would have.
+_identities, _applications = cast(sa.Table, Identity.__table__), cast(sa.Table, Application.__table__)
+_STAMPS = (_identities.c.created_at, _identities.c.updated_at)
+_IDENTITY_FILINGS: dict[str, Any] = {}
+_FILE_APPLICATION = sa.insert(_applications).returning(
+    _applications.c.id, _applications.c.created_at, _applications.c.updated_at
+)
+
+
+def _identity_filing(dialect: Any) -> Any:
+    """``INSERT INTO identities … ON CONFLICT (id_number_index) DO NOTHING RETURNING`` its id and stamps."""
+    filing = _IDENTITY_FILINGS.get(dialect.name)
+    if filing is None:
+        filing = _IDENTITY_FILINGS.setdefault(
+            dialect.name,
+            conflict_insert(dialect)(_identities)
+            .on_conflict_do_nothing(index_elements=[_identities.c.id_number_index])
+            .returning(_identities.c.id, *_STAMPS),
+        )
+    return filing
+
+
+M = TypeVar("M", Identity, Application)
+
+
+def _as_loaded(session: Session, row: M) -> M:
+    """``row`` (every column set, its key included), just inserted through Core, made persistent in ``session``.
+
+    As if it had been loaded: in the identity map, clean, every column known (nothing lazy-loads it again).
+    """
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 def _check_name(identity: Identity, name: str) -> None:
@@ -330,30 +366,42 @@ def submit_application(
             )
 
     employer_id, employer_name = _employer_fields(station, form)
-    application = Application(
-        person_id=person_id,
-        identity_id=identity.id,
-        join_code_id=resolved.code.id,
-        station_id=station.id,
-        employer_id=employer_id,
-        employer_name=employer_name,
-        region_code=station.region_code,
-        occupation=form.occupation,
-        employment_form=form.employment_form,
-        is_transfer=membership is not None,
-        consent_version=form.consent_version,
-        status="pending",
-        submitted_at=now,
-        due_at=add_working_days(now, policy.due_working_days),
-        route_trace=[],
-    )
-    routed = _place(session, application, form, station, now, caches.route)
-    if membership is not None and membership.status == "active" and membership.union_id == application.union_id:
+    route = _route(session, station, form.occupation, form.employment_form, caches.route)
+    routed = route.union
+    if membership is not None and membership.status == "active" and membership.union_id == routed.id:
         union = session.get(Union, membership.union_id)
         assert union is not None
         raise Conflict(f"您已是{union.name}的会员，无需转入同一工会", code="already_member", union=union_summary(union))
-    session.add(application)
-    session.flush()
+    hop = route_hop(routed, at=now, by="routing", rule=route.rule, reasons=list(route.reasons))
+    values = {
+        "person_id": person_id,
+        "identity_id": identity.id,
+        "join_code_id": resolved.code.id,
+        "station_id": station.id,
+        "employer_id": employer_id,
+        "employer_name": employer_name,
+        "union_id": routed.id,
+        "union_path": routed.path,
+        "region_code": station.region_code,
+        "occupation": form.occupation,
+        "employment_form": form.employment_form,
+        "is_transfer": membership is not None,
+        "consent_version": form.consent_version,
+        "status": "pending",
+        "route_rule": route.rule,
+        "route_trace": [hop],
+        "decision_reason": None,
+        "decided_by": None,
+        "decided_at": None,
+        "decision_hours": None,  # undecided (what ``_stamp_decision_hours`` would say)
+        "membership_active": False,
+        "submitted_at": now,
+        "due_at": add_working_days(now, policy.due_working_days),
+        "member_no": None,
+        "version": 1,
+    }
+    filed = run_core(session, _FILE_APPLICATION, values).one()
+    application = _as_loaded(session, Application(**values, **filed._asdict()))
     return ApplicationView(
         application=application, station=station, union=routed, employer=resolved.employer, identity=identity
     )

@@ -12,7 +12,9 @@ submission is the only event that raises these figures (an approval turns an ope
 into a member: the same person counted once), so checking there opens the case at the very
 application that reaches the threshold, exactly once, without a job to schedule. It costs the
 submit nothing when the application was routed to an enterprise union (the common case once
-unions exist) and otherwise a handful of indexed queries. It runs in a savepoint and never
+unions exist) and otherwise one statement whose counts stop at the threshold and that counts nothing
+once the case fired (and a process that saw it fired runs not even that); the figures in full are
+read only when it passes. It runs in a savepoint and never
 fails the submission: ``trigger_key`` is unique, so of two submissions racing past the threshold
 one opens the case and the other's savepoint is rolled back. Scans alone (workers who looked
 but did not apply) are caught by ``sweep`` (``flask founding-trigger``), run by cron.
@@ -31,6 +33,7 @@ from sqlalchemy.orm import Session
 
 from app.actors import Actor
 from app.audit.service import record_event
+from app.db import BigId, run_core
 from app.directory.models import Employer, Station, Union
 from app.directory.service import MAX_EMPLOYER_CHAIN
 from app.enrollment.models import OPEN_STATUSES, Application
@@ -70,6 +73,37 @@ class Figures:
 PlaceStation = Station | StationFacts
 
 
+class FiredKeys:
+    """The trigger keys this process has seen fired: a submit at such a place reads nothing, not even the gate.
+
+    A case once opened keeps its ``trigger_key`` for good (closing it keeps the key, and nothing deletes a
+    case), so a key seen fired stays fired. Only the gate adds to it, and only in a submit, where what it
+    sees fired was committed by an earlier request (this one's check has not opened anything yet).
+    """
+
+    def __init__(self, max_keys: int = 100_000) -> None:
+        self.max_keys = max_keys
+        self._keys: set[str] = set()
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._keys
+
+    def add(self, key: str) -> None:
+        if len(self._keys) >= self.max_keys:
+            self._keys = set()  # a memo only: starting again costs each place one more gate
+        self._keys.add(key)
+
+
+def current_fired_keys() -> FiredKeys:
+    """The current app's ``FiredKeys`` (one per app and process)."""
+    from flask import current_app
+
+    fired: FiredKeys | None = current_app.extensions.get("ruhui.founding_fired_keys")
+    if fired is None:
+        fired = current_app.extensions.setdefault("ruhui.founding_fired_keys", FiredKeys())
+    return fired
+
+
 def after_submission(
     session: Session,
     application: Application,
@@ -77,10 +111,12 @@ def after_submission(
     threshold: int,
     now: dt.datetime,
     station: PlaceStation | None = None,
+    fired: FiredKeys | None = None,
 ) -> FoundingCase | None:
     """Check the place of a just-filed application; open its derived case when it reached ``threshold``.
 
-    ``station``, when given, is the application's station (not read again).
+    ``station``, when given, is the application's station (not read again); ``fired``, when given, the
+    process's keys seen fired (``current_fired_keys``): a place among them is not checked again.
     """
     if threshold <= 0:
         return None
@@ -89,34 +125,64 @@ def after_submission(
     if station is None or station.id != application.station_id:
         station = session.get(Station, application.station_id)
     assert station is not None
+    blind_spot = application.route_rule == "fallback"
+    place = _place(station, blind_spot)
+    if place is None or (fired is not None and place[0] in fired):
+        return None  # not a place a case is derived for, or its case fired before: once
     try:
         # A savepoint around the whole check: whatever the database refuses here (a lock timeout, a
         # race), the worker's application is filed all the same; the cron sweep catches up later.
         with session.begin_nested():
-            return check_place(
-                session, station, threshold=threshold, now=now, blind_spot=application.route_rule == "fallback"
-            )
+            return check_place(session, station, threshold=threshold, now=now, blind_spot=blind_spot, fired=fired)
     except SQLAlchemyError as error:
         log.warning("founding trigger skipped", extra={"station_id": station.id, "error": type(error).__name__})
         return None
 
 
+def _place(station: PlaceStation, blind_spot: bool) -> tuple[str, sa.Select[*tuple[int, ...]]] | None:
+    """The trigger key of ``station``'s place and the gate that reads it; None where no case is derived."""
+    if station.employer_id is not None:
+        return f"employer:{station.employer_id}", _EMPLOYER_BLIND_GATE if blind_spot else _EMPLOYER_GATE
+    if blind_spot:
+        return f"station:{station.id}", _STATION_GATE
+    return None  # no employer and not a blind spot: an industry or regional union takes these workers
+
+
 def check_place(
-    session: Session, station: PlaceStation, *, threshold: int, now: dt.datetime, blind_spot: bool
+    session: Session,
+    station: PlaceStation,
+    *,
+    threshold: int,
+    now: dt.datetime,
+    blind_spot: bool,
+    fired: FiredKeys | None = None,
 ) -> FoundingCase | None:
-    """Open the derived case of ``station``'s employer (or of the station itself) once the figures reach it."""
+    """Open the derived case of ``station``'s employer (or of the station itself) once the figures reach it.
+
+    ``fired``: where to note a key the gate finds fired (``after_submission``'s, only there).
+    """
+    place = _place(station, blind_spot)
+    if place is None:
+        return None
+    key, gate = place
+    # The gate first (one statement, its work bounded by the threshold): nothing more to do, which is
+    # every submit but the one that reaches the threshold, when it fired before or is not reached yet.
+    # Through Core, so without an autoflush: ``after_submission``'s savepoint flushed the application just filed.
+    params = {"key": key, "place": station.employer_id, "station": station.id, "threshold": threshold}
+    counts = run_core(session, gate, params).first()
+    if counts is None and fired is not None:
+        fired.add(key)
+    if counts is None or max(counts) < threshold:
+        return None
     employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
-    key = f"employer:{employer.id}" if employer is not None else f"station:{station.id}"
     if employer is not None:
         if _has_enterprise_union(session, employer):
             return None
         where = Application.employer_id == employer.id
-    elif blind_spot:
-        where = Application.station_id == station.id
     else:
-        return None  # no employer and not a blind spot: an industry or regional union takes these workers
-    fired, figures = _figures(session, key, where, station.id if blind_spot else None)
-    if fired:
+        where = Application.station_id == station.id
+    already, figures = _figures(session, key, where, station.id if blind_spot else None)
+    if already:
         return None  # it fired before: once
     reached = figures.people >= threshold or (figures.workers_seen or 0) >= threshold
     if not reached:
@@ -128,6 +194,48 @@ def check_place(
         log.info("derived founding case opened by a concurrent request", extra={"trigger_key": key})
         return None
     return case
+
+
+# --- the gate: whether a place may have reached the threshold, in one statement built once --------------------
+# Core on the tables (no ORM compile per submit), with bound parameters, so its cache key and its SQL are
+# computed once per process. Each count stops at the threshold (``_up_to_threshold``; SQLite stops reading
+# there, PostgreSQL hashes the rows of the place first: of a place that has not fired yet), and
+# none is computed at all once the case fired (the ``WHERE NOT EXISTS``: no row then), so a submit at a
+# place of any size that fired pays one index probe. Figures in full are read only when the gate passes.
+
+_applications = Application.__table__
+_counted = sa.or_(_applications.c.membership_active.is_(True), _applications.c.status.in_(OPEN_STATUSES))
+_scans, _codes = JoinScan.__table__, JoinCode.__table__
+
+
+def _up_to_threshold(column: sa.ColumnElement[Any], *where: sa.ColumnElement[bool]) -> sa.ScalarSelect[int]:
+    """The distinct values of ``column`` where ``where`` holds, counted no further than ``:threshold``."""
+    first = sa.select(column).where(*where).distinct().limit(sa.bindparam("threshold", type_=sa.Integer))
+    return sa.select(sa.func.count()).select_from(first.subquery()).scalar_subquery()
+
+
+def _gate(*counts: sa.ScalarSelect[int]) -> sa.Select[*tuple[int, ...]]:
+    fired = sa.exists().where(FoundingCase.__table__.c.trigger_key == sa.bindparam("key", type_=sa.String))
+    return sa.select(*counts).where(~fired)
+
+
+_PEOPLE_AT_EMPLOYER = _up_to_threshold(
+    _applications.c.identity_id, _applications.c.employer_id == sa.bindparam("place", type_=BigId), _counted
+)
+# A blind-spot station's workers seen: its scanning devices and its applicants (the people at the station,
+# counted and not, are among them, so they need no count of their own).
+_DEVICES_AT_STATION = _up_to_threshold(
+    _scans.c.device_hash,
+    _scans.c.join_code_id == _codes.c.id,
+    _codes.c.station_id == sa.bindparam("station", type_=BigId),
+    _scans.c.device_hash.is_not(None),
+)
+_APPLICANTS_AT_STATION = _up_to_threshold(
+    _applications.c.identity_id, _applications.c.station_id == sa.bindparam("station", type_=BigId)
+)
+_EMPLOYER_GATE = _gate(_PEOPLE_AT_EMPLOYER)
+_EMPLOYER_BLIND_GATE = _gate(_PEOPLE_AT_EMPLOYER, _DEVICES_AT_STATION, _APPLICANTS_AT_STATION)
+_STATION_GATE = _gate(_DEVICES_AT_STATION, _APPLICANTS_AT_STATION)
 
 
 def _has_enterprise_union(session: Session, employer: Employer) -> bool:

@@ -17,7 +17,7 @@ from app.enrollment.models import Application, Membership
 from app.founding.models import FoundingCase, FoundingCaseStep, FoundingTarget
 from app.founding.vocabulary import STAGE_ORDER
 from app.routing.models import RoutingRule
-from tests.conftest import valid_uscc
+from tests.conftest import form, id_number, valid_uscc
 
 IMPORT = "/api/v1/imports/founding-targets"
 TARGETS = "/api/v1/founding/targets"
@@ -337,6 +337,23 @@ def test_the_trigger_opens_one_case_at_exactly_the_threshold(client, session, na
     assert case["history"][0]["officer_id"] is None
     events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "founding_case.open")).all()
     assert [(e.actor_kind, e.details["people"]) for e in events] == [("system", 25)]
+
+
+def test_a_place_whose_case_fired_costs_later_submits_nothing(
+    client, session, nanjing, apply, file_application, make_worker, count_queries
+):
+    for _ in range(24):
+        file_application(nanjing.express, nanjing.depot, status="approved")
+    apply()  # the 25th person: the case opens
+    with count_queries() as seeing:
+        apply()  # the gate finds it fired (and this process remembers)
+    assert any("founding_cases" in s for s in seeing) and not any("INSERT INTO founding" in s for s in seeing)
+    _, headers = make_worker("13712349999")
+    with count_queries() as after:
+        response = client.post("/api/v1/applications", json=form(nanjing, id_number=id_number(999)), headers=headers)
+    assert response.status_code == 201
+    assert not [s for s in after if "founding_cases" in s or "SAVEPOINT" in s], after
+    assert count(session, FoundingCase) == 1
 
 
 def test_a_blind_spot_station_seen_by_enough_workers_opens_a_case_of_its_own(

@@ -116,16 +116,8 @@ class Applications(MethodView):
             represent=_APPLICATION.dump,
             caches=_caches(),
         )
-        if submitted.filed is not None:
-            # 以入会促建会: the application that brings its place to the threshold opens a founding case.
-            founding_trigger.after_submission(
-                db.session,
-                submitted.filed.application,
-                threshold=current_app.extensions["ruhui.settings"].founding_trigger_members,
-                now=utcnow(),
-                station=submitted.filed.station,
-                fired=founding_trigger.current_fired_keys(),
-            )
+        # 以入会促建会: the application that brings its place to the threshold opens a founding case.
+        founding_trigger.after_filing(db.session, submitted.filed, now=utcnow())
         db.session.commit()
         return _created(submitted.body, submitted.status_code)
 

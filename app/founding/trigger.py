@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -44,6 +44,9 @@ from app.joincodes.models import JoinCode, JoinScan
 from app.joincodes.resolved import StationFacts
 from app.routing.engine import parent_chain
 from app.routing.service import route_station
+
+if TYPE_CHECKING:
+    from app.enrollment.service import ApplicationView
 
 log = logging.getLogger("ruhui.founding.trigger")
 
@@ -102,6 +105,25 @@ def current_fired_keys() -> FiredKeys:
     if fired is None:
         fired = current_app.extensions.setdefault("ruhui.founding_fired_keys", FiredKeys())
     return fired
+
+
+def after_filing(session: Session, filed: ApplicationView | None, *, now: dt.datetime) -> FoundingCase | None:
+    """``after_submission`` for what a submit filed (None: a replay filed nothing), with the app's threshold.
+
+    What both doors call, the API's submit and the worker's form, in the submit's transaction.
+    """
+    from flask import current_app
+
+    if filed is None:
+        return None
+    return after_submission(
+        session,
+        filed.application,
+        threshold=current_app.extensions["ruhui.settings"].founding_trigger_members,
+        now=now,
+        station=filed.station,
+        fired=current_fired_keys(),
+    )
 
 
 def after_submission(

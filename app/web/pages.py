@@ -33,6 +33,7 @@ from app.enrollment import members, memberships
 from app.enrollment import service as enrollment
 from app.enrollment.schemas import ApplicationFormSchema, ApplicationSchema
 from app.errors import AppError, flatten_field_errors
+from app.founding import trigger as founding_trigger
 from app.joincodes import service as joincodes
 from app.joincodes.resolved import current_resolve_cache
 from app.joincodes.scanlog import current_scan_log
@@ -494,6 +495,8 @@ def submit(token: str) -> BaseResponse:
             represent=ApplicationSchema().dump,
             caches=enrollment.Caches(resolve=current_resolve_cache(), route=current_route_cache()),
         )
+        # 以入会促建会, as the API's submit: the application that brings its place to the threshold opens a case.
+        founding_trigger.after_filing(db.session, submitted.filed, now=utcnow())
         db.session.commit()
     except _FieldErrors as refused:
         return _refused_form(token, nonce, refused.errors, refused.values, status=422)

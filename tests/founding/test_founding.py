@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import threading
 
 import pytest
@@ -354,6 +355,34 @@ def test_a_place_whose_case_fired_costs_later_submits_nothing(
     assert response.status_code == 201
     assert not [s for s in after if "founding_cases" in s or "SAVEPOINT" in s], after
     assert count(session, FoundingCase) == 1
+
+
+def test_an_application_filed_from_the_worker_form_counts_toward_the_trigger_too(
+    app, session, nanjing, file_application, make_worker
+):
+    for _ in range(24):
+        file_application(nanjing.express, nanjing.depot, status="approved")
+    person, _ = make_worker("13712340001")
+    browser = app.test_client()
+    with browser.session_transaction() as cookie:
+        cookie["worker_person_id"] = person.id
+    page = browser.get(f"/j/{nanjing.code.token}/apply").get_data(as_text=True)
+    fields = dict(re.findall(r'name="(csrf_token|nonce|consent_version)" value="([^"]+)"', page))
+    filed = browser.post(
+        f"/j/{nanjing.code.token}/apply",
+        data={
+            **fields,
+            "full_name": "王小明",
+            "id_number": id_number(1),
+            "occupation": "courier",
+            "employment_form": "platform",
+            "consent": "1",
+        },
+    )
+    assert filed.status_code == 303, filed.get_data(as_text=True)
+    # The 25th person, through the page: the case opens, as through the API.
+    cases = session.scalars(sa.select(FoundingCase)).all()
+    assert [(c.source, c.figures["people"]) for c in cases] == [("derived", 25)]
 
 
 def test_a_blind_spot_station_seen_by_enough_workers_opens_a_case_of_its_own(

@@ -50,10 +50,9 @@ class SessionCookie(SecureCookieSessionInterface):
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         # Without the session cookie there is nothing to verify (and without any cookie, no header to parse).
         # (``in``: ``cookies.get`` of a missing cookie raises and catches a BadRequestKeyError, an HTTPException.)
+        name = self.get_cookie_name(app)
         if app.secret_key and (
-            not request.environ.get("HTTP_COOKIE")
-            or self.get_cookie_name(app) not in request.cookies
-            or not request.cookies[self.get_cookie_name(app)]
+            not request.environ.get("HTTP_COOKIE") or name not in request.cookies or not request.cookies[name]
         ):
             return self.session_class()
         return super().open_session(app, request)

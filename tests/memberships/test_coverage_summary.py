@@ -17,8 +17,8 @@ from app.db import utcnow
 from app.enrollment.models import Application, Identity
 from app.retention import service as retention_service
 from app.stats import service as stats_service
-from app.stats.models import CoverageSummary, CoverageSummaryDelta
-from app.stats.summary import summary_rows
+from app.stats.models import SUMMARY_COUNTS, CoverageSummary, CoverageSummaryDelta
+from app.stats.summary import KEY, summary_rows
 from tests.conftest import form, id_number
 
 MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0024_coverage_summary.py"
@@ -64,8 +64,8 @@ def _assert_exact(session, monkeypatch, *unions):
 def _kept(session) -> list[tuple[Any, ...]]:
     """The summary's rows with the deltas added in, the keys that count something."""
     rows = summary_rows()
-    keys = [rows.c[c] for c in ("kind", "head", "value", "hours")]
-    sums = [sa.func.sum(rows.c[c]) for c in ("pending", "approved", "rejected", "members")]
+    keys = [rows.c[c] for c in KEY]
+    sums = [sa.func.sum(rows.c[c]) for c in SUMMARY_COUNTS]
     kept = session.execute(sa.select(*keys, *sums).group_by(*keys).having(sa.or_(*(s != 0 for s in sums)))).all()
     return [tuple(row) for row in kept]
 

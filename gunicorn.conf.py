@@ -4,7 +4,8 @@ Only hooks: a worker that has loaded the app moves what it loaded out of the gar
 sight (``gc.freeze``); prometheus-client's multiprocess mode (app/metrics) has the directory in
 ``PROMETHEUS_MULTIPROC_DIR`` emptied when the server starts, so counters of a previous run are
 not added to this one, and a worker that exits has its live-gauge files marked dead; a worker
-that stops gracefully writes the scans it has queued (app/joincodes/scanlog.py).
+that stops gracefully writes the scans and access lines it holds (app/joincodes/scanlog.py,
+app/observability.py).
 The rest of gunicorn's settings stay on its command line (see the Dockerfile).
 """
 
@@ -36,11 +37,14 @@ def post_worker_init(_worker: Any) -> None:
 
 
 def worker_exit(_server: Any, _worker: Any) -> None:
-    # In the worker, as it stops gracefully: write the join-code scans it still holds (app.joincodes.scanlog;
-    # atexit would too, this makes it explicit). Imported here: the arbiter never loads the app.
+    # In the worker, as it stops gracefully: write the join-code scans and the access lines it still holds
+    # (app.joincodes.scanlog, app.observability; atexit would too, this makes it explicit). Imported here:
+    # the arbiter never loads the app.
     from app.joincodes.scanlog import flush_all
+    from app.observability import access_lines
 
     flush_all()
+    access_lines.flush()
 
 
 def child_exit(_server: Any, worker: Any) -> None:

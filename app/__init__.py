@@ -49,7 +49,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Ruhui(__name__, instance_path=str(Path(__file__).resolve().parent.parent / "instance"))
     settings = load_settings(Path(app.instance_path), test_config)
     configure_app(app, settings)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, access_flush_ms=settings.access_log_interval_ms)
     register_extensions(app, settings)
     register_blueprints(app)
     web.init_app(app, settings)

@@ -58,6 +58,9 @@ class Settings:
     # -1: 200 ms, except 0 (each scan in its request) when env is "test".
     scan_flush_ms: int = -1
     scan_flush_rows: int = 500
+    # Access lines are written in batches (app.observability.AccessLines): at most this many ms after a
+    # request, or at 64 lines. -1: 1000 ms, except 0 (each line as its request ends) when env is "test".
+    access_log_flush_ms: int = -1
     aliyun_sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
     aliyun_access_key_id: str = ""
     aliyun_access_key_secret: str = ""
@@ -107,6 +110,13 @@ class Settings:
         if self.scan_flush_ms >= 0:
             return self.scan_flush_ms
         return 0 if self.env == "test" else 200
+
+    @property
+    def access_log_interval_ms(self) -> int:
+        """How long an access line may wait to be written; 0: each as its request ends (-1 decides by env)."""
+        if self.access_log_flush_ms >= 0:
+            return self.access_log_flush_ms
+        return 0 if self.env == "test" else 1000
 
     @property
     def is_production(self) -> bool:
@@ -206,6 +216,7 @@ class Settings:
             ),
             scan_flush_ms=_int(get("SCAN_FLUSH_MS", str(cls.scan_flush_ms)), "SCAN_FLUSH_MS"),
             scan_flush_rows=_int(get("SCAN_FLUSH_ROWS", str(cls.scan_flush_rows)), "SCAN_FLUSH_ROWS"),
+            access_log_flush_ms=_int(get("ACCESS_LOG_FLUSH_MS", str(cls.access_log_flush_ms)), "ACCESS_LOG_FLUSH_MS"),
             aliyun_sms_endpoint=get("ALIYUN_SMS_ENDPOINT", cls.aliyun_sms_endpoint).rstrip("/"),
             aliyun_access_key_id=get("ALIYUN_ACCESS_KEY_ID"),
             aliyun_access_key_secret=get("ALIYUN_ACCESS_KEY_SECRET"),

@@ -8,6 +8,7 @@ the full number to the developer), and it cannot run in production.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import json
 import logging
@@ -118,7 +119,8 @@ class StderrHandler(logging.StreamHandler[Any]):
 _RUHUI = logging.getLogger("ruhui")
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, *, access_flush_ms: int = 0) -> None:
+    """JSON lines on stderr for ``ruhui`` and below; access lines held up to ``access_flush_ms`` (0: none held)."""
     # The JSON lines carry no file, line, thread or process fields: do not look them up for every record
     # (the logging HOWTO's "Optimization"; the stack walk alone was a tenth of a /healthz).
     logging._srcfile = None  # documented in the HOWTO (typeshed declares it)
@@ -130,6 +132,7 @@ def configure_logging(level: str) -> None:
         handler.setFormatter(JsonFormatter())
         _RUHUI.addHandler(handler)
     _RUHUI.setLevel(level)
+    access_lines.configure(access_flush_ms / 1000)
 
 
 access_log = logging.getLogger("ruhui.access")
@@ -138,8 +141,8 @@ access_log = logging.getLogger("ruhui.access")
 def write_access_line(method: str, path: str, status: int, duration_ms: float | None, request_id: str) -> None:
     """The request's line: what ``access_log.info("request", extra={…})`` writes, with less work.
 
-    Straight to the JSON handlers of ``ruhui`` (``configure_logging``), each under its own lock as
-    ``logging`` would, skipping only the record machinery (a record object, the walk up the logger
+    To the JSON handlers of ``ruhui`` (``configure_logging``), held a moment with the process's other
+    access lines (``AccessLines``), skipping only the record machinery (a record object, the walk up the logger
     tree, the formatter's look for extra fields): at one line per request it was a tenth of a
     ``/healthz``. The line is the one ``JsonFormatter`` writes, formatted in one step, and only the
     fields a client chose (the method, the path, its own request id) are redacted: searching the
@@ -148,22 +151,103 @@ def write_access_line(method: str, path: str, status: int, duration_ms: float | 
     """
     if not access_log.isEnabledFor(logging.INFO):
         return
-    handlers = [h for h in _RUHUI.handlers if isinstance(h, StderrHandler) and h.level <= logging.INFO]
-    if not handlers:
-        return
     text = (
         f'{{"time": "{_stamp(time.time())}", "level": "INFO", "logger": "{access_log.name}", "message": "request",'
         f' "method": {redact(_string(method))}, "path": {redact(_string(path))}, "status": {status:d},'
         f' "duration_ms": {"null" if duration_ms is None else repr(float(duration_ms))},'
         f' "request_id": {redact(_string(request_id))}}}\n'
     )
-    for handler in handlers:
-        handler.acquire()
-        try:
-            handler.stream.write(text)
-            handler.flush()
-        finally:
-            handler.release()
+    access_lines.add(text)
+
+
+def _write(text: str) -> None:
+    """``text`` (whole lines) to each of ``ruhui``'s JSON handlers, under the handler's lock as ``logging`` would."""
+    for handler in _RUHUI.handlers:
+        if isinstance(handler, StderrHandler) and handler.level <= logging.INFO:
+            handler.acquire()
+            try:
+                handler.stream.write(text)
+                handler.flush()
+            finally:
+                handler.release()
+
+
+class AccessLines:
+    """The access lines of one process, held and written together: one write for up to ``LINES`` requests.
+
+    A write of its own for every request's line, with the GIL let go and taken back around the
+    system call while the other request threads wait for it, cost more than all of the app's other
+    per-request hooks together (``/healthz`` under gunicorn: 0.76× bare Flask → 0.90× held). Held
+    lines are written when ``LINES`` are waiting, by a thread of their own at most ``interval``
+    seconds after the first of them (``ACCESS_LOG_FLUSH_MS``), and when the process exits
+    (``atexit``, gunicorn's ``worker_exit``), as nginx's ``access_log … buffer= flush=`` does. What
+    it costs: an access line can reach the log up to ``interval`` after the request, after the
+    warnings of later requests (every line carries its own time and request id); a process killed
+    without a graceful exit loses at most ``LINES`` lines or ``interval`` of them. Warnings and
+    errors are never held. An interval of 0 holds nothing (the test suite's default).
+    """
+
+    LINES = 64
+
+    def __init__(self) -> None:
+        self.interval = 0.0
+        self._held: list[str] = []
+        self._lock = threading.Lock()  # held across the write too: batches reach the log in order
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        os.register_at_fork(after_in_child=self._forked)
+
+    def configure(self, interval: float) -> None:
+        """Hold lines up to ``interval`` seconds from now on (0: write each at once, after what is held)."""
+        self.interval = interval
+        self._wake.set()  # a waiting thread takes the new interval (and writes what it holds)
+
+    def _forked(self) -> None:
+        # A forked worker has no copy of the parent's thread, and must not write the parent's lines again.
+        self._lock, self._wake = threading.Lock(), threading.Event()
+        self._held, self._thread = [], None
+
+    def add(self, line: str) -> None:
+        if self.interval <= 0:
+            _write(line)
+            return
+        with self._lock:
+            held = self._held
+            held.append(line)
+            if len(held) >= self.LINES:
+                self._held = []
+                _write("".join(held))
+        if self._thread is None:
+            self._start()
+
+    def flush(self) -> None:
+        """Write every held line now."""
+        with self._lock:
+            held, self._held = self._held, []
+            if held:
+                _write("".join(held))
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                self._wake.clear()  # a wake-up for an earlier thread's interval
+                self._thread = threading.Thread(target=self._run, name="ruhui-access-log", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self.flush()
+            if self.interval <= 0:
+                with self._lock:
+                    self._thread = None
+                self.flush()  # a line added while this thread was stopping
+                return
+
+
+access_lines = AccessLines()
+atexit.register(access_lines.flush)
 
 
 class _RequestIds:

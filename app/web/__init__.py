@@ -58,8 +58,15 @@ class SessionCookie(SecureCookieSessionInterface):
         return super().open_session(app, request)
 
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        # An empty session no view looked at: Flask would return without a word, after reading five settings.
-        if not session and not session.accessed and not session.modified:
+        # An empty session that no view changed: Flask would only add ``Vary: Cookie`` when a view looked at it,
+        # after reading seven settings and parsing the answer's ``Vary`` into a set (a landing page's every scan).
+        if not session and not session.modified:
+            if session.accessed:
+                # (Not ``"Vary" in headers``: a missing header is looked up by raising a BadRequestKeyError.)
+                if any(key.lower() == "vary" for key, _ in response.headers):
+                    response.vary.add("Cookie")
+                else:
+                    response.headers.add("Vary", "Cookie")
             return
         super().save_session(app, session, response)
 

@@ -146,6 +146,9 @@ def _device_tokens() -> DeviceTokens:
 def _device_cookie() -> str | None:
     # ``in`` first: ``cookies.get`` of a missing cookie raises and catches a ``BadRequestKeyError`` (an
     # HTTPException built each time), and a first scan has none.
+    # No Cookie header at all (a first scan): not even an empty ``request.cookies`` to parse.
+    if not request.environ.get("HTTP_COOKIE"):
+        return None
     cookies = request.cookies
     if DEVICE_COOKIE not in cookies:
         return None

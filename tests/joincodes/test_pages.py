@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
 import pytest
@@ -235,3 +237,17 @@ def test_past_its_bound_the_landing_page_is_rendered_but_not_kept(app, session, 
     with app.app_context():
         kept, _ = current_resolve_cache().lookup(session, live_code.token)
     assert kept is not None and "landing" in kept.rendered
+
+
+def test_each_new_browser_gets_its_own_random_device_id_kept_for_a_year(app, live_code):
+    seen = set()
+    for _ in range(150):  # more than one batch of ids drawn from the OS at once
+        before = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        cookie = app.test_client().get(f"/j/{live_code.token}").headers["Set-Cookie"]
+        value = cookie.split(";", 1)[0].removeprefix("ruhui_device=")
+        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", value), cookie  # 16 random bytes, as token_urlsafe(16)
+        seen.add(value)
+        assert "Max-Age=31536000" in cookie
+        expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
+        assert dt.timedelta(days=365) <= expires - before <= dt.timedelta(days=365, seconds=5)
+    assert len(seen) == 150

@@ -52,7 +52,7 @@ class PendingScan:
     bounded: bool = False  # the counting bounds were applied and it counts: write it, do not count it again
 
 
-# Given queued scans, the ones that count (``app.joincodes.service.bounded_scans``), marked ``bounded``.
+# Given queued scans, the ones that count (``app.joincodes.service.bounded_scans``), their hits counted.
 Bound = Callable[[list[PendingScan]], list[PendingScan]]
 
 

@@ -12,7 +12,7 @@ import logging
 import re
 import secrets
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -414,7 +414,8 @@ def record_bounded_scan(
 def bounded_scans(limits: RateLimits, per_address_hour: int, scans: list[PendingScan]) -> list[PendingScan]:
     """The queued ``scans`` that count under ``record_bounded_scan``'s bounds, in one call to the shared counters.
 
-    Marked ``bounded``; in order, so a later scan of the batch sees the earlier ones' hits. When the
+    In order, so a later scan of the batch sees the earlier ones' hits (the scan log marks the ones it
+    must write again ``bounded``, so their hits are not counted twice). When the
     counters cannot be reached the batch goes uncounted, as a single scan would.
     """
     address_limit = ScanCounting(limits, "", "", per_address_hour).address_limit
@@ -430,7 +431,7 @@ def bounded_scans(limits: RateLimits, per_address_hour: int, scans: list[Pending
         log.warning("rate-limit storage unreachable; scans went uncounted", extra={"scans": len(scans)})
         metrics.JOIN_SCANS.labels("no").inc(len(scans))
         return []
-    counted = [replace(scan, bounded=True) for scan, refused in zip(scans, refusals, strict=True) if refused is None]
+    counted = [scan for scan, refused in zip(scans, refusals, strict=True) if refused is None]
     capped = sum(1 for refused in refusals if refused is address_limit)
     if capped:
         log.info("scans not counted: their address is past the cap", extra={"scans": capped})

@@ -118,3 +118,28 @@ def test_a_scan_of_a_code_deleted_before_the_flush_does_not_hold_up_the_others(a
     session.commit()
     assert _scan_log(app).flush() == 1
     assert len(scan_rows(session, kept.id)) == 1
+
+
+def test_a_batchs_hits_are_the_ones_a_scan_in_its_request_sees(make_app, ratelimit_backend, session, live_code):
+    """The batch's one call to the counters writes the keys ``limits`` reads: a scan counted per request
+    (SCAN_FLUSH_MS=0) after a batch sees its device's hit and its address's count, and so does the batch after it."""
+    if ratelimit_backend["ratelimit_storage_uri"] == "memory://":
+        pytest.skip("two apps share their counters only through Redis")
+    batched = make_app(**ratelimit_backend, scan_flush_ms=NEVER_MS)
+    client = batched.test_client()
+    _resolve(client, live_code.token, device="phone-B", ip="198.51.100.9")
+    for n in range(CAP - 1):
+        _resolve(client, live_code.token, device=f"fill-{n}", ip="198.51.100.9")
+    assert _scan_log(batched).flush() == CAP
+    # Read back through ``limits``' own moving window (its key names, not the batch script's).
+    limits = batched.extensions["ruhui.rate_limits"]
+    address_limit = service.ScanCounting(limits, "", "", CAP).address_limit
+    assert limits.check([(address_limit, "198.51.100.9")]) is not None
+    assert limits.check([(address_limit, "198.51.100.10")]) is None
+    at_once = make_app(**ratelimit_backend, scan_flush_ms=0).test_client()
+    _resolve(at_once, live_code.token, device="phone-B", ip="198.51.100.10")  # a repeat of its device: not counted
+    _resolve(at_once, live_code.token, device="phone-C", ip="198.51.100.9")  # its address is at the cap
+    _resolve(at_once, live_code.token, device="phone-D", ip="198.51.100.10")  # counted
+    assert len(scan_rows(session, live_code.id)) == CAP + 1
+    _resolve(client, live_code.token, device="phone-D", ip="198.51.100.11")  # the per-request hit, seen by a batch
+    assert _scan_log(batched).flush() == 0

@@ -248,6 +248,8 @@ def test_each_new_browser_gets_its_own_random_device_id_kept_for_a_year(app, liv
         assert re.fullmatch(r"[A-Za-z0-9_-]{22}", value), cookie  # 16 random bytes, as token_urlsafe(16)
         seen.add(value)
         assert "Max-Age=31536000" in cookie
-        expires = parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie).group(1))
+        stamp = re.search(r"Expires=([^;]+)", cookie)
+        assert stamp is not None, cookie
+        expires = parsedate_to_datetime(stamp.group(1))
         assert dt.timedelta(days=365) <= expires - before <= dt.timedelta(days=365, seconds=5)
     assert len(seen) == 150

@@ -148,9 +148,9 @@ def _device_tokens() -> DeviceTokens:
 
 
 def _device_cookie() -> str | None:
+    # A first scan has no Cookie header at all: then not even an empty ``request.cookies`` is parsed. Else
     # ``in`` first: ``cookies.get`` of a missing cookie raises and catches a ``BadRequestKeyError`` (an
-    # HTTPException built each time), and a first scan has none.
-    # No Cookie header at all (a first scan): not even an empty ``request.cookies`` to parse.
+    # HTTPException built each time).
     if not request.environ.get("HTTP_COOKIE"):
         return None
     cookies = request.cookies

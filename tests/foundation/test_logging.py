@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 
 from app.observability import AccessLines, JsonFormatter, access_lines, redact
+from tests.fakes.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 NEVER_MS = 3_600_000  # a hold no test waits out: only a full batch, a flush or the process's exit writes
@@ -110,18 +110,11 @@ def test_a_held_line_is_written_by_the_thread_once_its_hold_is_over(make_app, ca
         access_lines.configure(0)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def test_a_graceful_stop_of_gunicorn_writes_every_held_line(tmp_path, database_url):
     """Two workers holding their lines for an hour: stopping the server (SIGTERM, a deploy) writes them all."""
     import http.client
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": database_url,

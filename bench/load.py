@@ -2,14 +2,17 @@
 
 ``drive`` runs ``clients`` threads, each on one ``http.client`` connection kept alive, sending what a
 ``Request`` factory gives for (client number, request number) until the time is up or the request
-budget is spent; a ``Round`` holds the latencies of the answers with the expected status and the
-count of the others. ``gunicorn`` serves an app spec on a free loopback port for as long as needed.
+budget is spent; a ``Round`` holds the latencies of the answers with the expected status, the
+count of the others, and the CPU time the round cost each process group on this machine (the
+server on the port, PostgreSQL, Redis, the load generator itself: ``cpu_seconds``, read from
+``/proc``). ``gunicorn`` serves an app spec on a free loopback port for as long as needed.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -41,6 +44,7 @@ class Round:
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
     first_error: str = ""
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds by process group (``CPU_GROUPS``)
 
     @property
     def throughput(self) -> float:
@@ -56,6 +60,55 @@ def percentile(latencies: list[float], p: float) -> float:
         return float("nan")
     ordered = sorted(latencies)
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
+
+
+CPU_GROUPS = ("server", "PostgreSQL", "Redis", "load generator")
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def _processes() -> Iterator[tuple[int, int, str, float]]:
+    """(pid, parent pid, command name, CPU seconds) of every process on the machine (Linux ``/proc``)."""
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as stat:
+                head, _, rest = stat.read().rpartition(")")
+        except OSError:
+            continue  # gone meanwhile
+        fields = rest.split()
+        yield int(entry.name), int(fields[1]), head.partition("(")[2], (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_seconds(port: int | None = None) -> dict[str, float]:
+    """CPU seconds so far of each of ``CPU_GROUPS``: the gunicorn serving ``port`` (master and workers; none
+    without a port), every ``postgres`` and ``redis-server`` process on this machine, and this process.
+    Empty where there is no ``/proc``.
+    """
+    if not os.path.isdir("/proc"):
+        return {}
+    processes = list(_processes())
+    master = None
+    for pid, _parent, name, _seconds in processes if port is not None else ():
+        if name.startswith("gunicorn") or name.startswith("python"):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                    if f"127.0.0.1:{port}".encode() in cmdline.read():
+                        master = pid
+                        break
+            except OSError:
+                continue
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    groups = dict.fromkeys(CPU_GROUPS, 0.0)
+    groups["load generator"] = own.ru_utime + own.ru_stime
+    for pid, parent, name, seconds in processes:
+        if master is not None and master in (pid, parent):
+            groups["server"] += seconds
+        elif name == "postgres":
+            groups["PostgreSQL"] += seconds
+        elif name.startswith("redis-server"):
+            groups["Redis"] += seconds
+    return groups
 
 
 def free_port() -> int:
@@ -164,10 +217,14 @@ def drive(
     threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
     for thread in threads:
         thread.start()
+    cpu_before = cpu_seconds(port)
     began = time.perf_counter()
     stop_at[0] = began + seconds
     start.wait()
     for thread in threads:
         thread.join()
     result.seconds = time.perf_counter() - began  # shorter than asked when the request bound ran out first
+    cpu_after = cpu_seconds(port)
+    # A process that ended during the round (a PostgreSQL backend) takes its CPU with it: a group never goes back.
+    result.cpu = {group: max(0.0, cpu_after[group] - cpu_before[group]) for group in cpu_after}
     return result

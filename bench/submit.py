@@ -4,7 +4,8 @@ Seeds a scratch database as ``bench.http`` does (one union, stations with a join
 workers), warms the caches with a submit at every station, then prints for one more submit every SQL
 statement with its time, the Redis commands it sent, and over ``--submits`` more the mean wall time
 and the CPU time of the thread that served them (through Flask's test client: no HTTP, no gunicorn,
-so the figures are the app's own). ``--profile`` adds cProfile's top functions.
+so the figures are the app's own), and with PostgreSQL on this machine the CPU its processes spent
+on each submit (``bench.load.cpu_seconds``). ``--profile`` adds cProfile's top functions.
 
     .venv/bin/python -m bench.submit                                            # SQLite
     DATABASE_URL=postgresql://postgres@127.0.0.1:5432/x REDIS_URL=redis://127.0.0.1:6379/0 \\
@@ -31,6 +32,7 @@ from sqlalchemy import event
 from app import create_app
 from bench.http import id_number, prepare
 from bench.join_scans import SECRET, scratch_database, seed
+from bench.load import cpu_seconds
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 
@@ -103,6 +105,7 @@ def main(argv: list[str] | None = None) -> None:
 
         first = args.stations + 1
         profile = cProfile.Profile() if args.profile else None
+        database_cpu = cpu_seconds().get("PostgreSQL", 0.0)
         wall, cpu = time.perf_counter(), time.thread_time()
         if profile is not None:
             profile.enable()
@@ -111,10 +114,13 @@ def main(argv: list[str] | None = None) -> None:
         if profile is not None:
             profile.disable()
         wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        database_cpu = cpu_seconds().get("PostgreSQL", 0.0) - database_cpu
         print(
             f"{args.submits} submits: {wall / args.submits * 1000:.2f} ms wall, "
             f"{cpu / args.submits * 1000:.2f} ms CPU each (load average {os.getloadavg()[0]:.2f})"
         )
+        if url.startswith("postgresql") and database_cpu:
+            print(f"PostgreSQL's processes on this machine: {database_cpu / args.submits * 1000:.2f} ms CPU a submit")
         if profile is not None:
             pstats.Stats(profile).sort_stats("cumulative").print_stats(40)
         app.extensions["ruhui.rate_limits"].close()

@@ -14,9 +14,9 @@ application that reaches the threshold, exactly once, without a job to schedule.
 submit nothing when the application was routed to an enterprise union (the common case once
 unions exist) and otherwise one statement whose counts stop at the threshold and that counts nothing
 once the case fired (and a process that saw it fired runs not even that); the figures in full are
-read only when it passes. It runs in a savepoint and never
-fails the submission: ``trigger_key`` is unique, so of two submissions racing past the threshold
-one opens the case and the other's savepoint is rolled back. Scans alone (workers who looked
+read only when it passes. What runs past the gate runs in a savepoint and never fails the
+submission: ``trigger_key`` is unique, so of two submissions racing past the threshold one opens
+the case and the other's savepoint is rolled back. Scans alone (workers who looked
 but did not apply) are caught by ``sweep`` (``flask founding-trigger``), run by cron.
 """
 
@@ -151,14 +151,8 @@ def after_submission(
     place = _place(station, blind_spot)
     if place is None or (fired is not None and place[0] in fired):
         return None  # not a place a case is derived for, or its case fired before: once
-    try:
-        # A savepoint around the whole check: whatever the database refuses here (a lock timeout, a
-        # race), the worker's application is filed all the same; the cron sweep catches up later.
-        with session.begin_nested():
-            return check_place(session, station, threshold=threshold, now=now, blind_spot=blind_spot, fired=fired)
-    except SQLAlchemyError as error:
-        log.warning("founding trigger skipped", extra={"station_id": station.id, "error": type(error).__name__})
-        return None
+    session.flush()  # the gate reads through Core, without an autoflush: the application just filed counts
+    return check_place(session, station, threshold=threshold, now=now, blind_spot=blind_spot, fired=fired)
 
 
 def _place(station: PlaceStation, blind_spot: bool) -> tuple[str, sa.Select[*tuple[int, ...]]] | None:
@@ -189,13 +183,29 @@ def check_place(
     key, gate = place
     # The gate first (one statement, its work bounded by the threshold): nothing more to do, which is
     # every submit but the one that reaches the threshold, when it fired before or is not reached yet.
-    # Through Core, so without an autoflush: ``after_submission``'s savepoint flushed the application just filed.
+    # Through Core, so without an autoflush: ``after_submission`` flushed the application just filed.
     params = {"key": key, "place": station.employer_id, "station": station.id, "threshold": threshold}
     counts = run_core(session, gate, params).first()
     if counts is None and fired is not None:
         fired.add(key)
     if counts is None or max(counts) < threshold:
         return None
+    try:
+        # Past the gate, a savepoint around the rest (the figures in full, the case's rows): whatever the
+        # database refuses there (a lock timeout, a race), the worker's application is filed all the
+        # same and the cron sweep catches up later. The gate itself only reads, under no lock of its
+        # own, like the submit's other reads: outside it, the common submit pays no SAVEPOINT and RELEASE.
+        with session.begin_nested():
+            return _check_figures(session, station, key, threshold=threshold, now=now, blind_spot=blind_spot)
+    except SQLAlchemyError as error:
+        log.warning("founding trigger skipped", extra={"station_id": station.id, "error": type(error).__name__})
+        return None
+
+
+def _check_figures(
+    session: Session, station: PlaceStation, key: str, *, threshold: int, now: dt.datetime, blind_spot: bool
+) -> FoundingCase | None:
+    """Past the gate: the place's figures in full, and its case opened when they reach ``threshold``."""
     employer = session.get(Employer, station.employer_id) if station.employer_id is not None else None
     if employer is not None:
         if _has_enterprise_union(session, employer):

@@ -357,6 +357,17 @@ def test_a_place_whose_case_fired_costs_later_submits_nothing(
     assert count(session, FoundingCase) == 1
 
 
+def test_a_submit_below_the_threshold_pays_the_gate_alone(client, session, nanjing, make_worker, count_queries):
+    _, headers = make_worker("13712340001")
+    with count_queries() as seeing:  # the first person at the depot: far from 25
+        response = client.post("/api/v1/applications", json=form(nanjing, id_number=id_number(1)), headers=headers)
+    assert response.status_code == 201
+    gates = [s for s in seeing if "founding_cases" in s]
+    assert len(gates) == 1 and gates[0].lstrip().startswith("SELECT"), seeing
+    assert not [s for s in seeing if "SAVEPOINT" in s], seeing
+    assert count(session, FoundingCase) == 0
+
+
 def test_an_application_filed_from_the_worker_form_counts_toward_the_trigger_too(
     app, session, nanjing, file_application, make_worker
 ):

@@ -4,8 +4,15 @@ The endpoints: ``/healthz``; resolve (``GET /api/v1/join/{token}``) and the land
 (``GET /j/{token}``), each request from a new device so every one is a counted scan; OTP send
 (``POST /api/v1/auth/otp``, the console SMS gateway, a new phone and a new client address every
 request); submit (``POST /api/v1/applications``, a distinct person each time: persons signed in
-ahead, each with its own bearer token, phone and ID number); and the console's review queue page
-(``GET /console/review``, a signed-in reviewer's cookie).
+ahead, each with its own bearer token, phone and ID number, filed at ``--submit-codes`` of the codes);
+and the console's review queue page (``GET /console/review``, a signed-in reviewer's cookie).
+
+Submits show the steady state: a code's first submit in a worker process fills that process's
+resolve and routing caches (about half the CPU of such a submit), which a real morning pays once
+per code and process among thousands of submits there. At a few hundred submits a second, 500
+codes would leave most of the timed submits doing that (keep-alive connections spread unevenly
+over the two workers: one of them may get a sixth of the requests), so they go to 50 codes, and
+their warm-up spends a round's budget of persons.
 
 Both are served by gunicorn (``--workers 2 --threads 4``, ``gthread``, loopback only) and driven
 by the same small load generator (threads, one keep-alive ``http.client`` connection each,
@@ -118,9 +125,11 @@ def prepare(url: str, persons: int) -> Prepared:
         return Prepared(tokens, f"{name}={cookie}", settings.consent_version)
 
 
-def scenarios(app_port: int, bare_port: int, tokens: list[str], prepared: Prepared, per_drive: int) -> list[Scenario]:
-    def token(n: int, i: int) -> str:
-        return tokens[(n * 7919 + i) % len(tokens)]
+def scenarios(
+    app_port: int, bare_port: int, tokens: list[str], prepared: Prepared, per_drive: int, submit_codes: int = 50
+) -> list[Scenario]:
+    def token(n: int, i: int, among: int = len(tokens)) -> str:
+        return tokens[(n * 7919 + i) % min(among, len(tokens))]
 
     phones = itertools.count()  # next() on a count is atomic under the GIL: each request its own number
     scanners = itertools.count()
@@ -150,7 +159,7 @@ def scenarios(app_port: int, bare_port: int, tokens: list[str], prepared: Prepar
     def submit(n: int, i: int) -> Request:
         serial, bearer = next(workers)
         body = {
-            "join_token": token(n, i),
+            "join_token": token(n, i, submit_codes),
             "full_name": "张三",
             "id_number": id_number(serial),
             "occupation": "courier",
@@ -202,7 +211,9 @@ def run_backend(database_url: str, args: argparse.Namespace) -> None:
         ):
             chosen = [
                 s
-                for s in scenarios(app_port, bare_port, tokens, prepared, args.persons // (args.rounds + 1))
+                for s in scenarios(
+                    app_port, bare_port, tokens, prepared, args.persons // (args.rounds + 1), args.submit_codes
+                )
                 if s.name == BARE or not args.only or any(word in s.name for word in args.only)
             ]
 
@@ -300,6 +311,12 @@ def main(argv: list[str] | None = None) -> None:
         "--max-requests", type=int, default=200_000, help="requests per scenario and round at most (default 200000)"
     )
     parser.add_argument("--codes", type=int, default=500, help="join codes resolved in turn (default 500)")
+    parser.add_argument(
+        "--submit-codes",
+        type=int,
+        default=50,
+        help="of those, the codes the submits are filed at (default 50: the steady state, see the docstring)",
+    )
     parser.add_argument(
         "--persons", type=int, default=10_000, help="signed-in workers prepared for the submits (default 10000)"
     )

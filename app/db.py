@@ -110,11 +110,22 @@ def run_core(session: Session, statement: Executable, params: Mapping[str, Any])
     return session.connection().execute(statement, params)
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
+# A pooled PostgreSQL connection idle longer than this is pinged before a request uses it.
+PING_AFTER_IDLE_SECONDS = 1.0
+_CHECKED_IN_AT = "ruhui.checked_in_at"
+
+
+def create_db_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any) -> Engine:
     """Create an engine with the settings each backend needs to behave.
 
-    On PostgreSQL each pooled connection is pinged when checked out, so after an
-    outage the dead connections are replaced and the app recovers without a restart.
+    On PostgreSQL a pooled connection that sat idle for ``ping_after_idle`` seconds is pinged when
+    checked out (and replaced if the server does not answer), so after an outage, a restart or a
+    failover the dead connections are replaced and the app recovers without a restart. Not every
+    checkout, as ``pool_pre_ping`` would: that is one more round trip on every request that reads
+    the database, on connections a busy process used a few milliseconds before. One that died in
+    those milliseconds fails its request (503), and SQLAlchemy then drops every connection the pool
+    held from before the failure (a disconnect invalidates the pool), so the next requests connect
+    afresh.
     """
     if url.startswith("sqlite"):
         engine = sa.create_engine(url, connect_args={"timeout": 30}, **kwargs)
@@ -122,7 +133,34 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "savepoint", _savepoint_sqlite)
         return engine
     connect_args = {} if "connect_timeout" in sa.make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
-    return sa.create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
+    engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
+    event.listen(engine, "checkin", _note_checkin)
+    event.listen(engine, "checkout", _ping_if_idle(engine.dialect, ping_after_idle))
+    return engine
+
+
+def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
+    # ``record.info`` belongs to the DBAPI connection: a new connection starts without the stamp (nothing to ping).
+    record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
+def _ping_if_idle(dialect: Dialect, idle: float) -> Callable[[Any, Any, Any], None]:
+    def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        checked_in = record.info.get(_CHECKED_IN_AT)
+        if checked_in is None or time.monotonic() - checked_in < idle:
+            return
+        try:
+            alive = dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if not dialect.is_disconnect(error, dbapi_connection, None):
+                raise
+            alive = False
+        if not alive:
+            # What a failed pre-ping raises: the pool drops every connection it held from before now (the server
+            # went away: they are dead too), reconnects this one and hands it out.
+            raise sa.exc.InvalidatePoolError("the pooled connection did not answer its ping")
+
+    return ping
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

@@ -7,15 +7,18 @@ they can be stopped; the machine's shared servers never are.
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 
 from app import create_app, migrate
 from app.auth import service as auth_service
 from app.auth.tokens import issue_access_token
+from app.db import PING_AFTER_IDLE_SECONDS
 from app.directory import service as directory_service
 from app.directory.models import Station
 from app.joincodes import service as joincodes_service
@@ -160,6 +163,57 @@ def test_a_shared_rate_limit_storage_that_is_down_is_503_and_readyz_says_so(priv
             assert int(response.headers["Retry-After"]) >= 1
         private_redis.start()
         assert app.test_client().get("/readyz").status_code == 200
+    finally:
+        app.extensions["ruhui.rate_limits"].close()
+        app.extensions["ruhui.engine"].dispose()
+
+
+def _terminate_app_connections(cluster: Any) -> int:
+    """Kill every client connection to ``cluster`` (as a restart or a failover would), from a connection of its own."""
+    admin = sa.create_engine(cluster.url, poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        killed = connection.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            )
+        ).scalar_one()
+    admin.dispose()
+    return int(killed)
+
+
+def test_a_pooled_connection_that_died_while_idle_is_replaced_before_a_request_uses_it(private_postgres, app_config):
+    migrate.upgrade(private_postgres.url)
+    app = create_app({**app_config, "database_url": private_postgres.url})
+    try:
+        seeded = _seed(app)
+        unions = ("GET", "/api/v1/unions", seeded["admin"], None)
+        assert _send(app, *unions).status_code == 200  # its connection is back in the pool
+        assert _terminate_app_connections(private_postgres) >= 1
+        time.sleep(PING_AFTER_IDLE_SECONDS + 0.2)  # idle past the ping threshold, as between two quiet requests
+        response = _send(app, *unions)
+        assert response.status_code == 200, response.get_data(as_text=True)[:300]
+        assert [u["name"] for u in response.get_json()["items"]] == ["江苏省总工会"]
+    finally:
+        app.extensions["ruhui.rate_limits"].close()
+        app.extensions["ruhui.engine"].dispose()
+
+
+def test_a_connection_that_died_a_moment_ago_fails_one_request_with_503_and_the_next_is_served(
+    private_postgres, app_config
+):
+    # A busy process reuses its connections within milliseconds and does not ping them (a round trip per request):
+    # the one request on a connection that died meanwhile is a 503 with Retry-After, and the pool drops the others.
+    migrate.upgrade(private_postgres.url)
+    app = create_app({**app_config, "database_url": private_postgres.url})
+    try:
+        seeded = _seed(app)
+        unions = ("GET", "/api/v1/unions", seeded["admin"], None)
+        assert _send(app, *unions).status_code == 200
+        assert _terminate_app_connections(private_postgres) >= 1
+        _assert_database_unavailable(_send(app, *unions), "/api/v1/unions")
+        served = [_send(app, *request) for request in _requests(seeded)]
+        assert all(r.status_code < 500 for r in served), [r.get_data(as_text=True)[:200] for r in served]
     finally:
         app.extensions["ruhui.rate_limits"].close()
         app.extensions["ruhui.engine"].dispose()

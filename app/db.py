@@ -113,6 +113,7 @@ def run_core(session: Session, statement: Executable, params: Mapping[str, Any])
 # A pooled PostgreSQL connection idle longer than this is pinged before a request uses it.
 PING_AFTER_IDLE_SECONDS = 1.0
 _CHECKED_IN_AT = "ruhui.checked_in_at"
+_idle_clock = time.monotonic  # the clock idle time is told by (a test stops it)
 
 
 def create_db_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any) -> Engine:
@@ -141,13 +142,13 @@ def create_db_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECON
 
 def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
     # ``record.info`` belongs to the DBAPI connection: a new connection starts without the stamp (nothing to ping).
-    record.info[_CHECKED_IN_AT] = time.monotonic()
+    record.info[_CHECKED_IN_AT] = _idle_clock()
 
 
 def _ping_if_idle(dialect: Dialect, idle: float) -> Callable[[Any, Any, Any], None]:
     def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         checked_in = record.info.get(_CHECKED_IN_AT)
-        if checked_in is None or time.monotonic() - checked_in < idle:
+        if checked_in is None or _idle_clock() - checked_in < idle:
             return
         try:
             alive = dialect.do_ping(dbapi_connection)

@@ -13,7 +13,6 @@ from typing import Any
 from unittest import mock
 
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 
 from app import create_app, migrate
@@ -172,15 +171,10 @@ def test_a_shared_rate_limit_storage_that_is_down_is_503_and_readyz_says_so(priv
 
 def _terminate_app_connections(cluster: Any) -> int:
     """Kill every client connection to ``cluster`` (as a restart or a failover would), from a connection of its own."""
-    admin = sa.create_engine(cluster.url, poolclass=sa.pool.NullPool)
-    with admin.connect() as connection:
-        killed = connection.execute(
-            sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                " WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
-            )
-        ).scalar_one()
-    admin.dispose()
+    killed = cluster.sql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+        " WHERE pid <> pg_backend_pid() AND backend_type = 'client backend'"
+    )
     return int(killed)
 
 

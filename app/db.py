@@ -116,10 +116,10 @@ _CHECKED_IN_AT = "ruhui.checked_in_at"
 _idle_clock = time.monotonic  # the clock idle time is told by (a test stops it)
 
 
-def create_db_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECONDS, **kwargs: Any) -> Engine:
+def create_db_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the settings each backend needs to behave.
 
-    On PostgreSQL a pooled connection that sat idle for ``ping_after_idle`` seconds is pinged when
+    On PostgreSQL a pooled connection that sat idle for ``PING_AFTER_IDLE_SECONDS`` is pinged when
     checked out (and replaced if the server does not answer), so after an outage, a restart or a
     failover the dead connections are replaced and the app recovers without a restart. Not every
     checkout, as ``pool_pre_ping`` would: that is one more round trip on every request that reads
@@ -136,7 +136,7 @@ def create_db_engine(url: str, *, ping_after_idle: float = PING_AFTER_IDLE_SECON
     connect_args = {} if "connect_timeout" in sa.make_url(url).query else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     engine = sa.create_engine(url, connect_args=connect_args, **kwargs)
     event.listen(engine, "checkin", _note_checkin)
-    event.listen(engine, "checkout", _ping_if_idle(engine.dialect, ping_after_idle))
+    event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
     return engine
 
 
@@ -145,10 +145,10 @@ def _note_checkin(_dbapi_connection: Any, record: Any) -> None:
     record.info[_CHECKED_IN_AT] = _idle_clock()
 
 
-def _ping_if_idle(dialect: Dialect, idle: float) -> Callable[[Any, Any, Any], None]:
+def _ping_if_idle(dialect: Dialect) -> Callable[[Any, Any, Any], None]:
     def ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
         checked_in = record.info.get(_CHECKED_IN_AT)
-        if checked_in is None or _idle_clock() - checked_in < idle:
+        if checked_in is None or _idle_clock() - checked_in < PING_AFTER_IDLE_SECONDS:
             return
         try:
             alive = dialect.do_ping(dbapi_connection)
